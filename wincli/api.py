@@ -1,0 +1,97 @@
+"""Python API mirroring the commands, on PIL images or uint8 arrays.
+
+>>> from PIL import Image
+>>> import wincli
+>>> stego = wincli.hide(Image.open("cover.png"), [Image.open("secret.png")])   # doctest: +SKIP
+>>> cover, secrets = wincli.reveal(stego, secrets=1)
+>>> lr = wincli.downscale(Image.open("photo.png"), scale=2)
+>>> hr = wincli.upscale(lr, scale=2, size=(h, w))
+
+Each function accepts ``model=`` (a :class:`~wincli.pipeline.Converter`, reused across calls)
+or the loading options of ``Converter.load`` (``weights=``, ``device=``, ``tile=``, ...).
+Arrays are (H, W, 3) or (H, W) uint8; results are PIL images (8-bit, like the files).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from wincli.errors import InputError
+from wincli.pipeline import Converter, fit_secret
+
+ImageLike = Any  # PIL.Image.Image | np.ndarray
+
+
+def _rgb(img: ImageLike) -> torch.Tensor:
+    if isinstance(img, Image.Image):
+        arr = np.asarray(img.convert("RGB"))
+    else:
+        arr = np.asarray(img)
+        if arr.ndim == 2:
+            arr = np.repeat(arr[..., None], 3, -1)
+        if arr.ndim != 3 or arr.shape[-1] not in (3, 4) or arr.dtype != np.uint8:
+            raise InputError("expected an (H, W, 3) uint8 array or a PIL image")
+        arr = arr[..., :3]
+    return torch.from_numpy(arr.copy()).permute(2, 0, 1)[None].float() / 255
+
+
+def _gray(img: ImageLike) -> torch.Tensor:
+    arr = np.asarray(img.convert("L")) if isinstance(img, Image.Image) else np.asarray(img)
+    if arr.ndim != 2 or arr.dtype != np.uint8:
+        raise InputError("expected an (H, W) uint8 array or a PIL image")
+    return torch.from_numpy(arr.copy())[None, None].float() / 255
+
+
+def _pil(x: torch.Tensor) -> Image.Image:
+    from wincli.io import to_uint8
+
+    return Image.fromarray(to_uint8(x))
+
+
+def _conv(model: Converter | None, task: str, **kw) -> Converter:
+    return model if model is not None else Converter.load(task, **kw)
+
+
+def hide(cover: ImageLike, secrets: list[ImageLike], *, model: Converter | None = None,
+         **load) -> Image.Image:
+    """Hide 1-4 secrets in ``cover``; returns the stego image."""
+    c = _rgb(cover)
+    secs = [fit_secret(_rgb(s), tuple(c.shape[-2:])) for s in secrets]
+    conv = _conv(model, "hiding", secrets=len(secs), **load)
+    return _pil(conv.forward(torch.cat([c, *secs], 1)))
+
+
+def reveal(stego: ImageLike, secrets: int = 1, *, model: Converter | None = None,
+           **load) -> tuple[Image.Image, list[Image.Image]]:
+    """(recovered cover, [secret_1 ... secret_n]) from a stego image."""
+    conv = _conv(model, "hiding", secrets=secrets, **load)
+    x = conv.inverse(_rgb(stego))
+    n = conv.config.secrets
+    return _pil(x[:, :3]), [_pil(x[:, 3 * i : 3 * i + 3]) for i in range(1, n + 1)]
+
+
+def downscale(hr: ImageLike, scale: int = 2, *, model: Converter | None = None,
+              **load) -> Image.Image:
+    conv = _conv(model, "rescaling", scale=scale, **load)
+    return _pil(conv.forward(_rgb(hr)))
+
+
+def upscale(lr: ImageLike, scale: int = 2, size: tuple[int, int] | None = None, *,
+            model: Converter | None = None, **load) -> Image.Image:
+    """``size`` = (H, W) of the original (default: LR size times the scale)."""
+    conv = _conv(model, "rescaling", scale=scale, **load)
+    return _pil(conv.inverse(_rgb(lr), size=size))
+
+
+def decolorize(color: ImageLike, *, model: Converter | None = None, **load) -> Image.Image:
+    conv = _conv(model, "decolorization", **load)
+    return _pil(conv.forward(_rgb(color)))
+
+
+def colorize(gray: ImageLike, *, model: Converter | None = None, **load) -> Image.Image:
+    conv = _conv(model, "decolorization", **load)
+    return _pil(conv.inverse(_gray(gray)))

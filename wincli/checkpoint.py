@@ -1,0 +1,82 @@
+"""Model files: safetensors with the architecture config in the header metadata.
+
+>>> save_model(net, "run/model.safetensors", {"step": "1000"})      # doctest: +SKIP
+>>> net = load_model("run/model.safetensors")                       # never unpickles
+
+Writes are atomic (temp file + rename), so an interrupted save never leaves a broken file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from wincli.errors import WeightsError
+from wincli.models import ModelConfig, build_from_config
+
+
+def atomic_write(path: str | Path, write) -> None:
+    """Call ``write(tmp_path)`` then rename the temp file onto ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_tensors(tensors: dict[str, torch.Tensor], path: str | Path, meta: dict[str, str]) -> None:
+    tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
+    atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=meta))
+
+
+def save_model(model, path: str | Path, meta: dict[str, str] | None = None) -> None:
+    """Model weights (float32) + ``config`` JSON in the safetensors header."""
+    info = {"config": json.dumps(model.config.to_dict()), "format": "wincli-1"}
+    info.update(meta or {})
+    state = {k: v.float() for k, v in model.state_dict().items()}
+    save_tensors(state, path, info)
+
+
+def read_metadata(path: str | Path) -> dict[str, str]:
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return dict(f.metadata() or {})
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise WeightsError(f"{path}: not a readable safetensors file ({exc})") from None
+
+
+def load_state(path: str | Path) -> dict[str, torch.Tensor]:
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise WeightsError(f"{path}: not a readable safetensors file ({exc})") from None
+
+
+def load_model(path: str | Path, config: ModelConfig | None = None):
+    """Rebuild the network from ``config`` (or the file's own metadata) and load strictly."""
+    if config is None:
+        meta = read_metadata(path)
+        if "config" not in meta:
+            raise WeightsError(f"{path}: no architecture config in the file; pass one explicitly")
+        config = ModelConfig.from_dict(json.loads(meta["config"]))
+    model = build_from_config(config)
+    state = load_state(path)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0]
+        raise WeightsError(f"{path}: weights do not fit {config.name} ({first})") from None
+    return model.eval()

@@ -1,0 +1,460 @@
+"""The ``win`` command line: thin Typer commands over ``wincli.pipeline``.
+
+    win hide cover.png secret.png -o stego.png --check
+    win reveal stego.png -o revealed/
+    win downscale photo.png --scale 2 -o small.png && win upscale small.png --scale 2
+    win decolorize photo.png -o gray.png && win colorize gray.png
+
+Heavy imports (torch) happen inside the commands so that ``win --help`` is instant. Every
+``WincliError`` becomes one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import warnings
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from wincli import __version__
+from wincli.errors import WincliError
+
+app = typer.Typer(
+    name="win",
+    help="Reversible image conversion with Well-posed Invertible Networks (WIN).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+models_app = typer.Typer(help="List, fetch and verify pretrained checkpoints.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+class Variant(str, Enum):
+    win = "win"
+    naive = "win-naive"
+
+
+class Task(str, Enum):
+    hiding = "hiding"
+    rescaling = "rescaling"
+    decolorization = "decolorization"
+
+
+class Preset(str, Enum):
+    paper = "paper"
+    cpu = "cpu"
+
+
+ModelOpt = Annotated[Variant, typer.Option("--model", help="Network: win or win-naive.")]
+WeightsOpt = Annotated[
+    Optional[Path], typer.Option("--weights", help="A local .safetensors checkpoint.")
+]
+DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or mps.")]
+TileOpt = Annotated[
+    Optional[str],
+    typer.Option("--tile", help="Tile size in pixels, or 'auto' (sized from free memory)."),
+]
+HalfOpt = Annotated[bool, typer.Option("--half", help="float16 inference (CUDA only).")]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Say which device and weights.")]
+LossyOpt = Annotated[
+    bool, typer.Option("--force-lossy", help="Allow a lossy output format (destroys hidden data).")
+]
+CheckOpt = Annotated[
+    bool,
+    typer.Option("--check", help="Re-read the written file, invert it and print the PSNR."),
+]
+ScaleOpt = Annotated[int, typer.Option("--scale", "-s", help="2 or 4.")]
+
+
+def _err(msg: str) -> None:
+    typer.echo(f"error: {msg}", err=True)
+
+
+def guarded(fn):
+    """Turn every WincliError into one line on stderr and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        def _warn(message, category, filename, lineno, file=None, line=None):
+            typer.echo(f"warning: {message}", err=True)
+
+        old = warnings.showwarning
+        warnings.showwarning = _warn
+        try:
+            return fn(*args, **kwargs)
+        except WincliError as exc:
+            _err(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            _err("interrupted")
+            raise typer.Exit(130) from None
+        finally:
+            warnings.showwarning = old
+
+    return wrapper
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"win {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """Reversible image conversion with Well-posed Invertible Networks (WIN)."""
+
+
+def _tile(value: str | None):
+    from wincli.errors import InputError
+
+    if value is None:
+        return None
+    if value == "auto":
+        return "auto"
+    try:
+        n = int(value)
+    except ValueError:
+        raise InputError(f"--tile must be a number of pixels or 'auto', not {value!r}") from None
+    if n < 32:
+        raise InputError("--tile must be at least 32 pixels")
+    return n
+
+
+def _converter(task, *, secrets=1, scale=2, model=Variant.win, weights=None, device="auto",
+               tile=None, half=False, verbose=False):
+    from wincli.pipeline import Converter
+
+    conv = Converter.load(task, secrets=secrets, scale=scale, variant=model.value,
+                          weights=str(weights) if weights else None, device=device,
+                          tile=_tile(tile), half=half)
+    if verbose:
+        typer.echo(f"device: {conv.device}; weights: {conv.source}", err=True)
+    return conv
+
+
+def _report(result, verbose: bool = True) -> None:
+    for note in result.notes:
+        typer.echo(f"note: {note}", err=True)
+    for out in result.outputs:
+        typer.echo(out)
+    if result.check_psnr:
+        parts = ", ".join(f"{k} {v:.2f} dB" for k, v in result.check_psnr.items())
+        typer.echo(f"check (re-read from disk, 8-bit): {parts}")
+
+
+def _expand_inputs(inputs: list[Path]) -> list[Path]:
+    from wincli.errors import InputError
+    from wincli.io import require_inputs
+    from wincli.train.data import IMAGE_SUFFIXES
+
+    require_inputs(inputs)
+    out: list[Path] = []
+    for p in inputs:
+        if p.is_dir():
+            found = sorted(q for q in p.iterdir() if q.suffix.lower() in IMAGE_SUFFIXES)
+            if not found:
+                raise InputError(f"{p}: folder holds no images")
+            out.extend(found)
+        else:
+            out.append(p)
+    return out
+
+
+def _batch(inputs: list[Path], out: Path | None, default_name, run_one) -> None:
+    """Run ``run_one(input, output)`` over files, with a progress bar for several."""
+    from wincli.errors import OutputError
+
+    files = _expand_inputs(inputs)
+    if len(files) == 1 and not inputs[0].is_dir() and (out is None or not out.is_dir()):
+        target = out if out is not None else files[0].with_name(default_name(files[0]))
+        _report(run_one(files[0], target))
+        return
+    if out is None:
+        raise OutputError("several inputs need -o DIR (a folder for the outputs)")
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out}: several inputs need -o to be a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    from rich.progress import Progress
+
+    with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
+        job = bar.add_task("images", total=len(files))
+        for f in files:
+            _report(run_one(f, out / f"{f.stem}.png"))
+            bar.advance(job)
+
+
+@app.command()
+@guarded
+def hide(
+    cover: Annotated[Path, typer.Argument(help="Cover image.")],
+    secrets: Annotated[list[Path], typer.Argument(help="1 to 4 secret images.")],
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Stego PNG.")] = None,
+    model: ModelOpt = Variant.win,
+    weights: WeightsOpt = None,
+    device: DeviceOpt = "auto",
+    tile: TileOpt = None,
+    half: HalfOpt = False,
+    check: CheckOpt = False,
+    force_lossy: LossyOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Hide 1-4 secret images inside COVER; the stego image looks like the cover."""
+    from wincli.errors import InputError
+    from wincli.io import require_inputs
+    from wincli.pipeline import hide_file
+
+    if not 1 <= len(secrets) <= 4:
+        raise InputError(f"hide takes 1 to 4 secrets, got {len(secrets)}")
+    require_inputs([cover, *secrets])
+    out = output or cover.with_name(f"{cover.stem}_stego.png")
+    conv = _converter("hiding", secrets=len(secrets), model=model, weights=weights,
+                      device=device, tile=tile, half=half, verbose=verbose)
+    _report(hide_file(conv, cover, secrets, out, force_lossy=force_lossy, check=check))
+
+
+@app.command()
+@guarded
+def reveal(
+    stegos: Annotated[list[Path], typer.Argument(help="Stego image(s) or folder(s).")],
+    secrets: Annotated[int, typer.Option("-n", "--secrets", help="How many were hidden.")] = 1,
+    output: Annotated[
+        Optional[Path], typer.Option("-o", "--output", help="Folder for secret1.png ...")
+    ] = None,
+    with_cover: Annotated[
+        bool, typer.Option("--cover", help="Also write the recovered cover.png.")
+    ] = False,
+    model: ModelOpt = Variant.win,
+    weights: WeightsOpt = None,
+    device: DeviceOpt = "auto",
+    tile: TileOpt = None,
+    half: HalfOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Recover the secret images from STEGO (secret1.png ... secretN.png)."""
+    from wincli.errors import InputError
+    from wincli.pipeline import reveal_file
+
+    if not 1 <= secrets <= 4:
+        raise InputError(f"--secrets must be 1 to 4, not {secrets}")
+    files = _expand_inputs(stegos)
+    conv = _converter("hiding", secrets=secrets, model=model, weights=weights, device=device,
+                      tile=tile, half=half, verbose=verbose)
+    for f in files:
+        dest = output / f.stem if (output is not None and len(files) > 1) else output
+        _report(reveal_file(conv, f, dest, with_cover=with_cover))
+
+
+@app.command()
+@guarded
+def downscale(
+    inputs: Annotated[list[Path], typer.Argument(help="HR image(s) or folder(s).")],
+    scale: ScaleOpt = 2,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="LR PNG or folder.")] = None,
+    model: ModelOpt = Variant.win,
+    weights: WeightsOpt = None,
+    device: DeviceOpt = "auto",
+    tile: TileOpt = None,
+    half: HalfOpt = False,
+    check: CheckOpt = False,
+    force_lossy: LossyOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Downscale by 2 or 4 into an LR image that `win upscale` restores."""
+    from wincli.pipeline import downscale_file
+
+    _expand_inputs(inputs)
+    _check_scale(scale)
+    conv = _converter("rescaling", scale=scale, model=model, weights=weights, device=device,
+                      tile=tile, half=half, verbose=verbose)
+    _batch(inputs, output, lambda f: f"{f.stem}_x{scale}_lr.png",
+           lambda f, o: downscale_file(conv, f, o, force_lossy=force_lossy, check=check))
+
+
+@app.command()
+@guarded
+def upscale(
+    inputs: Annotated[list[Path], typer.Argument(help="LR image(s) made by `win downscale`.")],
+    scale: ScaleOpt = 2,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="HR PNG or folder.")] = None,
+    model: ModelOpt = Variant.win,
+    weights: WeightsOpt = None,
+    device: DeviceOpt = "auto",
+    tile: TileOpt = None,
+    half: HalfOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Restore the high-resolution image from an LR image (exact original size)."""
+    from wincli.pipeline import upscale_file
+
+    _expand_inputs(inputs)
+    _check_scale(scale)
+    conv = _converter("rescaling", scale=scale, model=model, weights=weights, device=device,
+                      tile=tile, half=half, verbose=verbose)
+    _batch(inputs, output, lambda f: f"{f.stem}_x{scale}.png",
+           lambda f, o: upscale_file(conv, f, o))
+
+
+@app.command()
+@guarded
+def decolorize(
+    inputs: Annotated[list[Path], typer.Argument(help="Colour image(s) or folder(s).")],
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Gray PNG or folder.")] = None,
+    model: ModelOpt = Variant.win,
+    weights: WeightsOpt = None,
+    device: DeviceOpt = "auto",
+    tile: TileOpt = None,
+    half: HalfOpt = False,
+    check: CheckOpt = False,
+    force_lossy: LossyOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Make a grayscale image that carries its own colours."""
+    from wincli.pipeline import decolorize_file
+
+    _expand_inputs(inputs)
+    conv = _converter("decolorization", model=model, weights=weights, device=device, tile=tile,
+                      half=half, verbose=verbose)
+    _batch(inputs, output, lambda f: f"{f.stem}_gray.png",
+           lambda f, o: decolorize_file(conv, f, o, force_lossy=force_lossy, check=check))
+
+
+@app.command()
+@guarded
+def colorize(
+    inputs: Annotated[list[Path], typer.Argument(help="Gray image(s) made by `win decolorize`.")],
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Colour PNG or folder.")] = None,
+    model: ModelOpt = Variant.win,
+    weights: WeightsOpt = None,
+    device: DeviceOpt = "auto",
+    tile: TileOpt = None,
+    half: HalfOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Restore the colours of a gray image made by `win decolorize`."""
+    from wincli.pipeline import colorize_file
+
+    _expand_inputs(inputs)
+    conv = _converter("decolorization", model=model, weights=weights, device=device, tile=tile,
+                      half=half, verbose=verbose)
+    _batch(inputs, output, lambda f: f"{f.stem}_color.png",
+           lambda f, o: colorize_file(conv, f, o))
+
+
+def _check_scale(scale: int) -> None:
+    from wincli.errors import InputError
+
+    if scale not in (2, 4):
+        raise InputError(f"--scale must be 2 or 4, not {scale}")
+
+
+@app.command()
+@guarded
+def train(
+    task: Annotated[Task, typer.Option("--task", help="What to train.")] = Task.rescaling,
+    data: Annotated[
+        Optional[list[Path]], typer.Option("--data", help="Training image folder (repeatable).")
+    ] = None,
+    val: Annotated[
+        Optional[list[Path]], typer.Option("--val", help="Validation folder (default: hold out).")
+    ] = None,
+    secrets: Annotated[int, typer.Option("--secrets", help="Hiding: 1-4 secrets.")] = 1,
+    scale: ScaleOpt = 2,
+    variant: Annotated[Variant, typer.Option("--variant")] = Variant.win,
+    preset: Annotated[Preset, typer.Option("--preset")] = Preset.cpu,
+    steps: Annotated[int, typer.Option("--steps")] = 10000,
+    batch: Annotated[Optional[int], typer.Option("--batch", help="Default 8 (CPU) / 16 (GPU).")] = None,
+    patch: Annotated[Optional[int], typer.Option("--patch", help="Default 64 (CPU) / 128 (GPU).")] = None,
+    lr: Annotated[Optional[float], typer.Option("--lr", help="Peak LR; default 1e-3 cpu, 2e-4 paper.")] = None,
+    warmup: Annotated[int, typer.Option("--warmup")] = 200,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    device: DeviceOpt = "auto",
+    threads: Annotated[int, typer.Option("--threads", help="CPU threads (0 = torch default).")] = 0,
+    workers: Annotated[int, typer.Option("--workers", help="Data loader processes.")] = 0,
+    init: Annotated[str, typer.Option("--init", help="task (data-driven start) or orthogonal.")] = "task",
+    holdout: Annotated[int, typer.Option("--holdout", help="Images held out for validation.")] = 6,
+    val_every: Annotated[int, typer.Option("--val-every")] = 500,
+    ckpt_every: Annotated[int, typer.Option("--ckpt-every")] = 250,
+    log_every: Annotated[int, typer.Option("--log-every")] = 25,
+    channels_last: Annotated[bool, typer.Option("--channels-last")] = False,
+    out: Annotated[Path, typer.Option("--out", help="Run directory.")] = Path("runs/win"),
+    resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue this run.")] = None,
+) -> None:
+    """Train a WIN model on folders of images (GPU when present; torchrun for several)."""
+    from wincli.errors import InputError
+    from wincli.train import TrainOptions
+    from wincli.train import train as run
+
+    if not resume and not data:
+        raise InputError("--data DIR is required (or --resume RUNDIR)")
+    if init not in ("task", "orthogonal"):
+        raise InputError("--init must be task or orthogonal")
+    opts = TrainOptions(
+        task=task.value, secrets=secrets, scale=scale, variant=variant.value,
+        preset=preset.value, data=[str(d) for d in data or []], val=[str(v) for v in val or []],
+        holdout=holdout, steps=steps, batch=batch, patch=patch, lr=lr, warmup=warmup, seed=seed,
+        device=device, threads=threads, workers=workers, init=init, val_every=val_every,
+        ckpt_every=ckpt_every, log_every=log_every, channels_last=channels_last, out=str(out),
+        resume=str(resume) if resume else None,
+    )
+    metrics = run(opts)
+    if metrics:
+        typer.echo(" ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}"
+                            for k, v in metrics.items()))
+
+
+@models_app.command("list")
+@guarded
+def models_list() -> None:
+    """Table of the registry: task, variant, params, PSNR, where it would load from."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from wincli.weights import load_registry, where_from
+
+    table = Table("name", "task", "variant", "preset", "params", "measured PSNR", "loads from")
+    for rec in load_registry():
+        metrics = ", ".join(f"{k} {v}" for k, v in rec.metrics.items() if "psnr" in k.lower())
+        table.add_row(rec.name, rec.task, rec.variant, rec.preset, f"{rec.params:,}",
+                      metrics or "-", where_from(rec))
+    Console().print(table)
+
+
+@models_app.command("pull")
+@guarded
+def models_pull(
+    name: Annotated[Optional[str], typer.Argument(help="A registry name (default: all).")] = None,
+) -> None:
+    """Fill the Hugging Face cache with the registry's checkpoints."""
+    from wincli.weights import pull
+
+    for line in pull(name):
+        typer.echo(line)
+
+
+@models_app.command("verify")
+@guarded
+def models_verify() -> None:
+    """Check the sha256 of every checkpoint that can be found locally."""
+    from wincli.errors import WeightsError
+    from wincli.weights import verify_all
+
+    bad = 0
+    for name, status in verify_all():
+        typer.echo(f"{name}: {status}")
+        bad += status.startswith("FAILED")
+    if bad:
+        raise WeightsError(f"{bad} checkpoint(s) failed verification")
+
+
+def main() -> None:
+    app()

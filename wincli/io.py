@@ -1,0 +1,194 @@
+"""Image files at the edge: file -> (tensor, ImageMeta) -> file.
+
+>>> rgb, meta = read_image("photo.jpg")          # doctest: +SKIP   (1, 3, H, W) float32 in [0, 1]
+>>> write_image("out.png", rgb, meta)             # atomic; alpha re-attached when sizes match
+
+Decisions (documented in the README):
+- EXIF orientation is applied, so pixels are in display order.
+- Palette images become RGB (or RGBA when they carry transparency); CMYK is converted to RGB.
+- Grey (L, LA, 1) is replicated to RGB for colour tasks; ``read_gray`` keeps one channel.
+- Alpha (RGBA, LA, palette transparency) is carried through unchanged beside the model's RGB.
+- 16-bit and 32-bit integer / float inputs are reduced to 8 bits with a warning: every model
+  works on 8-bit images, and the reduction is the same rounding the training used.
+Outputs are 8-bit PNG without metadata, unless the caller passes PNG text chunks.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
+
+from wincli.checkpoint import atomic_write
+from wincli.errors import InputError, OutputError
+
+LOSSY_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".jfif", ".webp", ".avif", ".heic", ".jp2"}
+MIN_SIDE = 16
+
+
+@dataclass
+class ImageMeta:
+    """What the tensor does not carry: source mode, alpha plane, PNG text chunks."""
+
+    mode: str
+    size: tuple[int, int]  # (width, height)
+    alpha: np.ndarray | None = None  # (H, W) uint8
+    text: dict[str, str] | None = None
+
+
+def _open(path: str | Path) -> Image.Image:
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: no such file")
+    if p.is_dir():
+        raise InputError(f"{p}: is a folder, not an image")
+    if p.stat().st_size == 0:
+        raise InputError(f"{p}: empty file (0 bytes)")
+    try:
+        im = Image.open(p)
+        im.load()
+    except UnidentifiedImageError:
+        raise InputError(f"{p}: not an image Pillow can read") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise InputError(f"{p}: cannot decode image ({exc})") from None
+    text = dict(getattr(im, "text", {}) or {})
+    try:
+        im = ImageOps.exif_transpose(im)
+    except Exception:  # a broken EXIF block must not stop us; orientation is then as stored
+        pass
+    im.info["win_text"] = text
+    w, h = im.size
+    if min(w, h) < MIN_SIDE:
+        raise InputError(f"{p}: image is {w}x{h}; win needs at least {MIN_SIDE}x{MIN_SIDE} pixels")
+    return im
+
+
+def _to_8bit(im: Image.Image, path: str | Path) -> Image.Image:
+    if im.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        arr = np.asarray(im).astype(np.float64)
+        peak = 65535.0 if arr.max(initial=0) > 255 or im.mode.startswith("I;16") else 255.0
+        warnings.warn(f"{path}: {im.mode} image reduced to 8 bits", stacklevel=3)
+        return Image.fromarray(np.clip(np.round(arr / peak * 255.0), 0, 255).astype(np.uint8))
+    return im
+
+
+def read_image(path: str | Path) -> tuple[torch.Tensor, ImageMeta]:
+    """Read any Pillow image as (1, 3, H, W) float32 RGB in [0, 1] plus its meta."""
+    im = _open(path)
+    mode = im.mode
+    text = im.info.get("win_text", {})
+    im = _to_8bit(im, path)
+    alpha = None
+    if im.mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    if im.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        alpha = np.asarray(im.getchannel("A")).copy()
+    rgb = np.asarray(im.convert("RGB"), dtype=np.uint8)
+    tensor = torch.from_numpy(rgb.copy()).permute(2, 0, 1)[None].float().div_(255.0)
+    return tensor, ImageMeta(mode=mode, size=im.size, alpha=alpha, text=text)
+
+
+def read_gray(path: str | Path) -> tuple[torch.Tensor, ImageMeta]:
+    """Read an image as one channel (1, 1, H, W) float32 in [0, 1] (RGB input: its first
+    channel if all three are equal, otherwise an error: a colour image is not a WIN gray)."""
+    im = _open(path)
+    mode = im.mode
+    text = im.info.get("win_text", {})
+    im = _to_8bit(im, path)
+    alpha = None
+    if im.mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    if im.mode in ("RGBA", "LA", "PA"):
+        alpha = np.asarray(im.getchannel("A")).copy()
+    if im.mode in ("L", "LA", "1"):
+        arr = np.asarray(im.convert("L"), dtype=np.uint8)
+    else:
+        rgb = np.asarray(im.convert("RGB"), dtype=np.uint8)
+        if not (np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2])):
+            raise InputError(f"{path}: is a colour image; colorize takes a gray image made by "
+                             "`win decolorize`")
+        arr = rgb[..., 0]
+    tensor = torch.from_numpy(arr.copy())[None, None].float().div_(255.0)
+    return tensor, ImageMeta(mode=mode, size=im.size, alpha=alpha, text=text)
+
+
+def to_uint8(x: torch.Tensor) -> np.ndarray:
+    """(1, C, H, W) float in [0, 1] -> (H, W, C) uint8 (C = 1 gives (H, W)), rounded."""
+    arr = (x.detach()[0].clamp(0, 1) * 255.0).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+    return arr[..., 0] if arr.shape[-1] == 1 else arr
+
+
+def require_inputs(paths: list[str | Path]) -> None:
+    """Fail early (before loading a model) on inputs that are missing or empty."""
+    for p in map(Path, paths):
+        if not p.exists():
+            raise InputError(f"{p}: no such file")
+        if p.is_file() and p.stat().st_size == 0:
+            raise InputError(f"{p}: empty file (0 bytes)")
+
+
+def check_output_path(out: str | Path, inputs: list[str | Path], *, force_lossy: bool = False,
+                      what: str = "output") -> Path:
+    """Refuse to overwrite an input or to store a WIN image in a lossy format."""
+    out = Path(out)
+    for i in inputs:
+        try:
+            same = out.resolve() == Path(i).resolve()
+        except OSError:
+            same = False
+        if same:
+            raise OutputError(f"{out}: output would overwrite an input; choose another -o")
+    if out.suffix.lower() in LOSSY_SUFFIXES and not force_lossy:
+        raise OutputError(
+            f"{out}: {out.suffix} is lossy and would destroy the hidden information in the "
+            f"{what}; write PNG, or pass --force-lossy"
+        )
+    if out.exists() and out.is_dir():
+        raise OutputError(f"{out}: is a folder; give a file name")
+    if not out.parent.exists():
+        raise OutputError(f"{out.parent}: output folder does not exist")
+    return out
+
+
+def write_image(path: str | Path, x: torch.Tensor, meta: ImageMeta | None = None,
+                text: dict[str, str] | None = None, keep_alpha: bool = True) -> None:
+    """Write (1, C, H, W) float in [0, 1] as an 8-bit image, atomically.
+
+    The format follows the suffix (PNG unless told otherwise); alpha from ``meta`` is attached
+    when its size matches; ``text`` becomes PNG tEXt chunks. Nothing else is written.
+    """
+    arr = to_uint8(x)
+    if keep_alpha and meta is not None and meta.alpha is not None and meta.alpha.shape == arr.shape[:2]:
+        if arr.ndim == 2:
+            arr = np.stack([arr, meta.alpha], -1)
+        else:
+            arr = np.concatenate([arr, meta.alpha[..., None]], -1)
+    im = Image.fromarray(arr)
+    path = Path(path)
+    fmt = Image.registered_extensions().get(path.suffix.lower(), "PNG")
+    kwargs = {}
+    if fmt == "PNG":
+        info = PngImagePlugin.PngInfo()
+        for k, v in (text or {}).items():
+            info.add_text(k, v)
+        kwargs = {"pnginfo": info, "compress_level": 6}
+    elif fmt == "JPEG":
+        if im.mode in ("RGBA", "LA"):
+            im = im.convert("RGB" if im.mode == "RGBA" else "L")
+        kwargs = {"quality": 95}
+
+    def _save(tmp: str) -> None:
+        with open(tmp, "wb") as f:
+            im.save(f, format=fmt, **kwargs)
+            f.flush()
+            os.fsync(f.fileno())
+
+    try:
+        atomic_write(path, _save)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None

@@ -1,0 +1,338 @@
+"""One function per CLI verb: tensors in, tensors out, on the chosen device, tiled.
+
+>>> conv = Converter.load("rescaling", scale=2)                 # doctest: +SKIP
+>>> lr = conv.forward(hr)            # (1, 3, H, W) -> (1, 3, ceil(H/2), ceil(W/2)), 8-bit values
+>>> hr2 = conv.inverse(lr, size=(H, W))
+
+A :class:`Converter` holds one loaded network and knows its task: how inputs are packed, the
+size multiple (inputs are reflect-padded to it and cropped back), the unit sizes for tiling, and
+that every stored image is rounded to 8 bits (``quantize_8bit``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from wincli.device import pick_device
+from wincli.errors import InputError
+from wincli.models import InvertibleNet, preset_config
+from wincli.models.tasks import image_to_input, output_to_image, quantize_8bit
+from wincli.tiling import auto_tile, count_tiles, tiled_apply
+
+# Activation bytes per input pixel at inference, measured with scripts/bench_memory.py on the
+# cpu preset (x2 rescaling and hiding-1); paper-size models need about 4x.
+BYTES_PER_PIXEL = {"cpu": 2500.0, "paper": 10000.0}
+DEFAULT_HALO = 16  # units; tiled vs untiled agreement is measured in tests/test_tiling.py
+
+
+@dataclass
+class Converter:
+    """A loaded network plus how to run it: device, tiling, precision."""
+
+    net: InvertibleNet
+    device: torch.device
+    tile: int | str | None = None  # units, "auto" or None (whole image)
+    halo: int = DEFAULT_HALO
+    half: bool = False
+    source: str = ""
+    on_tile: Callable[[], None] | None = None
+
+    @classmethod
+    def load(
+        cls, task: str, *, secrets: int = 1, scale: int = 2, variant: str = "win",
+        weights: str | None = None, device: str = "auto", tile: int | str | None = None,
+        half: bool = False, allow_download: bool = True,
+    ) -> Converter:
+        """Resolve weights (explicit file, else the registry default) onto a device."""
+        from wincli.weights import default_record, load_record, load_weights_file
+
+        dev = pick_device(device)
+        if half and dev.type != "cuda":
+            raise InputError("--half needs a CUDA device")
+        expect = preset_config(task, secrets=secrets, scale=scale, variant=variant, preset="cpu")
+        if weights:
+            net = load_weights_file(weights, expect)
+            source = f"--weights {weights}"
+        else:
+            rec = default_record(task, secrets=secrets, scale=scale, variant=variant)
+            net, path, where = load_record(rec, allow_download)
+            source = f"{rec.name} from {where}"
+        net = net.to(dev).eval()
+        if half:
+            net = net.half()
+        return cls(net=net, device=dev, tile=tile, half=half, source=source)
+
+    @property
+    def config(self):
+        return self.net.config
+
+    @property
+    def multiple(self) -> int:
+        return self.config.multiple
+
+    def _tile_units(self, unit_in: int) -> int | None:
+        if self.tile is None or self.tile == 0:
+            return None
+        if self.tile == "auto":
+            preset = "cpu" if sum(p.numel() for p in self.net.parameters()) < 1_000_000 else "paper"
+            return auto_tile(self.device, BYTES_PER_PIXEL[preset] * (2 if self.half else 4) / 4,
+                             unit_in)
+        return max(int(self.tile) // unit_in, 4)
+
+    def _run(self, fn, x: torch.Tensor, unit_in: int, unit_out: int) -> torch.Tensor:
+        dtype = torch.float16 if self.half else torch.float32
+        tile = self._tile_units(unit_in)
+
+        def call(part: torch.Tensor) -> torch.Tensor:
+            with torch.inference_mode():
+                return fn(part.to(self.device, dtype)).float().cpu()
+
+        h, w = x.shape[-2:]
+        if tile is None or count_tiles(h // unit_in, w // unit_in, tile) == 1:
+            out = call(x)
+            if self.on_tile:
+                self.on_tile()
+            return out
+        return tiled_apply(call, x, tile, self.halo, unit_in, unit_out, on_tile=self.on_tile,
+                           out_device="cpu")
+
+    def tile_count(self, h: int, w: int, forward: bool = True) -> int:
+        """How many tiles one image of h x w (the input of that direction) needs."""
+        s = self.config.scale if self.config.task == "rescaling" else 1
+        unit = self.multiple if forward else self.multiple // s
+        tile = self._tile_units(unit)
+        if tile is None:
+            return 1
+        return count_tiles(math.ceil(h / unit), math.ceil(w / unit), tile)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(1, c_in, H, W) in [0, 1] -> the stored image, rounded to 8 bits.
+
+        Hiding / decolorization: (1, 3 or 1, H, W); rescaling: (1, 3, ceil(H/s), ceil(W/s)).
+        """
+        cfg = self.config
+        m = self.multiple
+        h, w = x.shape[-2:]
+        xp = pad_to(x, m)
+        s = cfg.scale if cfg.task == "rescaling" else 1
+        y = self._run(lambda t: output_to_image(cfg, self.net(t)), xp, m, m // s)
+        y = quantize_8bit(y)
+        return y[..., : math.ceil(h / s), : math.ceil(w / s)]
+
+    def inverse(self, y: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
+        """Stored image (1, c_out, h, w) -> (1, c_in, H, W) clamped to [0, 1].
+
+        ``size`` = (H, W) of the original for rescaling (default h*s x w*s); other tasks return
+        the size of ``y``.
+        """
+        cfg = self.config
+        s = cfg.scale if cfg.task == "rescaling" else 1
+        h, w = y.shape[-2:]
+        unit = self.multiple // s
+        yp = pad_to(y, unit)
+        x = self._run(lambda t: self.net.inverse(image_to_input(cfg, t)), yp, unit, unit * s)
+        out_h, out_w = size if size is not None else (h * s, w * s)
+        if out_h > x.shape[-2] or out_w > x.shape[-1]:
+            raise InputError(f"cannot restore {out_w}x{out_h} from a {w}x{h} image at x{s}")
+        return x[..., :out_h, :out_w].clamp(0.0, 1.0)
+
+
+def pad_to(x: torch.Tensor, multiple: int) -> torch.Tensor:
+    """Reflect-pad (B, C, H, W) on the bottom / right up to a multiple of ``multiple``."""
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if ph == 0 and pw == 0:
+        return x
+    mode = "reflect" if ph < h and pw < w else "replicate"
+    return F.pad(x, (0, pw, 0, ph), mode=mode)
+
+
+def fit_secret(secret: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Resize a (1, 3, h, w) secret to the cover's (H, W) (bicubic, anti-aliased, 8-bit)."""
+    if tuple(secret.shape[-2:]) == tuple(size):
+        return secret
+    out = F.interpolate(secret, size=size, mode="bicubic", align_corners=False, antialias=True)
+    return torch.round(out.clamp(0, 1) * 255) / 255
+
+
+def round8(x: torch.Tensor) -> torch.Tensor:
+    return torch.round(x.clamp(0, 1) * 255) / 255
+
+
+# ---------------------------------------------------------------- file verbs (used by the CLI)
+
+
+@dataclass
+class Result:
+    """What a verb wrote and, with ``check``, the PSNR the receiver will get."""
+
+    outputs: list[str]
+    notes: list[str]
+    check_psnr: dict[str, float] | None = None
+
+
+def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    from wincli.models.tasks import psnr
+
+    return psnr(round8(a), round8(b))
+
+
+def hide_file(conv: Converter, cover_path, secret_paths, out, *, force_lossy=False,
+              check=False) -> Result:
+    """cover + 1-4 secrets -> stego PNG (no metadata, cover's alpha carried through)."""
+    from wincli.io import check_output_path, read_image, write_image
+
+    n = conv.config.secrets
+    if len(secret_paths) != n:
+        raise InputError(f"this model hides {n} secret(s), got {len(secret_paths)}")
+    out = check_output_path(out, [cover_path, *secret_paths], force_lossy=force_lossy,
+                            what="stego image")
+    cover, meta = read_image(cover_path)
+    notes = []
+    secrets = []
+    for p in secret_paths:
+        sec, _ = read_image(p)
+        if sec.shape[-2:] != cover.shape[-2:]:
+            notes.append(f"{p}: {sec.shape[-1]}x{sec.shape[-2]} resized to the cover's "
+                         f"{cover.shape[-1]}x{cover.shape[-2]}")
+            sec = fit_secret(sec, tuple(cover.shape[-2:]))
+        secrets.append(sec)
+    stego = conv.forward(torch.cat([cover, *secrets], 1))
+    write_image(out, stego, meta)
+    result = Result([str(out)], notes)
+    if check:
+        from wincli.io import read_image as reread
+
+        back, _ = reread(out)
+        rec = conv.inverse(back)
+        result.check_psnr = {"stego": _psnr(back, cover)}
+        for i, sec in enumerate(secrets, 1):
+            result.check_psnr[f"secret{i}"] = _psnr(rec[:, 3 * i : 3 * i + 3], sec)
+    return result
+
+
+def reveal_file(conv: Converter, stego_path, out_dir=None, *, with_cover=False,
+                force_lossy=False) -> Result:
+    """stego -> secret1..N PNGs (and the recovered cover with ``with_cover``)."""
+    from pathlib import Path
+
+    from wincli.io import check_output_path, read_image, write_image
+
+    stego, meta = read_image(stego_path)
+    stego_path = Path(stego_path)
+    if out_dir is None:
+        prefix = stego_path.parent / f"{stego_path.stem}_"
+    else:
+        d = Path(out_dir)
+        if d.exists() and not d.is_dir():
+            raise InputError(f"{d}: reveal writes a folder of files; -o must be a folder")
+        d.mkdir(parents=True, exist_ok=True)
+        prefix = d / ""
+    n = conv.config.secrets
+    names = [f"secret{i}.png" for i in range(1, n + 1)] + (["cover.png"] if with_cover else [])
+    targets = [check_output_path(f"{prefix}{name}", [stego_path], force_lossy=force_lossy)
+               for name in names]
+    x = conv.inverse(stego)
+    for i, t in enumerate(targets[:n], 1):
+        write_image(t, x[:, 3 * i : 3 * i + 3], meta, keep_alpha=False)
+    if with_cover:
+        write_image(targets[-1], x[:, :3], meta)
+    return Result([str(t) for t in targets], [])
+
+
+SIZE_KEY = "win:original-size"
+
+
+def downscale_file(conv: Converter, hr_path, out, *, force_lossy=False, check=False) -> Result:
+    """HR -> LR PNG that records the HR size in a text chunk (for odd sizes)."""
+    from wincli.io import check_output_path, read_image, write_image
+
+    out = check_output_path(out, [hr_path], force_lossy=force_lossy, what="low-resolution image")
+    hr, meta = read_image(hr_path)
+    lr = conv.forward(hr)
+    h, w = hr.shape[-2:]
+    s = conv.config.scale
+    alpha_meta = None
+    if meta.alpha is not None:  # alpha follows the image: downscale it the same way
+        from wincli.models.tasks import bicubic_down
+
+        a = torch.from_numpy(meta.alpha)[None, None].float() / 255
+        a = bicubic_down(pad_to(a, s), s)[..., : lr.shape[-2], : lr.shape[-1]]
+        meta.alpha = (a[0, 0].clamp(0, 1) * 255).round().byte().numpy()
+        alpha_meta = meta
+    write_image(out, lr, alpha_meta, text={SIZE_KEY: f"{w}x{h}", "win:scale": str(s)})
+    result = Result([str(out)], [])
+    if check:
+        back, _ = read_image(out)
+        rec = conv.inverse(back, size=(h, w))
+        result.check_psnr = {"hr": _psnr(rec, hr)}
+    return result
+
+
+def recorded_size(meta, lr_shape, scale: int) -> tuple[int, int] | None:
+    text = (meta.text or {}).get(SIZE_KEY)
+    if not text:
+        return None
+    try:
+        w, h = (int(v) for v in text.split("x"))
+    except ValueError:
+        return None
+    lh, lw = lr_shape
+    if math.ceil(h / scale) == lh and math.ceil(w / scale) == lw:
+        return h, w
+    return None
+
+
+def upscale_file(conv: Converter, lr_path, out, *, force_lossy=False) -> Result:
+    """LR -> HR; restores the exact original size recorded by ``downscale``."""
+    from wincli.io import check_output_path, read_image, write_image
+
+    out = check_output_path(out, [lr_path], force_lossy=True)
+    lr, meta = read_image(lr_path)
+    s = conv.config.scale
+    recorded_scale = (meta.text or {}).get("win:scale")
+    notes = []
+    if recorded_scale and recorded_scale != str(s):
+        raise InputError(f"{lr_path}: was downscaled x{recorded_scale}; use --scale {recorded_scale}")
+    size = recorded_size(meta, tuple(lr.shape[-2:]), s)
+    if size is None:
+        notes.append(f"{lr_path}: no original size recorded; restoring {lr.shape[-1] * s}x"
+                     f"{lr.shape[-2] * s}")
+    hr = conv.inverse(lr, size=size)
+    if meta.alpha is not None:
+        a = torch.from_numpy(meta.alpha)[None, None].float() / 255
+        a = F.interpolate(a, size=hr.shape[-2:], mode="bicubic", align_corners=False)
+        meta.alpha = (a[0, 0].clamp(0, 1) * 255).round().byte().numpy()
+    write_image(out, hr, meta)
+    return Result([str(out)], notes)
+
+
+def decolorize_file(conv: Converter, color_path, out, *, force_lossy=False,
+                    check=False) -> Result:
+    from wincli.io import check_output_path, read_image, write_image
+
+    out = check_output_path(out, [color_path], force_lossy=force_lossy, what="gray image")
+    color, meta = read_image(color_path)
+    gray = conv.forward(color)
+    write_image(out, gray, meta)
+    result = Result([str(out)], [])
+    if check:
+        from wincli.io import read_gray
+
+        back, _ = read_gray(out)
+        result.check_psnr = {"color": _psnr(conv.inverse(back), color)}
+    return result
+
+
+def colorize_file(conv: Converter, gray_path, out, *, force_lossy=False) -> Result:
+    from wincli.io import check_output_path, read_gray, write_image
+
+    out = check_output_path(out, [gray_path], force_lossy=True)
+    gray, meta = read_gray(gray_path)
+    write_image(out, conv.inverse(gray), meta)
+    return Result([str(out)], [])

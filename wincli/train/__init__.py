@@ -1,0 +1,9 @@
+"""Training: data pipeline, loop, checkpoints, DDP.
+
+>>> from wincli.train import TrainOptions, train
+>>> train(TrainOptions(task="rescaling", data=["../shared/data/train"], steps=100))  # doctest: +SKIP
+"""
+
+from wincli.train.loop import TrainOptions, train
+
+__all__ = ["TrainOptions", "train"]

@@ -1,0 +1,145 @@
+"""Training data: any folder of images, decoded once into RAM, random crops on the fly.
+
+>>> images = load_images(find_images(["../shared/data/train"]))      # doctest: +SKIP
+>>> ds = PatchDataset(images, cfg, patch=64, seed=0)
+>>> x = ds[123]            # (c_in, 64, 64) float in [0, 1]; the same for the same (seed, index)
+
+Every sample is a pure function of (seed, index): a run resumed at step t draws exactly the
+batches it would have drawn, in any number of worker processes, on any number of ranks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import Dataset, Sampler
+
+from wincli.errors import InputError
+from wincli.models.config import ModelConfig
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
+
+
+def find_images(dirs: list[str | Path]) -> list[Path]:
+    """All image files under ``dirs`` (recursively), sorted for determinism."""
+    found: list[Path] = []
+    for d in dirs:
+        d = Path(d)
+        if d.is_file() and d.suffix.lower() in IMAGE_SUFFIXES:
+            found.append(d)
+        elif d.is_dir():
+            found.extend(p for p in d.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        else:
+            raise InputError(f"{d}: no such image folder")
+    if not found:
+        raise InputError(f"no images found in {', '.join(map(str, dirs))}")
+    return sorted(set(found))
+
+
+def split_holdout(paths: list[Path], holdout: int) -> tuple[list[Path], list[Path]]:
+    """Hold ``holdout`` images out for validation, chosen by a hash of the file name so the
+    choice is spread over sub-folders and stable across machines."""
+    if holdout <= 0:
+        return paths, []
+    ranked = sorted(paths, key=lambda p: hashlib.sha256(p.name.encode()).hexdigest())
+    held = set(ranked[:holdout])
+    return [p for p in paths if p not in held], sorted(held)
+
+
+def load_images(paths: list[Path], min_size: int = 0) -> list[torch.Tensor]:
+    """Decode to (3, H, W) uint8 tensors (grey and alpha converted to RGB)."""
+    out = []
+    for p in paths:
+        with Image.open(p) as im:
+            arr = np.asarray(im.convert("RGB"))
+        if min(arr.shape[:2]) >= min_size:
+            out.append(torch.from_numpy(arr.copy()).permute(2, 0, 1).contiguous())
+    if not out:
+        raise InputError("no usable training images")
+    return out
+
+
+def _dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
+    """One of the 8 flips / rotations of (C, H, W)."""
+    if k & 4:
+        x = x.flip(-1)
+    return torch.rot90(x, k & 3, (-2, -1))
+
+
+def _crop(img: torch.Tensor, patch: int, rng: np.random.Generator) -> torch.Tensor:
+    _, h, w = img.shape
+    if h < patch or w < patch:  # small image: reflect-pad up to the patch size
+        img = torch.nn.functional.pad(
+            img[None].float(), (0, max(patch - w, 0), 0, max(patch - h, 0)), mode="reflect"
+        )[0].to(torch.uint8)
+        _, h, w = img.shape
+    i = int(rng.integers(0, h - patch + 1))
+    j = int(rng.integers(0, w - patch + 1))
+    return img[:, i : i + patch, j : j + patch]
+
+
+class PatchDataset(Dataset):
+    """Sample ``index`` -> x (c_in, patch, patch) float in [0, 1] for the task of ``config``.
+
+    Hiding: cover and secrets are crops of distinct random images, each with its own flip /
+    rotation. Other tasks: one crop with one of the 8 flips / rotations.
+    """
+
+    def __init__(self, images: list[torch.Tensor], config: ModelConfig, patch: int, seed: int):
+        self.images, self.config, self.patch, self.seed = images, config, patch, seed
+
+    def __len__(self) -> int:
+        return 2**62
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        rng = np.random.default_rng([self.seed, index])
+        n = self.config.secrets + 1 if self.config.task == "hiding" else 1
+        picks = rng.choice(len(self.images), size=n, replace=len(self.images) < n)
+        parts = []
+        for k in picks:
+            crop = _crop(self.images[int(k)], self.patch, rng)
+            parts.append(_dihedral(crop, int(rng.integers(0, 8))))
+        return torch.cat(parts, 0).float().div_(255.0)
+
+
+class StepSampler(Sampler):
+    """Indices for steps ``start..``: step t, rank r, slot j -> (t * world + r) * batch + j."""
+
+    def __init__(self, start_step: int, batch: int, rank: int = 0, world: int = 1):
+        self.start, self.batch, self.rank, self.world = start_step, batch, rank, world
+
+    def __iter__(self):
+        t = self.start
+        while True:
+            base = (t * self.world + self.rank) * self.batch
+            yield from range(base, base + self.batch)
+            t += 1
+
+    def __len__(self) -> int:
+        return 2**62
+
+
+def validation_batch(images: list[torch.Tensor], config: ModelConfig, size: int) -> torch.Tensor:
+    """Center crops (size x size) of the validation images packed for the task.
+
+    Hiding pairs them like the paper's protocol: cover = image 2k, secrets = the next n.
+    """
+    crops = []
+    for img in images:
+        _, h, w = img.shape
+        s = min(size, h, w) // config.multiple * config.multiple
+        i, j = (h - s) // 2, (w - s) // 2
+        crop = img[:, i : i + s, j : j + s].float() / 255.0
+        crops.append(torch.nn.functional.interpolate(crop[None], size=(size, size))[0]
+                     if s != size else crop)
+    if config.task != "hiding":
+        return torch.stack(crops)
+    n = config.secrets + 1
+    groups = [torch.cat(crops[k : k + n], 0) for k in range(0, len(crops) - n + 1, n)]
+    if not groups:
+        raise InputError(f"hiding-{config.secrets} validation needs at least {n} images")
+    return torch.stack(groups)

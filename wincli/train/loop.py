@@ -1,0 +1,322 @@
+"""The training loop behind ``win train``.
+
+>>> opts = TrainOptions(task="rescaling", scale=2, preset="cpu", data=["imgs/"], steps=2000,
+...                     out="runs/x2")                                  # doctest: +SKIP
+>>> train(opts)            # resume later with train(TrainOptions(resume="runs/x2"))
+
+Recipe (DESIGN.md section 5): AdamW (0.9, 0.999, weight decay 1e-4), linear warm-up then cosine
+decay, gradient-norm clip 10, loss weights 2 / 1 / 0.1 / 1, 8-bit straight-through rounding
+between forward and inverse, 8 flips / rotations, secrets cropped from other images.
+Our addition: the task-aware start of ``InvertibleNet.init_task_aware`` (``init="task"``).
+
+Run directory: ``model.safetensors`` (latest), ``best.safetensors`` (best validation),
+``optimizer.safetensors`` + ``state.json`` (step, options, metrics) for ``--resume``, and
+``log.jsonl`` (one line per log interval and per validation).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from wincli.checkpoint import atomic_write, load_state, save_model, save_tensors
+from wincli.device import pick_device
+from wincli.errors import InputError
+from wincli.models import build_from_config, count_params, preset_config
+from wincli.models.tasks import (
+    LossWeights,
+    compute_losses,
+    forward_target,
+    image_to_input,
+    output_to_image,
+    psnr,
+    quantize_8bit,
+)
+from wincli.train.data import (
+    PatchDataset,
+    StepSampler,
+    find_images,
+    load_images,
+    split_holdout,
+    validation_batch,
+)
+
+
+@dataclass
+class TrainOptions:
+    """Everything ``win train`` takes; ``None`` means "the default for this device"."""
+
+    task: str = "rescaling"
+    secrets: int = 1
+    scale: int = 2
+    variant: str = "win"
+    preset: str = "cpu"
+    data: list[str] = field(default_factory=list)
+    val: list[str] = field(default_factory=list)
+    holdout: int = 6
+    steps: int = 10000
+    batch: int | None = None
+    patch: int | None = None
+    lr: float | None = None
+    warmup: int = 200
+    min_lr_ratio: float = 0.01
+    seed: int = 0
+    device: str = "auto"
+    threads: int = 0
+    workers: int = 0
+    init: str = "task"
+    quantize: bool = True
+    channels_last: bool = False
+    val_every: int = 500
+    val_size: int = 128
+    ckpt_every: int = 250
+    log_every: int = 25
+    out: str = "runs/win"
+    resume: str | None = None
+
+
+RESUME_OVERRIDES = ("steps", "device", "threads", "workers", "val_every", "ckpt_every", "log_every")
+
+
+def _defaults(opts: TrainOptions, device: torch.device) -> TrainOptions:
+    cuda = device.type == "cuda"
+    return dataclasses.replace(
+        opts,
+        batch=opts.batch or (16 if cuda else 8),
+        patch=opts.patch or (128 if cuda else 64),
+        lr=opts.lr or (1e-3 if opts.preset == "cpu" else 2e-4),
+    )
+
+
+def lr_at(step: int, opts: TrainOptions) -> float:
+    """Linear warm-up over ``warmup`` steps, then cosine from ``lr`` to ``min_lr_ratio * lr``."""
+    if step < opts.warmup:
+        return opts.lr * (step + 1) / opts.warmup
+    t = (step - opts.warmup) / max(opts.steps - opts.warmup, 1)
+    t = min(max(t, 0.0), 1.0)
+    lo = opts.lr * opts.min_lr_ratio
+    return lo + 0.5 * (opts.lr - lo) * (1 + math.cos(math.pi * t))
+
+
+class _LossModule(nn.Module):
+    """Puts the whole loss inside ``forward`` so DistributedDataParallel sees every use."""
+
+    def __init__(self, net: nn.Module, weights: LossWeights, quantize: bool):
+        super().__init__()
+        self.net, self.weights, self.quantize = net, weights, quantize
+
+    def forward(self, x: torch.Tensor):
+        return compute_losses(self.net, x, self.weights, self.quantize)
+
+
+@torch.no_grad()
+def validate(net, batch: torch.Tensor, device: torch.device) -> dict[str, float]:
+    """PSNR (dB) of the 8-bit forward image against its target and of the reconstruction
+    (hiding: the secrets) from that rounded image, on center crops."""
+    net.eval()
+    cfg = net.config
+    image_psnr, rev_psnr = [], []
+    for i in range(batch.shape[0]):
+        x = batch[i : i + 1].to(device)
+        target = forward_target(cfg, x)
+        image = quantize_8bit(output_to_image(cfg, net(x)))
+        rec = net.inverse(image_to_input(cfg, image)).clamp(0, 1)
+        rec = torch.round(rec * 255) / 255
+        image_psnr.append(psnr(image, torch.round(target * 255) / 255))
+        sl = slice(3, None) if cfg.task == "hiding" else slice(None)
+        rev_psnr.append(psnr(rec[:, sl], x[:, sl]))
+    net.train()
+    return {"val_image_psnr": sum(image_psnr) / len(image_psnr),
+            "val_reverse_psnr": sum(rev_psnr) / len(rev_psnr)}
+
+
+def _optimizer_tensors(opt: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
+    out = {}
+    for idx, state in opt.state_dict()["state"].items():
+        for key, value in state.items():
+            out[f"{idx}.{key}"] = torch.as_tensor(value)
+    return out
+
+
+def _load_optimizer(opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor]) -> None:
+    sd = opt.state_dict()
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for name, value in tensors.items():
+        idx, key = name.split(".", 1)
+        state.setdefault(int(idx), {})[key] = value
+    sd["state"] = state
+    opt.load_state_dict(sd)
+
+
+def _is_tty() -> bool:
+    return sys.stderr.isatty()
+
+
+def train(opts: TrainOptions) -> dict[str, float]:
+    """Train (or resume) a run; returns the last validation metrics."""
+    world = int(os.environ.get("WORLD_SIZE", 1))
+    rank = int(os.environ.get("RANK", 0))
+    if opts.resume:
+        run = Path(opts.resume)
+        state_file = run / "state.json"
+        if not state_file.exists():
+            raise InputError(f"{run}: no state.json to resume from")
+        saved = json.loads(state_file.read_text())
+        keep = {k: v for k, v in saved["options"].items() if k in TrainOptions.__annotations__}
+        # a resumed run keeps its recipe; only these may be changed on the command line
+        overrides = {
+            f.name: getattr(opts, f.name)
+            for f in dataclasses.fields(TrainOptions)
+            if f.name in RESUME_OVERRIDES and getattr(opts, f.name) != f.default
+        }
+        opts = dataclasses.replace(TrainOptions(**keep), **overrides, resume=str(run), out=str(run))
+        start_step = int(saved["step"])
+    else:
+        run = Path(opts.out)
+        start_step = 0
+        if (run / "state.json").exists():
+            raise InputError(f"{run} already holds a run; use --resume {run} or another --out")
+
+    device = pick_device(opts.device)
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+        torch.backends.cudnn.benchmark = True
+    if opts.threads:
+        torch.set_num_threads(opts.threads)
+    opts = _defaults(opts, device)
+    torch.manual_seed(opts.seed)
+
+    cfg = preset_config(opts.task, secrets=opts.secrets, scale=opts.scale, variant=opts.variant,
+                        preset=opts.preset)
+    paths = find_images(opts.data)
+    if opts.val:
+        train_paths, val_paths = paths, find_images(opts.val)
+    else:
+        train_paths, val_paths = split_holdout(paths, opts.holdout)
+    images = load_images(train_paths)
+    val_images = load_images(val_paths) if val_paths else []
+    dataset = PatchDataset(images, cfg, opts.patch, opts.seed)
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=opts.batch,
+        sampler=StepSampler(start_step, opts.batch, rank, world),
+        num_workers=opts.workers, persistent_workers=opts.workers > 0,
+    )
+    val_batch = validation_batch(val_images, cfg, opts.val_size) if val_images else None
+
+    net = build_from_config(cfg)
+    if opts.resume:
+        net.load_state_dict(load_state(run / "model.safetensors"), strict=True)
+    elif opts.init == "task":
+        warm = torch.stack([dataset[2**48 + i] for i in range(16)])  # not a training index
+        fit = net.init_task_aware(warm, forward_target(cfg, warm))
+        if rank == 0:
+            print(f"task-aware init: forward image starts at {fit:.2f} dB", file=sys.stderr)
+    net.to(device)
+    if opts.channels_last:
+        net.to(memory_format=torch.channels_last)
+    module = _LossModule(net, LossWeights(), opts.quantize)
+    if world > 1:
+        module = nn.parallel.DistributedDataParallel(
+            module, device_ids=[device.index] if device.type == "cuda" else None
+        )
+    opt = torch.optim.AdamW(net.parameters(), lr=opts.lr, betas=(0.9, 0.999), weight_decay=1e-4)
+    metrics: dict[str, float] = {}
+    best = -math.inf
+    elapsed0 = 0.0
+    if opts.resume:
+        _load_optimizer(opt, load_state(run / "optimizer.safetensors"))
+        metrics = saved.get("metrics", {})
+        best = saved.get("best", -math.inf)
+        elapsed0 = saved.get("elapsed_s", 0.0)
+
+    if rank == 0:
+        run.mkdir(parents=True, exist_ok=True)
+        print(f"{cfg.name} {cfg.variant} {opts.preset}: {count_params(net):,} parameters, "
+              f"{len(images)} training images, {len(val_images)} validation, device {device}, "
+              f"steps {start_step}->{opts.steps}, batch {opts.batch}x{opts.patch}^2, "
+              f"lr {opts.lr:g}", file=sys.stderr)
+
+    def checkpoint(step: int) -> None:
+        if rank != 0:
+            return
+        meta = {"step": str(step), "task": cfg.name, "preset": opts.preset}
+        save_model(net, run / "model.safetensors", meta)
+        save_tensors(_optimizer_tensors(opt), run / "optimizer.safetensors", {"step": str(step)})
+        state = {"step": step, "options": dataclasses.asdict(opts), "config": cfg.to_dict(),
+                 "metrics": metrics, "best": best, "elapsed_s": elapsed0 + time.time() - t0}
+        atomic_write(run / "state.json",
+                     lambda tmp: Path(tmp).write_text(json.dumps(state, indent=1)))
+
+    def log(record: dict) -> None:
+        if rank == 0:
+            with open(run / "log.jsonl", "a") as f:
+                f.write(json.dumps(record) + "\n")
+
+    t0 = time.time()
+    last_t, last_step = t0, start_step
+    it = iter(loader)
+    net.train()
+    sums: dict[str, float] = {}
+    step = start_step
+    for step in range(start_step, opts.steps):
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, opts)
+        x = next(it).to(device, non_blocking=True)
+        if opts.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        terms = module(x)
+        opt.zero_grad(set_to_none=True)
+        terms["total"].backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
+        opt.step()
+        for k in ("total", "forward", "reverse", "shift", "det"):
+            sums[k] = sums.get(k, 0.0) + float(terms[k].detach())
+        with torch.no_grad():
+            sums["image_psnr"] = sums.get("image_psnr", 0.0) + psnr(
+                quantize_8bit(terms["image"]), terms["target"])
+        done = step + 1
+        if done % opts.log_every == 0 or done == opts.steps:
+            n = done - last_step
+            now = time.time()
+            rate = n / max(now - last_t, 1e-9)
+            rec = {k: v / n for k, v in sums.items()}
+            rec.update(step=done, lr=lr_at(step, opts), it_s=rate,
+                       elapsed_s=elapsed0 + now - t0)
+            log(rec)
+            if rank == 0:
+                eta = (opts.steps - done) / max(rate, 1e-9)
+                print(f"step {done}/{opts.steps} loss {rec['total']:.1f} "
+                      f"(f {rec['forward']:.1f} r {rec['reverse']:.1f} s {rec['shift']:.1f} "
+                      f"d {rec['det']:.3f}) image {rec['image_psnr']:.2f} dB "
+                      f"{rate:.2f} it/s ETA {eta / 60:.1f} min", file=sys.stderr, flush=True)
+            sums, last_t, last_step = {}, now, done
+        if val_batch is not None and (done % opts.val_every == 0 or done == opts.steps):
+            if rank == 0:
+                metrics = validate(net, val_batch, device)
+                metrics["step"] = done
+                score = metrics["val_image_psnr"] + metrics["val_reverse_psnr"]
+                log({"step": done, "elapsed_s": elapsed0 + time.time() - t0, **metrics})
+                print(f"validation @ {done}: image {metrics['val_image_psnr']:.2f} dB, "
+                      f"reverse {metrics['val_reverse_psnr']:.2f} dB", file=sys.stderr,
+                      flush=True)
+                if score > best:
+                    best = score
+                    save_model(net, run / "best.safetensors",
+                               {"step": str(done), "val": json.dumps(metrics)})
+        if done % opts.ckpt_every == 0 or done == opts.steps:
+            checkpoint(done)
+    if world > 1:
+        dist.barrier()
+    return metrics

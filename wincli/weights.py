@@ -1,0 +1,236 @@
+"""Pretrained checkpoints as data, and where to load them from.
+
+>>> rec = default_record("rescaling", scale=2)                 # doctest: +SKIP
+>>> path, source = resolve(rec)      # WIN_WEIGHTS_DIR -> bundled weights/ -> HF cache -> Hub
+>>> net = load_record(rec)           # sha256 checked, safetensors only, strict key match
+
+The registry is ``weights/registry.json``: one record per checkpoint with task, secrets/scale,
+variant, preset, architecture config, file, sha256, Hub repo id and revision, parameter count,
+training recipe and the metrics we measured. ``HF_HUB_OFFLINE=1`` and ``HF_HOME`` are honoured
+by huggingface_hub itself; ``WIN_WEIGHTS_DIR`` names a folder searched before the bundled one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from wincli.errors import WeightsError
+from wincli.models import ModelConfig
+
+_SOURCE_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
+
+
+def bundled_dir() -> Path | None:
+    """The shipped ``weights/`` folder: beside the package in a checkout, or inside the wheel."""
+    if (_SOURCE_WEIGHTS / "registry.json").exists():
+        return _SOURCE_WEIGHTS
+    try:
+        pkg = resources.files("wincli._bundled")
+        if pkg.joinpath("registry.json").is_file():
+            return Path(str(pkg))
+    except (ModuleNotFoundError, TypeError):
+        pass
+    return None
+
+
+@dataclass(frozen=True)
+class WeightsRecord:
+    """One checkpoint. ``config`` is the architecture; ``metrics`` what we measured."""
+
+    name: str
+    task: str
+    variant: str
+    preset: str
+    config: dict[str, Any]
+    file: str
+    sha256: str
+    params: int
+    secrets: int = 1
+    scale: int = 2
+    default: bool = False
+    repo_id: str = ""
+    revision: str = "main"
+    recipe: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def model_config(self) -> ModelConfig:
+        return ModelConfig.from_dict(self.config)
+
+    def matches(self, task: str, secrets: int, scale: int, variant: str) -> bool:
+        if self.task != task or self.variant != variant:
+            return False
+        if task == "hiding":
+            return self.secrets == secrets
+        if task == "rescaling":
+            return self.scale == scale
+        return True
+
+
+def registry_path() -> Path | None:
+    d = bundled_dir()
+    return d / "registry.json" if d else None
+
+
+def load_registry(path: Path | None = None) -> list[WeightsRecord]:
+    path = path or registry_path()
+    if path is None or not path.exists():
+        return []
+    data = json.loads(path.read_text())
+    hub = data.get("hub", {})
+    out = []
+    for rec in data.get("models", []):
+        rec = {**rec}
+        rec.setdefault("repo_id", hub.get("repo_id", ""))
+        rec.setdefault("revision", hub.get("revision", "main"))
+        out.append(WeightsRecord(**rec))
+    return out
+
+
+def default_record(
+    task: str, *, secrets: int = 1, scale: int = 2, variant: str = "win",
+    registry: list[WeightsRecord] | None = None,
+) -> WeightsRecord:
+    """The default checkpoint for a task (the one marked ``default``, else the first)."""
+    records = [r for r in (registry if registry is not None else load_registry())
+               if r.matches(task, secrets, scale, variant)]
+    if not records:
+        what = ModelConfig(task=task, secrets=secrets, scale=scale, variant=variant).name
+        raise WeightsError(
+            f"no pretrained {what} ({variant}) checkpoint ships with this version; train one with "
+            f"`win train` and pass it with --weights"
+        )
+    defaults = [r for r in records if r.default]
+    return (defaults or records)[0]
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _hub_download(rec: WeightsRecord, local_only: bool) -> Path:
+    from huggingface_hub import hf_hub_download
+
+    return Path(hf_hub_download(rec.repo_id, rec.file, revision=rec.revision,
+                                local_files_only=local_only))
+
+
+def resolve(rec: WeightsRecord, allow_download: bool = True) -> tuple[Path, str]:
+    """(path, source) for a record: WIN_WEIGHTS_DIR, bundled weights/, HF cache, Hub."""
+    override = os.environ.get("WIN_WEIGHTS_DIR")
+    if override and (Path(override) / rec.file).is_file():
+        return Path(override) / rec.file, f"WIN_WEIGHTS_DIR ({override})"
+    bundled = bundled_dir()
+    if bundled and (bundled / rec.file).is_file():
+        return bundled / rec.file, f"bundled ({bundled})"
+    if not rec.repo_id:
+        raise WeightsError(f"{rec.file}: not bundled and no Hub repo recorded; pass --weights FILE")
+    try:
+        return _hub_download(rec, local_only=True), f"Hugging Face cache ({rec.repo_id}@{rec.revision})"
+    except Exception as cache_exc:  # noqa: BLE001 - every hub error becomes one message
+        offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+        if not allow_download or offline:
+            raise WeightsError(
+                f"{rec.file} not found in {rec.repo_id} at revision {rec.revision} "
+                f"(offline, not in the cache: {type(cache_exc).__name__}); "
+                f"run `win models pull {rec.name}` online or pass --weights FILE"
+            ) from None
+    try:
+        return _hub_download(rec, local_only=False), f"Hub download ({rec.repo_id}@{rec.revision})"
+    except Exception as exc:  # noqa: BLE001
+        raise WeightsError(
+            f"cannot download {rec.file} from {rec.repo_id} at revision {rec.revision} "
+            f"({type(exc).__name__}); pass --weights FILE"
+        ) from None
+
+
+def verify(rec: WeightsRecord, path: Path) -> None:
+    digest = sha256_file(path)
+    if digest != rec.sha256:
+        raise WeightsError(
+            f"{path}: sha256 {digest[:12]}... does not match the registry's {rec.sha256[:12]}... "
+            f"for {rec.name}; the file is corrupt or was replaced"
+        )
+
+
+def load_record(rec: WeightsRecord, allow_download: bool = True):
+    """Resolve, hash-check and load a registry checkpoint; returns (model, path, source)."""
+    from wincli.checkpoint import load_model
+
+    path, source = resolve(rec, allow_download)
+    verify(rec, path)
+    return load_model(path, rec.model_config), path, source
+
+
+def load_weights_file(path: str | Path, expect: ModelConfig | None = None):
+    """Load a user's own safetensors file (architecture from its metadata)."""
+    from wincli.checkpoint import load_model
+
+    p = Path(path)
+    if not p.is_file():
+        raise WeightsError(f"{p}: no such weights file")
+    if p.suffix != ".safetensors":
+        raise WeightsError(f"{p}: only .safetensors checkpoints are loaded (never pickles)")
+    model = load_model(p)
+    if expect is not None:
+        got = model.config
+        if (got.task, got.c_in, got.c_out, got.multiple) != (
+            expect.task, expect.c_in, expect.c_out, expect.multiple
+        ):
+            raise WeightsError(f"{p}: is a {got.name} checkpoint, not {expect.name}")
+    return model
+
+
+def where_from(rec: WeightsRecord) -> str:
+    """Where ``rec`` would load from now, without downloading."""
+    try:
+        _, source = resolve(rec, allow_download=False)
+        return source
+    except WeightsError:
+        return f"Hub ({rec.repo_id}@{rec.revision}), not cached"
+
+
+def pull(name: str | None = None) -> list[str]:
+    """Download registry files into the Hugging Face cache; returns one line per file."""
+    records = load_registry()
+    if name:
+        records = [r for r in records if r.name == name]
+        if not records:
+            raise WeightsError(f"no checkpoint named {name!r}; see `win models list`")
+    lines = []
+    for rec in records:
+        try:
+            path = _hub_download(rec, local_only=False)
+        except Exception as exc:  # noqa: BLE001
+            raise WeightsError(f"cannot download {rec.file} from {rec.repo_id} at revision "
+                               f"{rec.revision} ({type(exc).__name__})") from None
+        verify(rec, path)
+        lines.append(f"{rec.name}: {path}")
+    return lines
+
+
+def verify_all() -> list[tuple[str, str]]:
+    """(name, "ok (source)" | "FAILED ..." | "not available locally") for every record."""
+    out = []
+    for rec in load_registry():
+        try:
+            path, source = resolve(rec, allow_download=False)
+        except WeightsError:
+            out.append((rec.name, "not available locally"))
+            continue
+        try:
+            verify(rec, path)
+            out.append((rec.name, f"ok ({source})"))
+        except WeightsError as exc:
+            out.append((rec.name, f"FAILED: {exc}"))
+    return out
