@@ -56,8 +56,9 @@ def _conv(model: Converter | None, task: str, **kw) -> Converter:
     return model if model is not None else Converter.load(task, **kw)
 
 
-def hide(cover: ImageLike, secrets: list[ImageLike], *, model: Converter | None = None,
-         **load) -> Image.Image:
+def hide(
+    cover: ImageLike, secrets: list[ImageLike], *, model: Converter | None = None, **load
+) -> Image.Image:
     """Hide 1-4 secrets in ``cover``; returns the stego image."""
     c = _rgb(cover)
     secs = [fit_secret(_rgb(s), tuple(c.shape[-2:])) for s in secrets]
@@ -65,8 +66,9 @@ def hide(cover: ImageLike, secrets: list[ImageLike], *, model: Converter | None 
     return _pil(conv.forward(torch.cat([c, *secs], 1)))
 
 
-def reveal(stego: ImageLike, secrets: int = 1, *, model: Converter | None = None,
-           **load) -> tuple[Image.Image, list[Image.Image]]:
+def reveal(
+    stego: ImageLike, secrets: int = 1, *, model: Converter | None = None, **load
+) -> tuple[Image.Image, list[Image.Image]]:
     """(recovered cover, [secret_1 ... secret_n]) from a stego image."""
     conv = _conv(model, "hiding", secrets=secrets, **load)
     x = conv.inverse(_rgb(stego))
@@ -74,14 +76,21 @@ def reveal(stego: ImageLike, secrets: int = 1, *, model: Converter | None = None
     return _pil(x[:, :3]), [_pil(x[:, 3 * i : 3 * i + 3]) for i in range(1, n + 1)]
 
 
-def downscale(hr: ImageLike, scale: int = 2, *, model: Converter | None = None,
-              **load) -> Image.Image:
+def downscale(
+    hr: ImageLike, scale: int = 2, *, model: Converter | None = None, **load
+) -> Image.Image:
     conv = _conv(model, "rescaling", scale=scale, **load)
     return _pil(conv.forward(_rgb(hr)))
 
 
-def upscale(lr: ImageLike, scale: int = 2, size: tuple[int, int] | None = None, *,
-            model: Converter | None = None, **load) -> Image.Image:
+def upscale(
+    lr: ImageLike,
+    scale: int = 2,
+    size: tuple[int, int] | None = None,
+    *,
+    model: Converter | None = None,
+    **load,
+) -> Image.Image:
     """``size`` = (H, W) of the original (default: LR size times the scale)."""
     conv = _conv(model, "rescaling", scale=scale, **load)
     return _pil(conv.inverse(_rgb(lr), size=size))

@@ -109,9 +109,12 @@ def read_gray(path: str | Path) -> tuple[torch.Tensor, ImageMeta]:
         arr = np.asarray(im.convert("L"), dtype=np.uint8)
     else:
         rgb = np.asarray(im.convert("RGB"), dtype=np.uint8)
-        if not (np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2])):
-            raise InputError(f"{path}: is a colour image; colorize takes a gray image made by "
-                             "`win decolorize`")
+        if not (
+            np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2])
+        ):
+            raise InputError(
+                f"{path}: is a colour image; colorize takes a gray image made by `win decolorize`"
+            )
         arr = rgb[..., 0]
     tensor = torch.from_numpy(arr.copy())[None, None].float().div_(255.0)
     return tensor, ImageMeta(mode=mode, size=im.size, alpha=alpha, text=text)
@@ -132,8 +135,9 @@ def require_inputs(paths: list[str | Path]) -> None:
             raise InputError(f"{p}: empty file (0 bytes)")
 
 
-def check_output_path(out: str | Path, inputs: list[str | Path], *, force_lossy: bool = False,
-                      what: str = "output") -> Path:
+def check_output_path(
+    out: str | Path, inputs: list[str | Path], *, force_lossy: bool = False, what: str = "output"
+) -> Path:
     """Refuse to overwrite an input or to store a WIN image in a lossy format."""
     out = Path(out)
     for i in inputs:
@@ -155,15 +159,25 @@ def check_output_path(out: str | Path, inputs: list[str | Path], *, force_lossy:
     return out
 
 
-def write_image(path: str | Path, x: torch.Tensor, meta: ImageMeta | None = None,
-                text: dict[str, str] | None = None, keep_alpha: bool = True) -> None:
+def write_image(
+    path: str | Path,
+    x: torch.Tensor,
+    meta: ImageMeta | None = None,
+    text: dict[str, str] | None = None,
+    keep_alpha: bool = True,
+) -> None:
     """Write (1, C, H, W) float in [0, 1] as an 8-bit image, atomically.
 
     The format follows the suffix (PNG unless told otherwise); alpha from ``meta`` is attached
     when its size matches; ``text`` becomes PNG tEXt chunks. Nothing else is written.
     """
     arr = to_uint8(x)
-    if keep_alpha and meta is not None and meta.alpha is not None and meta.alpha.shape == arr.shape[:2]:
+    if (
+        keep_alpha
+        and meta is not None
+        and meta.alpha is not None
+        and meta.alpha.shape == arr.shape[:2]
+    ):
         if arr.ndim == 2:
             arr = np.stack([arr, meta.alpha], -1)
         else:

@@ -44,9 +44,17 @@ class Converter:
 
     @classmethod
     def load(
-        cls, task: str, *, secrets: int = 1, scale: int = 2, variant: str = "win",
-        weights: str | None = None, device: str = "auto", tile: int | str | None = None,
-        half: bool = False, allow_download: bool = True,
+        cls,
+        task: str,
+        *,
+        secrets: int = 1,
+        scale: int = 2,
+        variant: str = "win",
+        weights: str | None = None,
+        device: str = "auto",
+        tile: int | str | None = None,
+        half: bool = False,
+        allow_download: bool = True,
     ) -> Converter:
         """Resolve weights (explicit file, else the registry default) onto a device."""
         from wincli.weights import default_record, load_record, load_weights_file
@@ -80,8 +88,9 @@ class Converter:
             return None
         if self.tile == "auto":
             preset = "cpu" if sum(p.numel() for p in self.net.parameters()) < 1_000_000 else "paper"
-            return auto_tile(self.device, BYTES_PER_PIXEL[preset] * (2 if self.half else 4) / 4,
-                             unit_in)
+            return auto_tile(
+                self.device, BYTES_PER_PIXEL[preset] * (2 if self.half else 4) / 4, unit_in
+            )
         return max(int(self.tile) // unit_in, 4)
 
     def _run(self, fn, x: torch.Tensor, unit_in: int, unit_out: int) -> torch.Tensor:
@@ -98,8 +107,9 @@ class Converter:
             if self.on_tile:
                 self.on_tile()
             return out
-        return tiled_apply(call, x, tile, self.halo, unit_in, unit_out, on_tile=self.on_tile,
-                           out_device="cpu")
+        return tiled_apply(
+            call, x, tile, self.halo, unit_in, unit_out, on_tile=self.on_tile, out_device="cpu"
+        )
 
     def tile_count(self, h: int, w: int, forward: bool = True) -> int:
         """How many tiles one image of h x w (the input of that direction) needs."""
@@ -182,24 +192,28 @@ def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
     return psnr(round8(a), round8(b))
 
 
-def hide_file(conv: Converter, cover_path, secret_paths, out, *, force_lossy=False,
-              check=False) -> Result:
+def hide_file(
+    conv: Converter, cover_path, secret_paths, out, *, force_lossy=False, check=False
+) -> Result:
     """cover + 1-4 secrets -> stego PNG (no metadata, cover's alpha carried through)."""
     from wincli.io import check_output_path, read_image, write_image
 
     n = conv.config.secrets
     if len(secret_paths) != n:
         raise InputError(f"this model hides {n} secret(s), got {len(secret_paths)}")
-    out = check_output_path(out, [cover_path, *secret_paths], force_lossy=force_lossy,
-                            what="stego image")
+    out = check_output_path(
+        out, [cover_path, *secret_paths], force_lossy=force_lossy, what="stego image"
+    )
     cover, meta = read_image(cover_path)
     notes = []
     secrets = []
     for p in secret_paths:
         sec, _ = read_image(p)
         if sec.shape[-2:] != cover.shape[-2:]:
-            notes.append(f"{p}: {sec.shape[-1]}x{sec.shape[-2]} resized to the cover's "
-                         f"{cover.shape[-1]}x{cover.shape[-2]}")
+            notes.append(
+                f"{p}: {sec.shape[-1]}x{sec.shape[-2]} resized to the cover's "
+                f"{cover.shape[-1]}x{cover.shape[-2]}"
+            )
             sec = fit_secret(sec, tuple(cover.shape[-2:]))
         secrets.append(sec)
     stego = conv.forward(torch.cat([cover, *secrets], 1))
@@ -216,8 +230,9 @@ def hide_file(conv: Converter, cover_path, secret_paths, out, *, force_lossy=Fal
     return result
 
 
-def reveal_file(conv: Converter, stego_path, out_dir=None, *, with_cover=False,
-                force_lossy=False) -> Result:
+def reveal_file(
+    conv: Converter, stego_path, out_dir=None, *, with_cover=False, force_lossy=False
+) -> Result:
     """stego -> secret1..N PNGs (and the recovered cover with ``with_cover``)."""
     from pathlib import Path
 
@@ -235,8 +250,10 @@ def reveal_file(conv: Converter, stego_path, out_dir=None, *, with_cover=False,
         prefix = d / ""
     n = conv.config.secrets
     names = [f"secret{i}.png" for i in range(1, n + 1)] + (["cover.png"] if with_cover else [])
-    targets = [check_output_path(f"{prefix}{name}", [stego_path], force_lossy=force_lossy)
-               for name in names]
+    targets = [
+        check_output_path(f"{prefix}{name}", [stego_path], force_lossy=force_lossy)
+        for name in names
+    ]
     x = conv.inverse(stego)
     for i, t in enumerate(targets[:n], 1):
         write_image(t, x[:, 3 * i : 3 * i + 3], meta, keep_alpha=False)
@@ -298,11 +315,14 @@ def upscale_file(conv: Converter, lr_path, out, *, force_lossy=False) -> Result:
     recorded_scale = (meta.text or {}).get("win:scale")
     notes = []
     if recorded_scale and recorded_scale != str(s):
-        raise InputError(f"{lr_path}: was downscaled x{recorded_scale}; use --scale {recorded_scale}")
+        raise InputError(
+            f"{lr_path}: was downscaled x{recorded_scale}; use --scale {recorded_scale}"
+        )
     size = recorded_size(meta, tuple(lr.shape[-2:]), s)
     if size is None:
-        notes.append(f"{lr_path}: no original size recorded; restoring {lr.shape[-1] * s}x"
-                     f"{lr.shape[-2] * s}")
+        notes.append(
+            f"{lr_path}: no original size recorded; restoring {lr.shape[-1] * s}x{lr.shape[-2] * s}"
+        )
     hr = conv.inverse(lr, size=size)
     if meta.alpha is not None:
         a = torch.from_numpy(meta.alpha)[None, None].float() / 255
@@ -312,8 +332,7 @@ def upscale_file(conv: Converter, lr_path, out, *, force_lossy=False) -> Result:
     return Result([str(out)], notes)
 
 
-def decolorize_file(conv: Converter, color_path, out, *, force_lossy=False,
-                    check=False) -> Result:
+def decolorize_file(conv: Converter, color_path, out, *, force_lossy=False, check=False) -> Result:
     from wincli.io import check_output_path, read_image, write_image
 
     out = check_output_path(out, [color_path], force_lossy=force_lossy, what="gray image")

@@ -52,7 +52,8 @@ def tiled_apply(
                     device=out_device or piece.device,
                 )
             core = piece[
-                :, :,
+                :,
+                :,
                 (a0 - e0) * unit_out : (a1 - e0) * unit_out,
                 (b0 - f0) * unit_out : (b1 - f0) * unit_out,
             ]
@@ -82,8 +83,13 @@ def available_memory(device: torch.device) -> int:
     return 4 << 30
 
 
-def auto_tile(device: torch.device, bytes_per_pixel: float, unit_in: int, budget: float = 0.25,
-              max_units: int = 1024) -> int:
+def auto_tile(
+    device: torch.device,
+    bytes_per_pixel: float,
+    unit_in: int,
+    budget: float = 0.25,
+    max_units: int = 1024,
+) -> int:
     """Largest tile (in units) whose activations fit ``budget`` of the free memory."""
     pixels = available_memory(device) * budget / bytes_per_pixel
     side = int(pixels**0.5) // unit_in

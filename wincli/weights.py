@@ -94,12 +94,19 @@ def load_registry(path: Path | None = None) -> list[WeightsRecord]:
 
 
 def default_record(
-    task: str, *, secrets: int = 1, scale: int = 2, variant: str = "win",
+    task: str,
+    *,
+    secrets: int = 1,
+    scale: int = 2,
+    variant: str = "win",
     registry: list[WeightsRecord] | None = None,
 ) -> WeightsRecord:
     """The default checkpoint for a task (the one marked ``default``, else the first)."""
-    records = [r for r in (registry if registry is not None else load_registry())
-               if r.matches(task, secrets, scale, variant)]
+    records = [
+        r
+        for r in (registry if registry is not None else load_registry())
+        if r.matches(task, secrets, scale, variant)
+    ]
     if not records:
         what = ModelConfig(task=task, secrets=secrets, scale=scale, variant=variant).name
         raise WeightsError(
@@ -121,8 +128,9 @@ def sha256_file(path: str | Path) -> str:
 def _hub_download(rec: WeightsRecord, local_only: bool) -> Path:
     from huggingface_hub import hf_hub_download
 
-    return Path(hf_hub_download(rec.repo_id, rec.file, revision=rec.revision,
-                                local_files_only=local_only))
+    return Path(
+        hf_hub_download(rec.repo_id, rec.file, revision=rec.revision, local_files_only=local_only)
+    )
 
 
 def resolve(rec: WeightsRecord, allow_download: bool = True) -> tuple[Path, str]:
@@ -136,7 +144,9 @@ def resolve(rec: WeightsRecord, allow_download: bool = True) -> tuple[Path, str]
     if not rec.repo_id:
         raise WeightsError(f"{rec.file}: not bundled and no Hub repo recorded; pass --weights FILE")
     try:
-        return _hub_download(rec, local_only=True), f"Hugging Face cache ({rec.repo_id}@{rec.revision})"
+        return _hub_download(
+            rec, local_only=True
+        ), f"Hugging Face cache ({rec.repo_id}@{rec.revision})"
     except Exception as cache_exc:  # noqa: BLE001 - every hub error becomes one message
         offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
         if not allow_download or offline:
@@ -185,7 +195,10 @@ def load_weights_file(path: str | Path, expect: ModelConfig | None = None):
     if expect is not None:
         got = model.config
         if (got.task, got.c_in, got.c_out, got.multiple) != (
-            expect.task, expect.c_in, expect.c_out, expect.multiple
+            expect.task,
+            expect.c_in,
+            expect.c_out,
+            expect.multiple,
         ):
             raise WeightsError(f"{p}: is a {got.name} checkpoint, not {expect.name}")
     return model
@@ -212,8 +225,10 @@ def pull(name: str | None = None) -> list[str]:
         try:
             path = _hub_download(rec, local_only=False)
         except Exception as exc:  # noqa: BLE001
-            raise WeightsError(f"cannot download {rec.file} from {rec.repo_id} at revision "
-                               f"{rec.revision} ({type(exc).__name__})") from None
+            raise WeightsError(
+                f"cannot download {rec.file} from {rec.repo_id} at revision "
+                f"{rec.revision} ({type(exc).__name__})"
+            ) from None
         verify(rec, path)
         lines.append(f"{rec.name}: {path}")
     return lines

@@ -16,7 +16,7 @@ import sys
 import warnings
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -30,7 +30,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-models_app = typer.Typer(help="List, fetch and verify pretrained checkpoints.", no_args_is_help=True)
+models_app = typer.Typer(
+    help="List, fetch and verify pretrained checkpoints.", no_args_is_help=True
+)
 app.add_typer(models_app, name="models")
 
 
@@ -52,11 +54,11 @@ class Preset(str, Enum):
 
 ModelOpt = Annotated[Variant, typer.Option("--model", help="Network: win or win-naive.")]
 WeightsOpt = Annotated[
-    Optional[Path], typer.Option("--weights", help="A local .safetensors checkpoint.")
+    Path | None, typer.Option("--weights", help="A local .safetensors checkpoint.")
 ]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or mps.")]
 TileOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--tile", help="Tile size in pixels, or 'auto' (sized from free memory)."),
 ]
 HalfOpt = Annotated[bool, typer.Option("--half", help="float16 inference (CUDA only).")]
@@ -130,13 +132,30 @@ def _tile(value: str | None):
     return n
 
 
-def _converter(task, *, secrets=1, scale=2, model=Variant.win, weights=None, device="auto",
-               tile=None, half=False, verbose=False):
+def _converter(
+    task,
+    *,
+    secrets=1,
+    scale=2,
+    model=Variant.win,
+    weights=None,
+    device="auto",
+    tile=None,
+    half=False,
+    verbose=False,
+):
     from wincli.pipeline import Converter
 
-    conv = Converter.load(task, secrets=secrets, scale=scale, variant=model.value,
-                          weights=str(weights) if weights else None, device=device,
-                          tile=_tile(tile), half=half)
+    conv = Converter.load(
+        task,
+        secrets=secrets,
+        scale=scale,
+        variant=model.value,
+        weights=str(weights) if weights else None,
+        device=device,
+        tile=_tile(tile),
+        half=half,
+    )
     if verbose:
         typer.echo(f"device: {conv.device}; weights: {conv.source}", err=True)
     return conv
@@ -198,7 +217,7 @@ def _batch(inputs: list[Path], out: Path | None, default_name, run_one) -> None:
 def hide(
     cover: Annotated[Path, typer.Argument(help="Cover image.")],
     secrets: Annotated[list[Path], typer.Argument(help="1 to 4 secret images.")],
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Stego PNG.")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Stego PNG.")] = None,
     model: ModelOpt = Variant.win,
     weights: WeightsOpt = None,
     device: DeviceOpt = "auto",
@@ -217,8 +236,16 @@ def hide(
         raise InputError(f"hide takes 1 to 4 secrets, got {len(secrets)}")
     require_inputs([cover, *secrets])
     out = output or cover.with_name(f"{cover.stem}_stego.png")
-    conv = _converter("hiding", secrets=len(secrets), model=model, weights=weights,
-                      device=device, tile=tile, half=half, verbose=verbose)
+    conv = _converter(
+        "hiding",
+        secrets=len(secrets),
+        model=model,
+        weights=weights,
+        device=device,
+        tile=tile,
+        half=half,
+        verbose=verbose,
+    )
     _report(hide_file(conv, cover, secrets, out, force_lossy=force_lossy, check=check))
 
 
@@ -228,7 +255,7 @@ def reveal(
     stegos: Annotated[list[Path], typer.Argument(help="Stego image(s) or folder(s).")],
     secrets: Annotated[int, typer.Option("-n", "--secrets", help="How many were hidden.")] = 1,
     output: Annotated[
-        Optional[Path], typer.Option("-o", "--output", help="Folder for secret1.png ...")
+        Path | None, typer.Option("-o", "--output", help="Folder for secret1.png ...")
     ] = None,
     with_cover: Annotated[
         bool, typer.Option("--cover", help="Also write the recovered cover.png.")
@@ -247,8 +274,16 @@ def reveal(
     if not 1 <= secrets <= 4:
         raise InputError(f"--secrets must be 1 to 4, not {secrets}")
     files = _expand_inputs(stegos)
-    conv = _converter("hiding", secrets=secrets, model=model, weights=weights, device=device,
-                      tile=tile, half=half, verbose=verbose)
+    conv = _converter(
+        "hiding",
+        secrets=secrets,
+        model=model,
+        weights=weights,
+        device=device,
+        tile=tile,
+        half=half,
+        verbose=verbose,
+    )
     for f in files:
         dest = output / f.stem if (output is not None and len(files) > 1) else output
         _report(reveal_file(conv, f, dest, with_cover=with_cover))
@@ -259,7 +294,7 @@ def reveal(
 def downscale(
     inputs: Annotated[list[Path], typer.Argument(help="HR image(s) or folder(s).")],
     scale: ScaleOpt = 2,
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="LR PNG or folder.")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="LR PNG or folder.")] = None,
     model: ModelOpt = Variant.win,
     weights: WeightsOpt = None,
     device: DeviceOpt = "auto",
@@ -274,10 +309,22 @@ def downscale(
 
     _expand_inputs(inputs)
     _check_scale(scale)
-    conv = _converter("rescaling", scale=scale, model=model, weights=weights, device=device,
-                      tile=tile, half=half, verbose=verbose)
-    _batch(inputs, output, lambda f: f"{f.stem}_x{scale}_lr.png",
-           lambda f, o: downscale_file(conv, f, o, force_lossy=force_lossy, check=check))
+    conv = _converter(
+        "rescaling",
+        scale=scale,
+        model=model,
+        weights=weights,
+        device=device,
+        tile=tile,
+        half=half,
+        verbose=verbose,
+    )
+    _batch(
+        inputs,
+        output,
+        lambda f: f"{f.stem}_x{scale}_lr.png",
+        lambda f, o: downscale_file(conv, f, o, force_lossy=force_lossy, check=check),
+    )
 
 
 @app.command()
@@ -285,7 +332,7 @@ def downscale(
 def upscale(
     inputs: Annotated[list[Path], typer.Argument(help="LR image(s) made by `win downscale`.")],
     scale: ScaleOpt = 2,
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="HR PNG or folder.")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="HR PNG or folder.")] = None,
     model: ModelOpt = Variant.win,
     weights: WeightsOpt = None,
     device: DeviceOpt = "auto",
@@ -298,17 +345,28 @@ def upscale(
 
     _expand_inputs(inputs)
     _check_scale(scale)
-    conv = _converter("rescaling", scale=scale, model=model, weights=weights, device=device,
-                      tile=tile, half=half, verbose=verbose)
-    _batch(inputs, output, lambda f: f"{f.stem}_x{scale}.png",
-           lambda f, o: upscale_file(conv, f, o))
+    conv = _converter(
+        "rescaling",
+        scale=scale,
+        model=model,
+        weights=weights,
+        device=device,
+        tile=tile,
+        half=half,
+        verbose=verbose,
+    )
+    _batch(
+        inputs, output, lambda f: f"{f.stem}_x{scale}.png", lambda f, o: upscale_file(conv, f, o)
+    )
 
 
 @app.command()
 @guarded
 def decolorize(
     inputs: Annotated[list[Path], typer.Argument(help="Colour image(s) or folder(s).")],
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Gray PNG or folder.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Gray PNG or folder.")
+    ] = None,
     model: ModelOpt = Variant.win,
     weights: WeightsOpt = None,
     device: DeviceOpt = "auto",
@@ -322,17 +380,30 @@ def decolorize(
     from wincli.pipeline import decolorize_file
 
     _expand_inputs(inputs)
-    conv = _converter("decolorization", model=model, weights=weights, device=device, tile=tile,
-                      half=half, verbose=verbose)
-    _batch(inputs, output, lambda f: f"{f.stem}_gray.png",
-           lambda f, o: decolorize_file(conv, f, o, force_lossy=force_lossy, check=check))
+    conv = _converter(
+        "decolorization",
+        model=model,
+        weights=weights,
+        device=device,
+        tile=tile,
+        half=half,
+        verbose=verbose,
+    )
+    _batch(
+        inputs,
+        output,
+        lambda f: f"{f.stem}_gray.png",
+        lambda f, o: decolorize_file(conv, f, o, force_lossy=force_lossy, check=check),
+    )
 
 
 @app.command()
 @guarded
 def colorize(
     inputs: Annotated[list[Path], typer.Argument(help="Gray image(s) made by `win decolorize`.")],
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Colour PNG or folder.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Colour PNG or folder.")
+    ] = None,
     model: ModelOpt = Variant.win,
     weights: WeightsOpt = None,
     device: DeviceOpt = "auto",
@@ -344,10 +415,16 @@ def colorize(
     from wincli.pipeline import colorize_file
 
     _expand_inputs(inputs)
-    conv = _converter("decolorization", model=model, weights=weights, device=device, tile=tile,
-                      half=half, verbose=verbose)
-    _batch(inputs, output, lambda f: f"{f.stem}_color.png",
-           lambda f, o: colorize_file(conv, f, o))
+    conv = _converter(
+        "decolorization",
+        model=model,
+        weights=weights,
+        device=device,
+        tile=tile,
+        half=half,
+        verbose=verbose,
+    )
+    _batch(inputs, output, lambda f: f"{f.stem}_color.png", lambda f, o: colorize_file(conv, f, o))
 
 
 def _check_scale(scale: int) -> None:
@@ -362,32 +439,45 @@ def _check_scale(scale: int) -> None:
 def train(
     task: Annotated[Task, typer.Option("--task", help="What to train.")] = Task.rescaling,
     data: Annotated[
-        Optional[list[Path]], typer.Option("--data", help="Training image folder (repeatable).")
+        list[Path] | None, typer.Option("--data", help="Training image folder (repeatable).")
     ] = None,
     val: Annotated[
-        Optional[list[Path]], typer.Option("--val", help="Validation folder (default: hold out).")
+        list[Path] | None, typer.Option("--val", help="Validation folder (default: hold out).")
     ] = None,
     secrets: Annotated[int, typer.Option("--secrets", help="Hiding: 1-4 secrets.")] = 1,
     scale: ScaleOpt = 2,
     variant: Annotated[Variant, typer.Option("--variant")] = Variant.win,
     preset: Annotated[Preset, typer.Option("--preset")] = Preset.cpu,
-    steps: Annotated[int, typer.Option("--steps")] = 10000,
-    batch: Annotated[Optional[int], typer.Option("--batch", help="Default 8 (CPU) / 16 (GPU).")] = None,
-    patch: Annotated[Optional[int], typer.Option("--patch", help="Default 64 (CPU) / 128 (GPU).")] = None,
-    lr: Annotated[Optional[float], typer.Option("--lr", help="Peak LR; default 1e-3 cpu, 2e-4 paper.")] = None,
+    steps: Annotated[
+        int | None, typer.Option("--steps", help="Total steps (default 10000).")
+    ] = None,
+    batch: Annotated[
+        int | None, typer.Option("--batch", help="Default 8 (CPU) / 16 (GPU).")
+    ] = None,
+    patch: Annotated[
+        int | None, typer.Option("--patch", help="Default 64 (CPU) / 128 (GPU).")
+    ] = None,
+    lr: Annotated[
+        float | None, typer.Option("--lr", help="Peak LR; default 1e-3 cpu, 2e-4 paper.")
+    ] = None,
     warmup: Annotated[int, typer.Option("--warmup")] = 200,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     device: DeviceOpt = "auto",
     threads: Annotated[int, typer.Option("--threads", help="CPU threads (0 = torch default).")] = 0,
     workers: Annotated[int, typer.Option("--workers", help="Data loader processes.")] = 0,
-    init: Annotated[str, typer.Option("--init", help="task (data-driven start) or orthogonal.")] = "task",
+    init: Annotated[
+        str, typer.Option("--init", help="task (data-driven start) or orthogonal.")
+    ] = "task",
     holdout: Annotated[int, typer.Option("--holdout", help="Images held out for validation.")] = 6,
     val_every: Annotated[int, typer.Option("--val-every")] = 500,
     ckpt_every: Annotated[int, typer.Option("--ckpt-every")] = 250,
     log_every: Annotated[int, typer.Option("--log-every")] = 25,
     channels_last: Annotated[bool, typer.Option("--channels-last")] = False,
     out: Annotated[Path, typer.Option("--out", help="Run directory.")] = Path("runs/win"),
-    resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue this run.")] = None,
+    resume: Annotated[Path | None, typer.Option("--resume", help="Continue this run.")] = None,
+    stop_at: Annotated[
+        int | None, typer.Option("--stop-at", help="Checkpoint and stop at this step.")
+    ] = None,
 ) -> None:
     """Train a WIN model on folders of images (GPU when present; torchrun for several)."""
     from wincli.errors import InputError
@@ -399,17 +489,39 @@ def train(
     if init not in ("task", "orthogonal"):
         raise InputError("--init must be task or orthogonal")
     opts = TrainOptions(
-        task=task.value, secrets=secrets, scale=scale, variant=variant.value,
-        preset=preset.value, data=[str(d) for d in data or []], val=[str(v) for v in val or []],
-        holdout=holdout, steps=steps, batch=batch, patch=patch, lr=lr, warmup=warmup, seed=seed,
-        device=device, threads=threads, workers=workers, init=init, val_every=val_every,
-        ckpt_every=ckpt_every, log_every=log_every, channels_last=channels_last, out=str(out),
+        task=task.value,
+        secrets=secrets,
+        scale=scale,
+        variant=variant.value,
+        preset=preset.value,
+        data=[str(d) for d in data or []],
+        val=[str(v) for v in val or []],
+        holdout=holdout,
+        steps=steps,
+        batch=batch,
+        patch=patch,
+        lr=lr,
+        warmup=warmup,
+        seed=seed,
+        device=device,
+        threads=threads,
+        workers=workers,
+        init=init,
+        val_every=val_every,
+        ckpt_every=ckpt_every,
+        log_every=log_every,
+        channels_last=channels_last,
+        out=str(out),
         resume=str(resume) if resume else None,
+        stop_at=stop_at,
     )
     metrics = run(opts)
     if metrics:
-        typer.echo(" ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}"
-                            for k, v in metrics.items()))
+        typer.echo(
+            " ".join(
+                f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()
+            )
+        )
 
 
 @models_app.command("list")
@@ -424,15 +536,22 @@ def models_list() -> None:
     table = Table("name", "task", "variant", "preset", "params", "measured PSNR", "loads from")
     for rec in load_registry():
         metrics = ", ".join(f"{k} {v}" for k, v in rec.metrics.items() if "psnr" in k.lower())
-        table.add_row(rec.name, rec.task, rec.variant, rec.preset, f"{rec.params:,}",
-                      metrics or "-", where_from(rec))
+        table.add_row(
+            rec.name,
+            rec.task,
+            rec.variant,
+            rec.preset,
+            f"{rec.params:,}",
+            metrics or "-",
+            where_from(rec),
+        )
     Console().print(table)
 
 
 @models_app.command("pull")
 @guarded
 def models_pull(
-    name: Annotated[Optional[str], typer.Argument(help="A registry name (default: all).")] = None,
+    name: Annotated[str | None, typer.Argument(help="A registry name (default: all).")] = None,
 ) -> None:
     """Fill the Hugging Face cache with the registry's checkpoints."""
     from wincli.weights import pull

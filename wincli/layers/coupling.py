@@ -46,8 +46,8 @@ class DenseBlock(nn.Module):
 class AffineCoupling(nn.Module):
     """Affine coupling on ``channels`` split into ``c1 + c2`` (default: half and half).
 
-    forward:  y1 = x1 + phi(x2);  s = alpha * (2 sigmoid(rho(y1)) - 1);  y2 = x2 * exp(s) + eta(y1)
-    inverse:  s = alpha * (2 sigmoid(rho(y1)) - 1);  x2 = (y2 - eta(y1)) * exp(-s);  x1 = y1 - phi(x2)
+    forward:  y1 = x1 + phi(x2);  s = alpha (2 sigmoid(rho(y1)) - 1);  y2 = x2 exp(s) + eta(y1)
+    inverse:  s = alpha (2 sigmoid(rho(y1)) - 1);  x2 = (y2 - eta(y1)) exp(-s);  x1 = y1 - phi(x2)
 
     Tensors: (B, channels, H, W), any real range.
     """

@@ -104,7 +104,8 @@ class WIC(nn.Module):
         w64 = w.double()
         pinv = torch.linalg.solve(w64.T @ w64, w64.T)
         if not trainable:
-            self._cache = (key, pinv.detach())
+            pinv = pinv.detach()
+            self._cache = (key, pinv)
         return pinv
 
     def inverse(self, y: torch.Tensor) -> torch.Tensor:

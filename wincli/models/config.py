@@ -47,7 +47,9 @@ class ModelConfig:
         if self.task not in TASKS:
             raise ValueError(f"unknown task {self.task!r}; choose one of {', '.join(TASKS)}")
         if self.variant not in VARIANTS:
-            raise ValueError(f"unknown variant {self.variant!r}; choose one of {', '.join(VARIANTS)}")
+            raise ValueError(
+                f"unknown variant {self.variant!r}; choose one of {', '.join(VARIANTS)}"
+            )
         if self.task == "hiding" and not 1 <= self.secrets <= 4:
             raise ValueError(f"hiding takes 1 to 4 secrets, not {self.secrets}")
         if self.task == "rescaling" and self.scale not in (2, 4):

@@ -45,8 +45,14 @@ class WINStage(nn.Module):
     """WIC(c -> SM), M WIMs, concat of the memories with h, one coupling layer."""
 
     def __init__(
-        self, channels: int, width: int, ratio: float, modules: int, couplings: int,
-        growth: int, depth: int,
+        self,
+        channels: int,
+        width: int,
+        ratio: float,
+        modules: int,
+        couplings: int,
+        growth: int,
+        depth: int,
     ) -> None:
         super().__init__()
         width = _stage_width(width, ratio, channels)

@@ -1,7 +1,7 @@
 """Training: data pipeline, loop, checkpoints, DDP.
 
 >>> from wincli.train import TrainOptions, train
->>> train(TrainOptions(task="rescaling", data=["../shared/data/train"], steps=100))  # doctest: +SKIP
+>>> train(TrainOptions(task="rescaling", data=["imgs/"], steps=100))  # doctest: +SKIP
 """
 
 from wincli.train.loop import TrainOptions, train

@@ -134,8 +134,9 @@ def validation_batch(images: list[torch.Tensor], config: ModelConfig, size: int)
         s = min(size, h, w) // config.multiple * config.multiple
         i, j = (h - s) // 2, (w - s) // 2
         crop = img[:, i : i + s, j : j + s].float() / 255.0
-        crops.append(torch.nn.functional.interpolate(crop[None], size=(size, size))[0]
-                     if s != size else crop)
+        crops.append(
+            torch.nn.functional.interpolate(crop[None], size=(size, size))[0] if s != size else crop
+        )
     if config.task != "hiding":
         return torch.stack(crops)
     n = config.secrets + 1

@@ -64,7 +64,7 @@ class TrainOptions:
     data: list[str] = field(default_factory=list)
     val: list[str] = field(default_factory=list)
     holdout: int = 6
-    steps: int = 10000
+    steps: int | None = None  # default 10000
     batch: int | None = None
     patch: int | None = None
     lr: float | None = None
@@ -83,15 +83,26 @@ class TrainOptions:
     log_every: int = 25
     out: str = "runs/win"
     resume: str | None = None
+    stop_at: int | None = None  # checkpoint and stop here (the schedule still spans ``steps``)
 
 
-RESUME_OVERRIDES = ("steps", "device", "threads", "workers", "val_every", "ckpt_every", "log_every")
+RESUME_OVERRIDES = (
+    "steps",
+    "stop_at",
+    "device",
+    "threads",
+    "workers",
+    "val_every",
+    "ckpt_every",
+    "log_every",
+)
 
 
 def _defaults(opts: TrainOptions, device: torch.device) -> TrainOptions:
     cuda = device.type == "cuda"
     return dataclasses.replace(
         opts,
+        steps=opts.steps or 10000,
         batch=opts.batch or (16 if cuda else 8),
         patch=opts.patch or (128 if cuda else 64),
         lr=opts.lr or (1e-3 if opts.preset == "cpu" else 2e-4),
@@ -136,8 +147,10 @@ def validate(net, batch: torch.Tensor, device: torch.device) -> dict[str, float]
         sl = slice(3, None) if cfg.task == "hiding" else slice(None)
         rev_psnr.append(psnr(rec[:, sl], x[:, sl]))
     net.train()
-    return {"val_image_psnr": sum(image_psnr) / len(image_psnr),
-            "val_reverse_psnr": sum(rev_psnr) / len(rev_psnr)}
+    return {
+        "val_image_psnr": sum(image_psnr) / len(image_psnr),
+        "val_reverse_psnr": sum(rev_psnr) / len(rev_psnr),
+    }
 
 
 def _optimizer_tensors(opt: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
@@ -177,7 +190,7 @@ def train(opts: TrainOptions) -> dict[str, float]:
         overrides = {
             f.name: getattr(opts, f.name)
             for f in dataclasses.fields(TrainOptions)
-            if f.name in RESUME_OVERRIDES and getattr(opts, f.name) != f.default
+            if f.name in RESUME_OVERRIDES and getattr(opts, f.name) not in (None, f.default)
         }
         opts = dataclasses.replace(TrainOptions(**keep), **overrides, resume=str(run), out=str(run))
         start_step = int(saved["step"])
@@ -198,8 +211,9 @@ def train(opts: TrainOptions) -> dict[str, float]:
     opts = _defaults(opts, device)
     torch.manual_seed(opts.seed)
 
-    cfg = preset_config(opts.task, secrets=opts.secrets, scale=opts.scale, variant=opts.variant,
-                        preset=opts.preset)
+    cfg = preset_config(
+        opts.task, secrets=opts.secrets, scale=opts.scale, variant=opts.variant, preset=opts.preset
+    )
     paths = find_images(opts.data)
     if opts.val:
         train_paths, val_paths = paths, find_images(opts.val)
@@ -209,9 +223,11 @@ def train(opts: TrainOptions) -> dict[str, float]:
     val_images = load_images(val_paths) if val_paths else []
     dataset = PatchDataset(images, cfg, opts.patch, opts.seed)
     loader = torch.utils.data.DataLoader(
-        dataset, batch_size=opts.batch,
+        dataset,
+        batch_size=opts.batch,
         sampler=StepSampler(start_step, opts.batch, rank, world),
-        num_workers=opts.workers, persistent_workers=opts.workers > 0,
+        num_workers=opts.workers,
+        persistent_workers=opts.workers > 0,
     )
     val_batch = validation_batch(val_images, cfg, opts.val_size) if val_images else None
 
@@ -243,10 +259,13 @@ def train(opts: TrainOptions) -> dict[str, float]:
 
     if rank == 0:
         run.mkdir(parents=True, exist_ok=True)
-        print(f"{cfg.name} {cfg.variant} {opts.preset}: {count_params(net):,} parameters, "
-              f"{len(images)} training images, {len(val_images)} validation, device {device}, "
-              f"steps {start_step}->{opts.steps}, batch {opts.batch}x{opts.patch}^2, "
-              f"lr {opts.lr:g}", file=sys.stderr)
+        print(
+            f"{cfg.name} {cfg.variant} {opts.preset}: {count_params(net):,} parameters, "
+            f"{len(images)} training images, {len(val_images)} validation, device {device}, "
+            f"steps {start_step}->{opts.steps}, batch {opts.batch}x{opts.patch}^2, "
+            f"lr {opts.lr:g}",
+            file=sys.stderr,
+        )
 
     def checkpoint(step: int) -> None:
         if rank != 0:
@@ -254,10 +273,17 @@ def train(opts: TrainOptions) -> dict[str, float]:
         meta = {"step": str(step), "task": cfg.name, "preset": opts.preset}
         save_model(net, run / "model.safetensors", meta)
         save_tensors(_optimizer_tensors(opt), run / "optimizer.safetensors", {"step": str(step)})
-        state = {"step": step, "options": dataclasses.asdict(opts), "config": cfg.to_dict(),
-                 "metrics": metrics, "best": best, "elapsed_s": elapsed0 + time.time() - t0}
-        atomic_write(run / "state.json",
-                     lambda tmp: Path(tmp).write_text(json.dumps(state, indent=1)))
+        state = {
+            "step": step,
+            "options": dataclasses.asdict(opts),
+            "config": cfg.to_dict(),
+            "metrics": metrics,
+            "best": best,
+            "elapsed_s": elapsed0 + time.time() - t0,
+        }
+        atomic_write(
+            run / "state.json", lambda tmp: Path(tmp).write_text(json.dumps(state, indent=1))
+        )
 
     def log(record: dict) -> None:
         if rank == 0:
@@ -270,7 +296,8 @@ def train(opts: TrainOptions) -> dict[str, float]:
     net.train()
     sums: dict[str, float] = {}
     step = start_step
-    for step in range(start_step, opts.steps):
+    end = min(opts.steps, opts.stop_at or opts.steps)
+    for step in range(start_step, end):
         for g in opt.param_groups:
             g["lr"] = lr_at(step, opts)
         x = next(it).to(device, non_blocking=True)
@@ -285,22 +312,26 @@ def train(opts: TrainOptions) -> dict[str, float]:
             sums[k] = sums.get(k, 0.0) + float(terms[k].detach())
         with torch.no_grad():
             sums["image_psnr"] = sums.get("image_psnr", 0.0) + psnr(
-                quantize_8bit(terms["image"]), terms["target"])
+                quantize_8bit(terms["image"]), terms["target"]
+            )
         done = step + 1
         if done % opts.log_every == 0 or done == opts.steps:
             n = done - last_step
             now = time.time()
             rate = n / max(now - last_t, 1e-9)
             rec = {k: v / n for k, v in sums.items()}
-            rec.update(step=done, lr=lr_at(step, opts), it_s=rate,
-                       elapsed_s=elapsed0 + now - t0)
+            rec.update(step=done, lr=lr_at(step, opts), it_s=rate, elapsed_s=elapsed0 + now - t0)
             log(rec)
             if rank == 0:
                 eta = (opts.steps - done) / max(rate, 1e-9)
-                print(f"step {done}/{opts.steps} loss {rec['total']:.1f} "
-                      f"(f {rec['forward']:.1f} r {rec['reverse']:.1f} s {rec['shift']:.1f} "
-                      f"d {rec['det']:.3f}) image {rec['image_psnr']:.2f} dB "
-                      f"{rate:.2f} it/s ETA {eta / 60:.1f} min", file=sys.stderr, flush=True)
+                print(
+                    f"step {done}/{opts.steps} loss {rec['total']:.1f} "
+                    f"(f {rec['forward']:.1f} r {rec['reverse']:.1f} s {rec['shift']:.1f} "
+                    f"d {rec['det']:.3f}) image {rec['image_psnr']:.2f} dB "
+                    f"{rate:.2f} it/s ETA {eta / 60:.1f} min",
+                    file=sys.stderr,
+                    flush=True,
+                )
             sums, last_t, last_step = {}, now, done
         if val_batch is not None and (done % opts.val_every == 0 or done == opts.steps):
             if rank == 0:
@@ -308,14 +339,20 @@ def train(opts: TrainOptions) -> dict[str, float]:
                 metrics["step"] = done
                 score = metrics["val_image_psnr"] + metrics["val_reverse_psnr"]
                 log({"step": done, "elapsed_s": elapsed0 + time.time() - t0, **metrics})
-                print(f"validation @ {done}: image {metrics['val_image_psnr']:.2f} dB, "
-                      f"reverse {metrics['val_reverse_psnr']:.2f} dB", file=sys.stderr,
-                      flush=True)
+                print(
+                    f"validation @ {done}: image {metrics['val_image_psnr']:.2f} dB, "
+                    f"reverse {metrics['val_reverse_psnr']:.2f} dB",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 if score > best:
                     best = score
-                    save_model(net, run / "best.safetensors",
-                               {"step": str(done), "val": json.dumps(metrics)})
-        if done % opts.ckpt_every == 0 or done == opts.steps:
+                    save_model(
+                        net,
+                        run / "best.safetensors",
+                        {"step": str(done), "val": json.dumps(metrics)},
+                    )
+        if done % opts.ckpt_every == 0 or done == end:
             checkpoint(done)
     if world > 1:
         dist.barrier()

@@ -1,0 +1,110 @@
+"""Networks built from config records: shapes, parameter counts, exact inverses, determinism."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tests.conftest import perturb
+from wincli.models import PAPER_PARAMS, build_model, count_params, preset_config
+from wincli.models.config import ModelConfig
+
+ALL = [
+    ("hiding", dict(secrets=1)),
+    ("hiding", dict(secrets=2)),
+    ("hiding", dict(secrets=3)),
+    ("hiding", dict(secrets=4)),
+    ("rescaling", dict(scale=2)),
+    ("rescaling", dict(scale=4)),
+    ("decolorization", {}),
+]
+
+
+def _kw(name: str) -> tuple[str, dict]:
+    task = name.split("-")[0]
+    if task == "hiding":
+        return task, {"secrets": int(name[-1])}
+    if task == "rescaling":
+        return task, {"scale": int(name[-1])}
+    return task, {}
+
+
+@pytest.mark.parametrize("variant", ["win", "win-naive"])
+@pytest.mark.parametrize("task,kw", ALL)
+def test_output_shapes(task, kw, variant):
+    net = build_model(task, variant=variant, preset="cpu", **kw)
+    cfg = net.config
+    x = torch.rand(1, cfg.c_in, 32, 32)
+    with torch.no_grad():
+        y = net(x)
+        s = cfg.scale if task == "rescaling" else 1
+        assert y.shape == (1, cfg.c_out, 32 // s, 32 // s)
+        assert net.inverse(y).shape == x.shape
+    expected_out = {"hiding": 3, "decolorization": 1}.get(task, 12 if kw.get("scale") == 4 else 3)
+    assert cfg.c_out == expected_out
+
+
+@pytest.mark.parametrize("key", sorted(PAPER_PARAMS))
+def test_paper_preset_parameter_counts(key):
+    name, variant = key
+    task, kw = _kw(name)
+    n = count_params(build_model(task, variant=variant, preset="paper", **kw))
+    paper = PAPER_PARAMS[key] * 1e6
+    assert abs(n - paper) / paper < 0.15, f"{name} {variant}: {n:,} vs paper {paper:,.0f}"
+
+
+@pytest.mark.parametrize("task,kw", ALL)
+def test_cpu_preset_is_small(task, kw):
+    n = count_params(build_model(task, preset="cpu", **kw))
+    assert n < (2_100_000 if kw.get("scale") == 4 else 700_000)
+
+
+@pytest.mark.parametrize("variant", ["win", "win-naive"])
+@pytest.mark.parametrize("task,kw", ALL)
+def test_network_inverts_with_all_channels(task, kw, variant):
+    """float64: every WIC before the fusion is well-posed, so features invert to 1e-8; the
+    fusion inverts exactly when its augmented channels are given."""
+    torch.manual_seed(0)
+    net = perturb(build_model(task, variant=variant, preset="cpu", **kw), 0.05).double()
+    x = torch.rand(2, net.config.c_in, 16, 16, dtype=torch.float64)
+    with torch.no_grad():
+        f = net.features(x)
+        assert float((net.features_inverse(f) - x).norm() / x.norm()) < 1e-8
+        y, extra = net.forward_train(x)
+        full = torch.cat([y, extra], 1)
+        f_back = torch.nn.functional.conv2d(full, net.fusion.left_inverse()[:, :, None, None])
+        x_back = net.features_inverse(f_back)
+    assert float((x_back - x).norm() / x.norm()) < 1e-8
+
+
+def test_reverse_is_deterministic():
+    torch.manual_seed(0)
+    net = perturb(build_model("hiding", secrets=1, preset="cpu"), 0.05)
+    y = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        a, b = net.inverse(y), net.inverse(y)
+    assert torch.equal(a, b)
+
+
+def test_config_round_trip_and_validation():
+    cfg = preset_config("hiding", secrets=2, preset="cpu")
+    assert ModelConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ValueError):
+        ModelConfig(task="hiding", secrets=5)
+    with pytest.raises(ValueError):
+        ModelConfig(task="rescaling", scale=3)
+    with pytest.raises(ValueError):
+        ModelConfig.from_dict({"task": "hiding", "bogus": 1})
+
+
+def test_task_aware_init_fits_target():
+    from wincli.models.tasks import forward_target
+
+    torch.manual_seed(0)
+    net = build_model("hiding", secrets=1, preset="cpu")
+    x = torch.rand(2, 6, 16, 16)
+    fit = net.init_task_aware(x, forward_target(net.config, x))
+    assert fit > 100  # the stego starts as the cover exactly
+    with torch.no_grad():
+        assert torch.allclose(net(x), x[:, :3], atol=1e-5)
+        assert abs(float(net.log_det_penalty())) < 1e-6
