@@ -41,7 +41,7 @@ class ImageMeta:
     text: dict[str, str] | None = None
 
 
-def _open(path: str | Path) -> Image.Image:
+def _open(path: str | Path, min_side: int = MIN_SIDE) -> Image.Image:
     p = Path(path)
     if not p.exists():
         raise InputError(f"{p}: no such file")
@@ -63,8 +63,8 @@ def _open(path: str | Path) -> Image.Image:
         pass
     im.info["win_text"] = text
     w, h = im.size
-    if min(w, h) < MIN_SIDE:
-        raise InputError(f"{p}: image is {w}x{h}; win needs at least {MIN_SIDE}x{MIN_SIDE} pixels")
+    if min(w, h) < min_side:
+        raise InputError(f"{p}: image is {w}x{h}; win needs at least {min_side}x{min_side} pixels")
     return im
 
 
@@ -77,9 +77,9 @@ def _to_8bit(im: Image.Image, path: str | Path) -> Image.Image:
     return im
 
 
-def read_image(path: str | Path) -> tuple[torch.Tensor, ImageMeta]:
+def read_image(path: str | Path, min_side: int = MIN_SIDE) -> tuple[torch.Tensor, ImageMeta]:
     """Read any Pillow image as (1, 3, H, W) float32 RGB in [0, 1] plus its meta."""
-    im = _open(path)
+    im = _open(path, min_side)
     mode = im.mode
     text = im.info.get("win_text", {})
     im = _to_8bit(im, path)

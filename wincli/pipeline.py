@@ -241,17 +241,16 @@ def reveal_file(
     stego, meta = read_image(stego_path)
     stego_path = Path(stego_path)
     if out_dir is None:
-        prefix = stego_path.parent / f"{stego_path.stem}_"
+        folder, prefix = stego_path.parent, f"{stego_path.stem}_"
     else:
-        d = Path(out_dir)
-        if d.exists() and not d.is_dir():
-            raise InputError(f"{d}: reveal writes a folder of files; -o must be a folder")
-        d.mkdir(parents=True, exist_ok=True)
-        prefix = d / ""
+        folder, prefix = Path(out_dir), ""
+        if folder.exists() and not folder.is_dir():
+            raise InputError(f"{folder}: reveal writes a folder of files; -o must be a folder")
     n = conv.config.secrets
     names = [f"secret{i}.png" for i in range(1, n + 1)] + (["cover.png"] if with_cover else [])
+    folder.mkdir(parents=True, exist_ok=True)
     targets = [
-        check_output_path(f"{prefix}{name}", [stego_path], force_lossy=force_lossy)
+        check_output_path(folder / f"{prefix}{name}", [stego_path], force_lossy=force_lossy)
         for name in names
     ]
     x = conv.inverse(stego)
@@ -285,7 +284,7 @@ def downscale_file(conv: Converter, hr_path, out, *, force_lossy=False, check=Fa
     write_image(out, lr, alpha_meta, text={SIZE_KEY: f"{w}x{h}", "win:scale": str(s)})
     result = Result([str(out)], [])
     if check:
-        back, _ = read_image(out)
+        back, _ = read_image(out, min_side=4)
         rec = conv.inverse(back, size=(h, w))
         result.check_psnr = {"hr": _psnr(rec, hr)}
     return result
@@ -310,8 +309,8 @@ def upscale_file(conv: Converter, lr_path, out, *, force_lossy=False) -> Result:
     from wincli.io import check_output_path, read_image, write_image
 
     out = check_output_path(out, [lr_path], force_lossy=True)
-    lr, meta = read_image(lr_path)
     s = conv.config.scale
+    lr, meta = read_image(lr_path, min_side=4)
     recorded_scale = (meta.text or {}).get("win:scale")
     notes = []
     if recorded_scale and recorded_scale != str(s):

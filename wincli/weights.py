@@ -125,11 +125,27 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def hub_cache_dir() -> str | None:
+    """The huggingface_hub cache, read from the environment at call time (HF_HUB_CACHE, then
+    HF_HOME/hub; None lets huggingface_hub use its default)."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return os.environ["HF_HUB_CACHE"]
+    if os.environ.get("HF_HOME"):
+        return str(Path(os.environ["HF_HOME"]) / "hub")
+    return None
+
+
 def _hub_download(rec: WeightsRecord, local_only: bool) -> Path:
     from huggingface_hub import hf_hub_download
 
     return Path(
-        hf_hub_download(rec.repo_id, rec.file, revision=rec.revision, local_files_only=local_only)
+        hf_hub_download(
+            rec.repo_id,
+            rec.file,
+            revision=rec.revision,
+            cache_dir=hub_cache_dir(),
+            local_files_only=local_only,
+        )
     )
 
 

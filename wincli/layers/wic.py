@@ -136,6 +136,13 @@ class WIC(nn.Module):
             raise ValueError(f"expected rows of shape {(self.c_out, self.c_in)}")
         _, sv, vh = torch.linalg.svd(rows, full_matrices=True)
         rank = int((sv > sv.max() * 1e-6).sum())
+        if rank < self.c_out:  # e.g. the four identical x4 groups: make the last rows distinct
+            lost = self.c_out - rank
+            eps = 0.1 * float(rows.norm(dim=1).mean())
+            rows = rows.clone()
+            rows[rank:] += eps * vh[rank : rank + lost]
+            _, sv, vh = torch.linalg.svd(rows, full_matrices=True)
+            rank = int((sv > sv.max() * 1e-6).sum())
         complement = vh[rank:]  # (c_in - rank, c_in) orthonormal, orthogonal to the rows
         need = self.c_in - rank
         if need > self.rows - self.c_out:

@@ -128,6 +128,8 @@ class InvertibleNet(nn.Module):
         for wic in self.wics():
             if wic is not self.fusion and wic.k == 1:
                 wic.init_embedding()
+        if target.shape[1] != self.fusion.c_out:  # x4: every group starts at the target
+            target = target.repeat(1, self.fusion.c_out // target.shape[1], 1, 1)
         feats = self.features(x).double()
         f = feats.permute(0, 2, 3, 1).reshape(-1, feats.shape[1])
         t = target.double().permute(0, 2, 3, 1).reshape(-1, target.shape[1])

@@ -1,0 +1,188 @@
+"""The `win` command line on real files: round trips and every bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from tests.conftest import smooth_image
+from wincli.cli import app
+
+runner = CliRunner()
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def _one_line_error(res):
+    assert res.exit_code != 0
+    out = res.output.strip()
+    assert "Traceback" not in out
+    assert len(out.splitlines()) == 1, out
+    assert out.startswith("error:"), out
+
+
+def test_version_and_help():
+    res = run("--version")
+    assert res.exit_code == 0 and res.output.startswith("win ")
+    assert run("--help").exit_code == 0
+
+
+def test_hide_reveal_round_trip(tmp_path, image_file, checkpoints):
+    cover = image_file("cover.png", 40, 52, seed=1)
+    secret = image_file("secret.png", 40, 52, seed=2)
+    stego = tmp_path / "stego.png"
+    res = run("hide", cover, secret, "-o", stego, "--weights", checkpoints["hiding-1"], "--check")
+    assert res.exit_code == 0, res.output
+    assert "check" in res.output and "stego" in res.output
+    im = Image.open(stego)
+    assert im.size == (52, 40) and im.mode == "RGB"
+    assert not im.text and "exif" not in im.info  # nothing that gives the stego away
+    out = tmp_path / "rev"
+    res = run("reveal", stego, "-o", out, "--weights", checkpoints["hiding-1"], "--cover")
+    assert res.exit_code == 0, res.output
+    assert (out / "secret1.png").exists() and (out / "cover.png").exists()
+    assert Image.open(out / "secret1.png").size == (52, 40)
+
+
+def test_reveal_default_names_next_to_input(tmp_path, image_file, checkpoints):
+    stego = image_file("photo.png", 32, 32)
+    res = run("reveal", stego, "--weights", checkpoints["hiding-1"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "photo_secret1.png").exists()
+
+
+def test_two_secrets_select_the_model(tmp_path, image_file, checkpoints):
+    files = [image_file(f"{i}.png", 32, 32, seed=i) for i in range(3)]
+    res = run("hide", *files, "-o", tmp_path / "s.png", "--weights", checkpoints["hiding-2"])
+    assert res.exit_code == 0, res.output
+    res = run("hide", *files[:2], "-o", tmp_path / "s1.png", "--weights", checkpoints["hiding-2"])
+    _one_line_error(res)  # hiding-2 weights with one secret
+    assert not (tmp_path / "s1.png").exists()
+
+
+def test_downscale_upscale_restores_odd_size(tmp_path, image_file, checkpoints):
+    hr = image_file("hr.png", 333, 517 // 4, seed=3)  # odd sizes: 129 x 333
+    lr = tmp_path / "lr.png"
+    res = run("downscale", hr, "--scale", 2, "-o", lr, "--weights", checkpoints["rescaling-x2"])
+    assert res.exit_code == 0, res.output
+    assert Image.open(lr).size == (65, 167)
+    back = tmp_path / "back.png"
+    res = run("upscale", lr, "--scale", 2, "-o", back, "--weights", checkpoints["rescaling-x2"])
+    assert res.exit_code == 0, res.output
+    assert Image.open(back).size == Image.open(hr).size
+
+
+def test_x4_round_trip(tmp_path, image_file, checkpoints):
+    hr = image_file("hr.png", 50, 37, seed=4)
+    lr, back = tmp_path / "lr.png", tmp_path / "back.png"
+    w = checkpoints["rescaling-x4"]
+    assert run("downscale", hr, "-s", 4, "-o", lr, "--weights", w).exit_code == 0
+    assert Image.open(lr).size == (10, 13)
+    assert run("upscale", lr, "-s", 4, "-o", back, "--weights", w).exit_code == 0
+    assert Image.open(back).size == (37, 50)
+    res = run("upscale", lr, "-s", 2, "-o", tmp_path / "b2.png", "--weights",
+              checkpoints["rescaling-x2"])
+    _one_line_error(res)  # the LR file says it was made at x4
+
+
+def test_decolorize_colorize(tmp_path, image_file, checkpoints):
+    color = image_file("c.png", 40, 40, seed=5)
+    gray = tmp_path / "g.png"
+    w = checkpoints["decolorization"]
+    res = run("decolorize", color, "-o", gray, "--weights", w, "--check")
+    assert res.exit_code == 0, res.output
+    assert Image.open(gray).mode == "L"
+    res = run("colorize", gray, "-o", tmp_path / "c2.png", "--weights", w)
+    assert res.exit_code == 0, res.output
+    assert Image.open(tmp_path / "c2.png").mode == "RGB"
+    _one_line_error(run("colorize", color, "-o", tmp_path / "c3.png", "--weights", w))
+
+
+def test_batch_folder(tmp_path, image_file, checkpoints):
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(3):
+        Image.fromarray(smooth_image(32, 40, i)).save(src / f"im{i}.png")
+    out = tmp_path / "out"
+    res = run("downscale", src, "-o", out, "--weights", checkpoints["rescaling-x2"])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in out.iterdir()) == ["im0.png", "im1.png", "im2.png"]
+    _one_line_error(run("downscale", src, "--weights", checkpoints["rescaling-x2"]))
+
+
+def test_tiled_cli_matches_untiled(tmp_path, image_file, checkpoints):
+    cover = image_file("cover.png", 96, 128, seed=1)
+    secret = image_file("secret.png", 96, 128, seed=2)
+    w = checkpoints["hiding-1"]
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    assert run("hide", cover, secret, "-o", a, "--weights", w).exit_code == 0
+    assert run("hide", cover, secret, "-o", b, "--weights", w, "--tile", 64).exit_code == 0
+    diff = np.abs(np.asarray(Image.open(a), float) - np.asarray(Image.open(b), float))
+    assert diff.max() <= 1  # at most one 8-bit step from rounding
+
+
+def test_byte_identical_outputs(tmp_path, image_file, checkpoints):
+    hr = image_file("hr.png", 48, 48)
+    w = checkpoints["rescaling-x2"]
+    run("downscale", hr, "-o", tmp_path / "1.png", "--weights", w)
+    run("downscale", hr, "-o", tmp_path / "2.png", "--weights", w)
+    assert (tmp_path / "1.png").read_bytes() == (tmp_path / "2.png").read_bytes()
+
+
+@pytest.fixture
+def bad_inputs(tmp_path, image_file):
+    good = image_file("good.png", 32, 32)
+    text = tmp_path / "notes.png"
+    text.write_text("this is not an image\n")
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    truncated = tmp_path / "trunc.png"
+    truncated.write_bytes(good.read_bytes()[:200])
+    tiny = tmp_path / "tiny.png"
+    Image.new("RGB", (1, 1)).save(tiny)
+    return dict(good=good, text=text, empty=empty, truncated=truncated, tiny=tiny,
+                missing=tmp_path / "missing.png")
+
+
+@pytest.mark.parametrize("kind", ["missing", "text", "empty", "truncated", "tiny"])
+def test_bad_cover_and_hr(tmp_path, bad_inputs, checkpoints, kind):
+    out = tmp_path / "out.png"
+    bad = bad_inputs[kind]
+    before = bad.read_bytes() if bad.exists() else None
+    _one_line_error(run("hide", bad, bad_inputs["good"], "-o", out, "--weights",
+                        checkpoints["hiding-1"]))
+    _one_line_error(run("downscale", bad, "-o", out, "--weights", checkpoints["rescaling-x2"]))
+    _one_line_error(run("decolorize", bad, "-o", out, "--weights",
+                        checkpoints["decolorization"]))
+    assert not out.exists()
+    if before is not None:
+        assert bad.read_bytes() == before  # inputs never modified
+
+
+def test_other_bad_invocations(tmp_path, bad_inputs, checkpoints):
+    good = bad_inputs["good"]
+    w = checkpoints["hiding-1"]
+    _one_line_error(run("hide", good, good, good, good, good, good, "-o", tmp_path / "x.png"))
+    before = good.read_bytes()
+    _one_line_error(run("hide", good, bad_inputs["tiny"], "-o", good, "--weights", w))
+    _one_line_error(run("downscale", good, "-o", good, "--weights", checkpoints["rescaling-x2"]))
+    assert good.read_bytes() == before
+    _one_line_error(run("hide", good, good, "-o", tmp_path / "s.jpg", "--weights", w))
+    assert not (tmp_path / "s.jpg").exists()
+    res = run("hide", good, good, "-o", tmp_path / "s.jpg", "--weights", w, "--force-lossy")
+    assert res.exit_code == 0 and (tmp_path / "s.jpg").exists()
+    _one_line_error(run("hide", good, good, "-o", tmp_path / "d.png", "--device", "tpu",
+                        "--weights", w))
+    _one_line_error(run("downscale", good, "--scale", 3, "-o", tmp_path / "l.png"))
+    _one_line_error(run("hide", good, good, "-o", tmp_path / "t.png", "--tile", "big",
+                        "--weights", w))
+    _one_line_error(run("hide", good, good, "-o", tmp_path / "h.png", "--half", "--weights", w))
+    _one_line_error(run("hide", good, good, "-o", tmp_path / "w.png", "--weights",
+                        tmp_path / "nope.safetensors"))
+    _one_line_error(run("reveal", good, "-n", 5, "--weights", w))
+    _one_line_error(run("train", "--task", "hiding"))
+    assert not any(p.name.startswith(".") for p in tmp_path.iterdir())  # no temp files left

@@ -1,0 +1,149 @@
+"""Weights registry and resolution: offline Hub cache, sha256, safetensors only."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from unittest import mock
+
+import pytest
+
+from wincli import weights as W
+from wincli.errors import WeightsError
+from wincli.models import count_params
+
+REV = "0123456789abcdef0123456789abcdef01234567"
+
+
+def _record(path, name="hiding-1-test", repo="wincli-test/win", revision="main"):
+    from wincli.checkpoint import read_metadata
+
+    cfg = json.loads(read_metadata(path)["config"])
+    from wincli.checkpoint import load_model
+
+    return W.WeightsRecord(
+        name=name, task=cfg["task"], variant=cfg["variant"], preset="cpu", config=cfg,
+        file=path.name, sha256=W.sha256_file(path), params=count_params(load_model(path)),
+        secrets=cfg["secrets"], scale=cfg["scale"], repo_id=repo, revision=revision,
+    )
+
+
+@pytest.fixture
+def isolated(monkeypatch, tmp_path):
+    """No bundled folder, no override; HF_HOME in a temp dir; offline."""
+    monkeypatch.setattr(W, "bundled_dir", lambda: None)
+    monkeypatch.delenv("WIN_WEIGHTS_DIR", raising=False)
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    return tmp_path / "hf"
+
+
+def _lay_out_cache(hf_home, repo, file_path):
+    """The layout huggingface_hub writes: models--ORG--NAME/{refs/main, snapshots/REV/FILE}."""
+    root = hf_home / "hub" / f"models--{repo.replace('/', '--')}"
+    snap = root / "snapshots" / REV
+    snap.mkdir(parents=True)
+    (root / "refs").mkdir()
+    (root / "refs" / "main").write_text(REV)
+    shutil.copy(file_path, snap / file_path.name)
+    return snap / file_path.name
+
+
+def test_resolves_through_hf_cache_offline(isolated, checkpoints):
+    rec = _record(checkpoints["hiding-1"])
+    cached = _lay_out_cache(isolated, rec.repo_id, checkpoints["hiding-1"])
+    path, source = W.resolve(rec)
+    assert path.resolve() == cached.resolve()
+    assert "Hugging Face cache" in source
+    net, _, _ = W.load_record(rec)
+    assert count_params(net) == rec.params
+
+
+def test_tampered_file_fails_hash_check(isolated, checkpoints):
+    rec = _record(checkpoints["hiding-1"])
+    cached = _lay_out_cache(isolated, rec.repo_id, checkpoints["hiding-1"])
+    data = bytearray(cached.read_bytes())
+    data[-1] ^= 0xFF
+    cached.write_bytes(bytes(data))
+    with pytest.raises(WeightsError, match="sha256 .* does not match"):
+        W.load_record(rec)
+
+
+def test_missing_file_names_repo_file_revision(isolated, checkpoints):
+    rec = _record(checkpoints["hiding-1"], revision="v1")
+    with pytest.raises(WeightsError) as err:
+        W.resolve(rec)
+    msg = str(err.value)
+    assert rec.repo_id in msg and rec.file in msg and "v1" in msg and "--weights" in msg
+
+
+def test_override_dir_comes_first(isolated, checkpoints, tmp_path, monkeypatch):
+    rec = _record(checkpoints["hiding-1"])
+    d = tmp_path / "override"
+    d.mkdir()
+    shutil.copy(checkpoints["hiding-1"], d / rec.file)
+    monkeypatch.setenv("WIN_WEIGHTS_DIR", str(d))
+    path, source = W.resolve(rec)
+    assert path == d / rec.file and "WIN_WEIGHTS_DIR" in source
+
+
+def test_default_record_and_missing_task():
+    recs = [
+        W.WeightsRecord(name="a", task="rescaling", variant="win", preset="cpu", config={},
+                        file="a", sha256="", params=0, scale=2),
+        W.WeightsRecord(name="b", task="rescaling", variant="win", preset="cpu", config={},
+                        file="b", sha256="", params=0, scale=2, default=True),
+    ]
+    assert W.default_record("rescaling", scale=2, registry=recs).name == "b"
+    with pytest.raises(WeightsError, match="--weights"):
+        W.default_record("rescaling", scale=4, registry=recs)
+
+
+def test_only_safetensors_and_corrupt_files(tmp_path, checkpoints):
+    pt = tmp_path / "model.pt"
+    pt.write_bytes(b"\x80\x04not a pickle we would ever open")
+    with pytest.raises(WeightsError, match="only .safetensors"):
+        W.load_weights_file(pt)
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"garbage")
+    with pytest.raises(WeightsError, match="not a readable safetensors"):
+        W.load_weights_file(bad)
+    from wincli.models import preset_config
+
+    with pytest.raises(WeightsError, match="not rescaling"):
+        W.load_weights_file(checkpoints["hiding-1"], preset_config("rescaling", preset="cpu"))
+
+
+def test_every_bundled_checkpoint_matches_its_record():
+    records = W.load_registry()
+    folder = W.bundled_dir()
+    assert folder is not None, "the repository's weights/ folder must be found"
+    for rec in records:
+        W.verify(rec, folder / rec.file)
+        net, _, source = W.load_record(rec, allow_download=False)
+        assert "bundled" in source or "WIN_WEIGHTS_DIR" in source
+        assert count_params(net) == rec.params, rec.name
+        assert net.config.to_dict() == rec.config
+    tasks = {(r.task, r.secrets if r.task == "hiding" else r.scale) for r in records if r.default}
+    assert len(tasks) == len([r for r in records if r.default]), "one default per task"
+
+
+def test_publish_uses_hfapi(monkeypatch, tmp_path, checkpoints):
+    import scripts.publish_weights as pub
+
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    shutil.copy(checkpoints["hiding-1"], folder / "hiding-1.safetensors")
+    rec = _record(folder / "hiding-1.safetensors")
+    (folder / "registry.json").write_text(json.dumps({"models": []}))
+    monkeypatch.setattr(W, "bundled_dir", lambda: folder)
+    monkeypatch.setattr(W, "load_registry", lambda path=None: [rec])
+    api = mock.MagicMock()
+    api.create_commit.return_value.oid = "abc123"
+    assert pub.publish("org/name", api=api) == "abc123"
+    api.create_repo.assert_called_once_with("org/name", repo_type="model", exist_ok=True)
+    ops = api.create_commit.call_args.kwargs["operations"]
+    assert {op.path_in_repo for op in ops} == {"hiding-1.safetensors", "README.md",
+                                               "registry.json"}
+    assert "hiding-1-test" in pub.model_card([rec], "org/name")
