@@ -120,8 +120,9 @@ class Converter:
             return 1
         return count_tiles(math.ceil(h / unit), math.ceil(w / unit), tile)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(1, c_in, H, W) in [0, 1] -> the stored image, rounded to 8 bits.
+    def forward(self, x: torch.Tensor, quantize: bool = True) -> torch.Tensor:
+        """(1, c_in, H, W) in [0, 1] -> the stored image, rounded to 8 bits (``quantize=False``:
+        the float output, as the paper's hiding protocol measures it).
 
         Hiding / decolorization: (1, 3 or 1, H, W); rescaling: (1, 3, ceil(H/s), ceil(W/s)).
         """
@@ -131,10 +132,13 @@ class Converter:
         xp = pad_to(x, m)
         s = cfg.scale if cfg.task == "rescaling" else 1
         y = self._run(lambda t: output_to_image(cfg, self.net(t)), xp, m, m // s)
-        y = quantize_8bit(y)
+        if quantize:
+            y = quantize_8bit(y)
         return y[..., : math.ceil(h / s), : math.ceil(w / s)]
 
-    def inverse(self, y: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
+    def inverse(
+        self, y: torch.Tensor, size: tuple[int, int] | None = None, clamp: bool = True
+    ) -> torch.Tensor:
         """Stored image (1, c_out, h, w) -> (1, c_in, H, W) clamped to [0, 1].
 
         ``size`` = (H, W) of the original for rescaling (default h*s x w*s); other tasks return
@@ -149,7 +153,8 @@ class Converter:
         out_h, out_w = size if size is not None else (h * s, w * s)
         if out_h > x.shape[-2] or out_w > x.shape[-1]:
             raise InputError(f"cannot restore {out_w}x{out_h} from a {w}x{h} image at x{s}")
-        return x[..., :out_h, :out_w].clamp(0.0, 1.0)
+        x = x[..., :out_h, :out_w]
+        return x.clamp(0.0, 1.0) if clamp else x
 
 
 def pad_to(x: torch.Tensor, multiple: int) -> torch.Tensor:

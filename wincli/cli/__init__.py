@@ -468,6 +468,9 @@ def train(
     init: Annotated[
         str, typer.Option("--init", help="task (data-driven start) or orthogonal.")
     ] = "task",
+    lambda_forward: Annotated[
+        float, typer.Option("--lambda-forward", help="Forward loss weight (paper: 2).")
+    ] = 2.0,
     holdout: Annotated[int, typer.Option("--holdout", help="Images held out for validation.")] = 6,
     val_every: Annotated[int, typer.Option("--val-every")] = 500,
     ckpt_every: Annotated[int, typer.Option("--ckpt-every")] = 250,
@@ -497,6 +500,7 @@ def train(
         data=[str(d) for d in data or []],
         val=[str(v) for v in val or []],
         holdout=holdout,
+        lambda_forward=lambda_forward,
         steps=steps,
         batch=batch,
         patch=patch,
@@ -524,27 +528,91 @@ def train(
         )
 
 
+@app.command("eval")
+@guarded
+def eval_cmd(
+    task: Annotated[Task, typer.Option("--task", help="What to evaluate.")],
+    data: Annotated[list[Path], typer.Option("--data", help="Image folder (repeatable).")],
+    secrets: Annotated[int, typer.Option("--secrets", help="Hiding: 1-4 secrets.")] = 1,
+    scale: ScaleOpt = 2,
+    crop: Annotated[
+        int | None, typer.Option("--crop", help="Hiding: center crop size (e.g. 256).")
+    ] = None,
+    model: ModelOpt = Variant.win,
+    weights: WeightsOpt = None,
+    device: DeviceOpt = "auto",
+    tile: TileOpt = None,
+    baselines_only: Annotated[
+        bool, typer.Option("--baselines-only", help="Only the classical baselines.")
+    ] = False,
+    per_image: Annotated[bool, typer.Option("--per-image/--means-only")] = True,
+    out: Annotated[Path | None, typer.Option("--out", help="Write rows to .csv or .json.")] = None,
+    save_images: Annotated[
+        Path | None, typer.Option("--save-images", help="Outputs + x20 residual maps here.")
+    ] = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """The paper's protocol on a folder: PSNR / SSIM of WIN (8-bit and float) and baselines."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from wincli import evaluate as E
+    from wincli.errors import InputError
+
+    files = _expand_inputs(list(data))
+    if task == Task.rescaling:
+        _check_scale(scale)
+    conv = None
+    if not baselines_only:
+        conv = _converter(task.value, secrets=secrets, scale=scale, model=model, weights=weights,
+                          device=device, tile=tile, verbose=verbose)
+    save = E.image_saver(save_images) if save_images else None
+    if task == Task.hiding:
+        if len(files) < secrets + 1:
+            raise InputError(f"hiding-{secrets} needs at least {secrets + 1} images")
+        rows = E.eval_hiding(conv, files, secrets, crop, save=save)
+    elif task == Task.rescaling:
+        rows = E.eval_rescaling(conv, files, scale, save=save)
+    else:
+        rows = E.eval_decolorization(conv, files, save=save)
+    console = Console()
+    keys = list(rows[0].metrics)
+    if per_image:
+        t = Table("image", "method", *keys, title="per image")
+        for r in rows:
+            if r.method.startswith("LSB") and r.method != "LSB 4-bit":
+                continue
+            t.add_row(r.image, r.method, *(f"{r.metrics[k]:.4f}" if "ssim" in k else
+                                            f"{r.metrics[k]:.2f}" for k in keys))
+        console.print(t)
+    means = E.summary(rows)
+    t = Table("method", *keys, title=f"mean over {len({r.image for r in rows})} images")
+    for method, m in means.items():
+        t.add_row(method, *(f"{m[k]:.4f}" if "ssim" in k else f"{m[k]:.2f}" for k in keys))
+    console.print(t)
+    if out is not None:
+        E.write_rows(out, rows, means)
+        typer.echo(str(out))
+
+
 @models_app.command("list")
 @guarded
 def models_list() -> None:
-    """Table of the registry: task, variant, params, PSNR, where it would load from."""
+    """Table of the registry: name (* = default), params, PSNR, where it would load from."""
     from rich.console import Console
     from rich.table import Table
 
     from wincli.weights import load_registry, where_from
 
-    table = Table("name", "task", "variant", "preset", "params", "measured PSNR", "loads from")
+    table = Table("name", "params", "measured PSNR (8-bit)", "loads from")
     for rec in load_registry():
-        metrics = ", ".join(f"{k} {v}" for k, v in rec.metrics.items() if "psnr" in k.lower())
-        table.add_row(
-            rec.name,
-            rec.task,
-            rec.variant,
-            rec.preset,
-            f"{rec.params:,}",
-            metrics or "-",
-            where_from(rec),
+        metrics = ", ".join(
+            f"{k.replace('_psnr', '').replace('_', ' ')} {v}"
+            for k, v in rec.metrics.items()
+            if k.endswith("psnr") and "bicubic" not in k and "float" not in k
         )
+        table.add_row(rec.name + (" *" if rec.default else ""), f"{rec.params:,}",
+                      metrics or "-", where_from(rec).split(" (")[0])
     Console().print(table)
 
 

@@ -75,6 +75,7 @@ class TrainOptions:
     threads: int = 0
     workers: int = 0
     init: str = "task"
+    lambda_forward: float = 2.0  # the paper's lambda_f; raise it to trade reverse for forward
     quantize: bool = True
     channels_last: bool = False
     val_every: int = 500
@@ -89,6 +90,7 @@ class TrainOptions:
 RESUME_OVERRIDES = (
     "steps",
     "stop_at",
+    "lambda_forward",
     "device",
     "threads",
     "workers",
@@ -242,7 +244,7 @@ def train(opts: TrainOptions) -> dict[str, float]:
     net.to(device)
     if opts.channels_last:
         net.to(memory_format=torch.channels_last)
-    module = _LossModule(net, LossWeights(), opts.quantize)
+    module = _LossModule(net, LossWeights(forward=opts.lambda_forward), opts.quantize)
     if world > 1:
         module = nn.parallel.DistributedDataParallel(
             module, device_ids=[device.index] if device.type == "cuda" else None

@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Copy a trained run's checkpoint into weights/, measure it on the eval sets, register it.
+
+    python scripts/ship_checkpoint.py runs/x2 --name rescaling-x2-win-cpu \
+        --command "win train --task rescaling --scale 2 ..." [--file best] [--data ../shared/data]
+
+The metrics written into weights/registry.json are measured here with wincli.evaluate (the code
+behind `win eval`), through 8-bit images, on ../shared/data/eval:
+rescaling x2/x4 on Set5 and Set14, decolorization on Kodak24, hiding-n on Kodak24 pairs
+(sorted, center-cropped to 512). The record becomes the default for its task.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+def measure(conv, cfg, data: Path) -> dict[str, float]:
+    from wincli import evaluate as E
+    from wincli.train.data import find_images
+
+    ev = data / "eval"
+    out: dict[str, float] = {}
+    if cfg.task == "rescaling":
+        for name in ("Set5", "Set14"):
+            m = E.summary(E.eval_rescaling(conv, find_images([ev / name]), cfg.scale))
+            out[f"{name}_hr_psnr"] = round(m["WIN 8-bit"]["hr_psnr"], 2)
+            out[f"{name}_hr_ssim"] = round(m["WIN 8-bit"]["hr_ssim"], 4)
+            out[f"{name}_lr_psnr"] = round(m["WIN 8-bit"]["lr_psnr"], 2)
+            out[f"{name}_bicubic_hr_psnr"] = round(m["bicubic down+up"]["hr_psnr"], 2)
+    elif cfg.task == "decolorization":
+        m = E.summary(E.eval_decolorization(conv, find_images([ev / "Kodak24"])))
+        for k in ("color_psnr", "color_ssim", "gray_psnr", "gray_ssim"):
+            out[f"Kodak24_{k}"] = round(m["WIN 8-bit"][k], 4 if "ssim" in k else 2)
+    else:
+        rows = E.eval_hiding(conv, find_images([ev / "Kodak24"]), cfg.secrets, 512, lsb=False)
+        m = E.summary(rows)
+        for label, tag in (("WIN 8-bit", ""), ("WIN float", "_float")):
+            for k in ("stego_psnr", "secret_psnr", "stego_ssim", "secret_ssim"):
+                out[f"Kodak24_crop512{tag}_{k}"] = round(m[label][k], 4 if "ssim" in k else 2)
+    return out
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("run", type=Path)
+    ap.add_argument("--name", required=True)
+    ap.add_argument("--command", required=True, help="the training command(s), for the record")
+    ap.add_argument("--file", default="best", choices=["best", "model"])
+    ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    ap.add_argument("--notes", default="")
+    args = ap.parse_args(argv)
+
+    from wincli.checkpoint import load_model, read_metadata
+    from wincli.models import count_params
+    from wincli.pipeline import Converter
+    from wincli.weights import sha256_file
+
+    src = args.run / f"{args.file}.safetensors"
+    state = json.loads((args.run / "state.json").read_text())
+    step = int(read_metadata(src).get("step", state["step"]))
+    net = load_model(src)
+    cfg = net.config
+    dest = REPO / "weights" / f"{args.name}.safetensors"
+    shutil.copy(src, dest)
+    conv = Converter(net=load_model(dest), device=__import__("torch").device("cpu"))
+    metrics = measure(conv, cfg, args.data)
+    opts = state["options"]
+    record = {
+        "name": args.name,
+        "task": cfg.task,
+        "secrets": cfg.secrets,
+        "scale": cfg.scale,
+        "variant": cfg.variant,
+        "preset": opts["preset"],
+        "config": cfg.to_dict(),
+        "file": dest.name,
+        "sha256": sha256_file(dest),
+        "params": count_params(net),
+        "default": True,
+        "recipe": {
+            "command": args.command,
+            "data": "../shared/data/train (190 photos; 6 held out for validation by name hash)",
+            "steps": step,
+            "schedule_steps": opts["steps"],
+            "batch": opts["batch"],
+            "patch": opts["patch"],
+            "lr": opts["lr"],
+            "lambda_forward": opts.get("lambda_forward", 2.0),
+            "train_cpu_hours": round(state.get("elapsed_s", 0) / 3600, 2),
+            "notes": args.notes,
+        },
+        "metrics": metrics,
+    }
+    reg_path = REPO / "weights" / "registry.json"
+    reg = json.loads(reg_path.read_text())
+    models = [m for m in reg["models"] if m["name"] != args.name]
+    for m in models:  # one default per task
+        same = (m["task"], m["secrets"], m["scale"], m["variant"]) == (
+            cfg.task, cfg.secrets, cfg.scale, cfg.variant)
+        if same:
+            m["default"] = False
+    models.append(record)
+    reg["models"] = models
+    reg_path.write_text(json.dumps(reg, indent=1) + "\n")
+    print(json.dumps(record["metrics"], indent=1))
+
+
+if __name__ == "__main__":
+    main()
