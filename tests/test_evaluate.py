@@ -1,0 +1,78 @@
+"""Metrics and the evaluation protocol against hand-computed values."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.conftest import DATA, needs_data
+from wincli import evaluate as E
+
+
+def test_psnr_of_known_noise_level():
+    torch.manual_seed(0)
+    a = torch.randint(20, 230, (1, 3, 64, 64)).float() / 255
+    b = a + torch.where(torch.rand_like(a) < 0.5, -2.0, 2.0) / 255  # |error| = 2 levels
+    assert E.psnr8(a, b) == pytest.approx(10 * math.log10(255**2 / 4), abs=1e-9)
+    assert E.psnr8(a, a) == math.inf
+
+
+def test_ssim_identical_is_one_and_drops_with_noise():
+    from tests.conftest import smooth_image
+
+    torch.manual_seed(0)
+    a = torch.from_numpy(smooth_image(32, 32)).permute(2, 0, 1)[None].float() / 255
+    assert E.ssim8(a, a) == pytest.approx(1.0)
+    assert E.ssim8(a, (a + 0.1 * torch.randn_like(a)).clamp(0, 1)) < 0.9
+
+
+def test_shave_ignores_the_border():
+    a = torch.full((1, 3, 20, 20), 0.5)
+    b = a.clone()
+    b[..., :2, :] = 0.0  # error only in the first two rows
+    assert E.psnr8(a, b, shave=2) == math.inf
+    assert E.psnr8(a, b) < 30
+
+
+def test_hiding_pairing_rule():
+    paths = [Path(f"k{i:02d}.png") for i in range(1, 8)]
+    assert E.hiding_groups(paths, 1) == [[paths[0], paths[1]], [paths[2], paths[3]],
+                                        [paths[4], paths[5]]]
+    assert E.hiding_groups(list(reversed(paths)), 2) == [paths[0:3], paths[3:6]]
+
+
+def test_lsb_textbook_numbers():
+    """Uniform random 8-bit images: k-bit LSB stego MSE = 2 (4^k - 1) / 12, mid-bin reveal
+    MSE = (4^(8-k) - 1) / 12 + 1/4; at k = 4: 31.85 dB and 34.81 dB."""
+    g = torch.Generator().manual_seed(0)
+    cover = torch.randint(0, 256, (1, 3, 256, 256), generator=g, dtype=torch.uint8)
+    secret = torch.randint(0, 256, (1, 3, 256, 256), generator=g, dtype=torch.uint8)
+    for k in (1, 4, 7):
+        stego = E.lsb_hide(cover, secret, k)
+        rev = E.lsb_reveal(stego, k)
+        mse_s = 2 * (4**k - 1) / 12
+        mse_r = (4 ** (8 - k) - 1) / 12 + 0.25
+        assert E.psnr8(stego / 255, cover / 255) == pytest.approx(
+            10 * math.log10(255**2 / mse_s), abs=0.15)
+        assert E.psnr8(rev / 255, secret / 255) == pytest.approx(
+            10 * math.log10(255**2 / mse_r), abs=0.15)
+    assert torch.equal(E.lsb_reveal(E.lsb_hide(cover, secret, 4), 4) >> 4, secret >> 4)
+
+
+def test_summary_means():
+    rows = [E.Row("a", "m", {"x": 1.0}), E.Row("b", "m", {"x": 3.0}), E.Row("a", "n", {"x": 5})]
+    assert E.summary(rows) == {"m": {"x": 2.0}, "n": {"x": 5.0}}
+
+
+@needs_data
+@pytest.mark.data
+def test_bicubic_baseline_matches_paper():
+    from wincli.train.data import find_images
+
+    s5 = find_images([DATA / "eval" / "Set5"])
+    x2 = E.summary(E.eval_rescaling(None, s5, 2))["bicubic down+up"]["hr_psnr"]
+    x4 = E.summary(E.eval_rescaling(None, s5, 4))["bicubic down+up"]["hr_psnr"]
+    assert x2 == pytest.approx(31.80, abs=0.02) and x4 == pytest.approx(26.70, abs=0.02)
