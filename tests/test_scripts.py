@@ -1,0 +1,61 @@
+"""The example batch scripts in scripts/ run on a temporary folder."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests.conftest import REPO, smooth_image
+
+
+@pytest.fixture
+def env(checkpoints, tmp_path):
+    # `win` as the scripts call it: this interpreter's package, no install needed
+    shim = tmp_path / "win"
+    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m wincli "$@"\n')
+    shim.chmod(0o755)
+    return {**os.environ, "WIN": str(shim), "PYTHONPATH": str(REPO)}
+
+
+def _folder(path: Path, n: int, seed: int) -> Path:
+    path.mkdir()
+    for i in range(n):
+        Image.fromarray(smooth_image(32, 40, seed + i)).save(path / f"img{i}.png")
+    return path
+
+
+@pytest.mark.slow
+def test_batch_hide_and_reveal(tmp_path, env, checkpoints):
+    covers = _folder(tmp_path / "covers", 2, 0)
+    secrets = _folder(tmp_path / "secrets", 3, 10)
+    w = str(checkpoints["hiding-1"])
+    r = subprocess.run(["bash", REPO / "scripts/batch_hide.sh", covers, secrets,
+                        tmp_path / "stego", "--weights", w], env=env, capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in (tmp_path / "stego").iterdir()) == ["img0.png", "img1.png"]
+    r = subprocess.run(["bash", REPO / "scripts/batch_reveal.sh", tmp_path / "stego",
+                        tmp_path / "rev", "--weights", w], env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "rev" / "img1" / "secret1.png").exists()
+
+
+@pytest.mark.slow
+def test_batch_downscale_roundtrip(tmp_path, env, checkpoints):
+    photos = _folder(tmp_path / "photos", 2, 0)
+    env = {**env, "WIN_ARGS": f"--weights {checkpoints['rescaling-x2']}"}
+    r = subprocess.run(["bash", REPO / "scripts/batch_downscale.sh", photos, tmp_path / "small",
+                        "2", "--roundtrip"], env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert Image.open(tmp_path / "small" / "restored" / "img0.png").size == (40, 32)
+
+
+def test_usage_errors(env):
+    r = subprocess.run(["bash", REPO / "scripts/batch_hide.sh"], env=env, capture_output=True,
+                       text=True)
+    assert r.returncode == 2 and "usage" in r.stderr
