@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Inference speed of every task and preset: MP/s, MACs per pixel, GFLOP/s, peak RSS.
+
+    python scripts/bench_speed.py [--size 512] [--tiled 4096] [--tile 512] [--presets cpu paper]
+                                  [--threads 2] [--repeat 3]
+
+Forward and inverse megapixels per second (of the high-dimensional side) on CPU, and on CUDA
+when present; one whole image at --size and a --tiled image through the tiled pipeline
+(0 skips it); MACs per input pixel counted with hooks on every convolution; achieved GFLOP/s
+against this machine's measured 3x3-convolution throughput. Prints a Markdown table.
+Weights are random (speed does not depend on them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from wincli.models import build_model, count_params  # noqa: E402
+from wincli.pipeline import Converter  # noqa: E402
+
+TASKS = [("hiding-1", "hiding", dict(secrets=1)), ("rescaling-x2", "rescaling", dict(scale=2)),
+         ("rescaling-x4", "rescaling", dict(scale=4)), ("decolorization", "decolorization", {})]
+
+
+def macs_per_pixel(net, c_in: int, size: int = 64) -> float:
+    total = 0
+
+    def hook(mod, inp, out):
+        nonlocal total
+        k = mod.kernel_size[0] * mod.kernel_size[1]
+        total += out.numel() * (mod.in_channels // mod.groups) * k
+
+    hooks = [m.register_forward_hook(hook) for m in net.modules()
+             if isinstance(m, torch.nn.Conv2d)]
+    with torch.inference_mode():
+        net(torch.rand(1, c_in, size, size))
+    for h in hooks:
+        h.remove()
+    return total / (size * size)  # the 1x1 WIC convolutions are functional: not counted
+
+
+def conv_peak_gflops(device: torch.device, repeat: int = 5) -> float:
+    conv = torch.nn.Conv2d(64, 64, 3, padding=1).to(device).to(memory_format=torch.channels_last)
+    x = torch.rand(4, 64, 128, 128, device=device).to(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        conv(x)
+        _sync(device)
+        t = time.perf_counter()
+        for _ in range(repeat):
+            conv(x)
+        _sync(device)
+        dt = (time.perf_counter() - t) / repeat
+    return 2 * 64 * 64 * 9 * 4 * 128 * 128 / dt / 1e9
+
+
+def _sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def timed(fn, repeat: int, device) -> float:
+    fn()
+    _sync(device)
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        _sync(device)
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size", type=int, default=512)
+    ap.add_argument("--tiled", type=int, default=4096, help="tiled image side (0 = skip)")
+    ap.add_argument("--tile", type=int, default=512)
+    ap.add_argument("--presets", nargs="+", default=["cpu", "paper"])
+    ap.add_argument("--tasks", nargs="+", default=[t[0] for t in TASKS])
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    for dev in devices:
+        peak = conv_peak_gflops(dev)
+        print(f"\n{dev}: 3x3 convolution peak {peak:.0f} GFLOP/s (64->64 ch, channels_last)\n")
+        print("| model | preset | params | MAC/px | size | forward MP/s | inverse MP/s | "
+              "GFLOP/s (fwd) | % of conv peak |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        for name, task, kw in TASKS:
+            if name not in args.tasks:
+                continue
+            for preset in args.presets:
+                net = build_model(task, preset=preset, **kw).eval().to(dev)
+                mac = macs_per_pixel(net.cpu(), net.config.c_in)
+                net.to(dev)
+                sizes = [(args.size, None)]
+                if args.tiled:
+                    sizes.append((args.tiled, args.tile))
+                for side, tile in sizes:
+                    conv = Converter(net=net, device=dev, tile=tile)
+                    x = torch.rand(1, net.config.c_in, side, side)
+                    rep = args.repeat if tile is None else 1
+                    y = conv.forward(x)
+                    tf = timed(lambda: conv.forward(x), rep, dev)
+                    ti = timed(lambda: conv.inverse(y), rep, dev)
+                    mp = side * side / 1e6
+                    gfl = 2 * mac * side * side / tf / 1e9
+                    label = f"{side}" + (f" (tiles {tile})" if tile else "")
+                    print(f"| {name} | {preset} | {count_params(net) / 1e6:.2f}M | "
+                          f"{mac / 1e3:.0f}K | {label} | {mp / tf:.3f} | {mp / ti:.3f} | "
+                          f"{gfl:.0f} | {100 * gfl / peak:.0f}% |", flush=True)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\npeak RSS of this process: {rss:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

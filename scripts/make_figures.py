@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""One comparison figure per shipped default: input, output, x20 residuals (as in the paper).
+
+    python scripts/make_figures.py [--data ../shared/data] [--out docs/figures] [--crop 256]
+
+Hiding: cover | stego | |stego-cover| x20 | secret | revealed | |revealed-secret| x20 (Kodak
+kodim03 + kodim04). Rescaling: HR | LR (nearest-enlarged) | restored | |restored-HR| x20 (Set5
+butterfly). Decolorization: colour | gray | recoloured | |recoloured-colour| x20 (kodim23).
+Everything passes through 8-bit rounding, like the files users get.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageDraw
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from wincli.evaluate import load_rgb, residual_map  # noqa: E402
+from wincli.io import to_uint8  # noqa: E402
+from wincli.pipeline import Converter  # noqa: E402
+from wincli.weights import load_record, load_registry  # noqa: E402
+
+
+def strip(panels: list[tuple[str, torch.Tensor]], side: int) -> Image.Image:
+    ims = []
+    for label, t in panels:
+        if t.shape[1] == 1:
+            t = t.repeat(1, 3, 1, 1)
+        if t.shape[-1] != side:
+            t = F.interpolate(t, size=(side, side), mode="nearest")
+        im = Image.fromarray(to_uint8(t))
+        canvas = Image.new("RGB", (side, side + 18), "white")
+        canvas.paste(im, (0, 18))
+        ImageDraw.Draw(canvas).text((4, 3), label, fill="black")
+        ims.append(canvas)
+    out = Image.new("RGB", (len(ims) * (side + 4), side + 18), "white")
+    for i, im in enumerate(ims):
+        out.paste(im, (i * (side + 4), 0))
+    return out
+
+
+def center(x: torch.Tensor, crop: int) -> torch.Tensor:
+    h, w = x.shape[-2:]
+    i, j = (h - crop) // 2, (w - crop) // 2
+    return x[..., i : i + crop, j : j + crop]
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    ap.add_argument("--out", type=Path, default=REPO / "docs" / "figures")
+    ap.add_argument("--crop", type=int, default=256)
+    args = ap.parse_args(argv)
+    ev = args.data / "eval"
+    args.out.mkdir(parents=True, exist_ok=True)
+    c = args.crop
+    for rec in [r for r in load_registry() if r.default]:
+        net, _, _ = load_record(rec, allow_download=False)
+        conv = Converter(net=net, device=torch.device("cpu"))
+        if rec.task == "hiding" and rec.secrets == 1:
+            cover = center(load_rgb(ev / "Kodak24" / "kodim03.png"), c)
+            secret = center(load_rgb(ev / "Kodak24" / "kodim04.png"), c)
+            stego = conv.forward(torch.cat([cover, secret], 1))
+            rev = conv.inverse(stego)[:, 3:6]
+            panels = [("cover", cover), ("stego", stego),
+                      ("|stego-cover| x20", residual_map(stego, cover)), ("secret", secret),
+                      ("revealed", rev), ("|revealed-secret| x20", residual_map(rev, secret))]
+        elif rec.task == "rescaling":
+            hr = center(load_rgb(ev / "Set5" / "butterfly.png"), c)
+            lr = conv.forward(hr)
+            back = conv.inverse(lr)
+            panels = [("HR", hr), (f"LR (x{rec.scale}, enlarged)", lr), ("restored", back),
+                      ("|restored-HR| x20", residual_map(back, hr))]
+        elif rec.task == "decolorization":
+            color = center(load_rgb(ev / "Kodak24" / "kodim23.png"), c)
+            gray = conv.forward(color)
+            back = conv.inverse(gray)
+            panels = [("colour", color), ("gray", gray), ("recoloured", back),
+                      ("|recoloured-colour| x20", residual_map(back, color))]
+        else:
+            continue
+        path = args.out / f"{rec.name}.png"
+        strip(panels, c).save(path, optimize=True)
+        print(path)
+
+
+if __name__ == "__main__":
+    main()
