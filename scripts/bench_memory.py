@@ -61,9 +61,23 @@ def main(argv=None) -> None:
     print(f"{args.task} ({args.preset} preset), {args.side}x{args.side} = {mp:.1f} MP, forward")
     print("| tile | seconds | peak RSS (MiB) |\n| --- | --- | --- |")
     for tile in args.tiles:
-        r = subprocess.run([sys.executable, __file__, "--child", "--task", args.task,
-                            "--preset", args.preset, "--side", str(args.side), "--tile",
-                            str(tile)], capture_output=True, text=True)
+        r = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                "--task",
+                args.task,
+                "--preset",
+                args.preset,
+                "--side",
+                str(args.side),
+                "--tile",
+                str(tile),
+            ],
+            capture_output=True,
+            text=True,
+        )
         if r.returncode != 0:
             print(f"| {tile or 'none'} | failed: {r.stderr.strip().splitlines()[-1]} | |")
             continue

@@ -26,8 +26,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from wincli.models import build_model, count_params  # noqa: E402
 from wincli.pipeline import Converter  # noqa: E402
 
-TASKS = [("hiding-1", "hiding", dict(secrets=1)), ("rescaling-x2", "rescaling", dict(scale=2)),
-         ("rescaling-x4", "rescaling", dict(scale=4)), ("decolorization", "decolorization", {})]
+TASKS = [
+    ("hiding-1", "hiding", dict(secrets=1)),
+    ("rescaling-x2", "rescaling", dict(scale=2)),
+    ("rescaling-x4", "rescaling", dict(scale=4)),
+    ("decolorization", "decolorization", {}),
+]
 
 
 def macs_per_pixel(net, c_in: int, size: int = 64) -> float:
@@ -38,8 +42,7 @@ def macs_per_pixel(net, c_in: int, size: int = 64) -> float:
         k = mod.kernel_size[0] * mod.kernel_size[1]
         total += out.numel() * (mod.in_channels // mod.groups) * k
 
-    hooks = [m.register_forward_hook(hook) for m in net.modules()
-             if isinstance(m, torch.nn.Conv2d)]
+    hooks = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
     with torch.inference_mode():
         net(torch.rand(1, c_in, size, size))
     for h in hooks:
@@ -95,8 +98,10 @@ def main(argv=None) -> None:
     for dev in devices:
         peak = conv_peak_gflops(dev)
         print(f"\n{dev}: 3x3 convolution peak {peak:.0f} GFLOP/s (64->64 ch, channels_last)\n")
-        print("| model | preset | params | MAC/px | size | forward MP/s | inverse MP/s | "
-              "GFLOP/s (fwd) | % of conv peak |")
+        print(
+            "| model | preset | params | MAC/px | size | forward MP/s | inverse MP/s | "
+            "GFLOP/s (fwd) | % of conv peak |"
+        )
         print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         for name, task, kw in TASKS:
             if name not in args.tasks:
@@ -113,14 +118,17 @@ def main(argv=None) -> None:
                     x = torch.rand(1, net.config.c_in, side, side)
                     rep = args.repeat if tile is None else 1
                     y = conv.forward(x)
-                    tf = timed(lambda: conv.forward(x), rep, dev)
-                    ti = timed(lambda: conv.inverse(y), rep, dev)
+                    tf = timed(lambda c=conv, t=x: c.forward(t), rep, dev)
+                    ti = timed(lambda c=conv, t=y: c.inverse(t), rep, dev)
                     mp = side * side / 1e6
                     gfl = 2 * mac * side * side / tf / 1e9
                     label = f"{side}" + (f" (tiles {tile})" if tile else "")
-                    print(f"| {name} | {preset} | {count_params(net) / 1e6:.2f}M | "
-                          f"{mac / 1e3:.0f}K | {label} | {mp / tf:.3f} | {mp / ti:.3f} | "
-                          f"{gfl:.0f} | {100 * gfl / peak:.0f}% |", flush=True)
+                    print(
+                        f"| {name} | {preset} | {count_params(net) / 1e6:.2f}M | "
+                        f"{mac / 1e3:.0f}K | {label} | {mp / tf:.3f} | {mp / ti:.3f} | "
+                        f"{gfl:.0f} | {100 * gfl / peak:.0f}% |",
+                        flush=True,
+                    )
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak RSS of this process: {rss:.0f} MiB")
 

@@ -37,10 +37,28 @@ def main(argv=None) -> None:
         label, _, opts = spec.partition(":")
         run = args.out / label
         if not (run / "state.json").exists():
-            cmd = [sys.executable, "-m", "wincli", "train", "--task", args.task,
-                   *shlex.split(args.extra), "--preset", "cpu", "--data", args.data,
-                   "--steps", str(args.steps), "--val-every", str(args.val_every),
-                   "--threads", str(args.threads), "--out", str(run), *shlex.split(opts)]
+            cmd = [
+                sys.executable,
+                "-m",
+                "wincli",
+                "train",
+                "--task",
+                args.task,
+                *shlex.split(args.extra),
+                "--preset",
+                "cpu",
+                "--data",
+                args.data,
+                "--steps",
+                str(args.steps),
+                "--val-every",
+                str(args.val_every),
+                "--threads",
+                str(args.threads),
+                "--out",
+                str(run),
+                *shlex.split(opts),
+            ]
             print("$ win " + " ".join(cmd[3:]), flush=True)
             subprocess.run(cmd, check=True, cwd=REPO, stderr=subprocess.DEVNULL)
         log = [json.loads(x) for x in (run / "log.jsonl").read_text().splitlines()]
@@ -49,8 +67,10 @@ def main(argv=None) -> None:
     print("| --- | --- | --- | --- | --- |")
     for label, rows in results.items():
         for r in rows:
-            print(f"| {label} | {r['step']} | {r['elapsed_s'] * args.threads / 60:.1f} | "
-                  f"{r['val_image_psnr']:.2f} | {r['val_reverse_psnr']:.2f} |")
+            print(
+                f"| {label} | {r['step']} | {r['elapsed_s'] * args.threads / 60:.1f} | "
+                f"{r['val_image_psnr']:.2f} | {r['val_reverse_psnr']:.2f} |"
+            )
 
 
 if __name__ == "__main__":

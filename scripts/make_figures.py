@@ -69,21 +69,34 @@ def main(argv=None) -> None:
             secret = center(load_rgb(ev / "Kodak24" / "kodim04.png"), c)
             stego = conv.forward(torch.cat([cover, secret], 1))
             rev = conv.inverse(stego)[:, 3:6]
-            panels = [("cover", cover), ("stego", stego),
-                      ("|stego-cover| x20", residual_map(stego, cover)), ("secret", secret),
-                      ("revealed", rev), ("|revealed-secret| x20", residual_map(rev, secret))]
+            panels = [
+                ("cover", cover),
+                ("stego", stego),
+                ("|stego-cover| x20", residual_map(stego, cover)),
+                ("secret", secret),
+                ("revealed", rev),
+                ("|revealed-secret| x20", residual_map(rev, secret)),
+            ]
         elif rec.task == "rescaling":
             hr = center(load_rgb(ev / "Set5" / "butterfly.png"), c)
             lr = conv.forward(hr)
             back = conv.inverse(lr)
-            panels = [("HR", hr), (f"LR (x{rec.scale}, enlarged)", lr), ("restored", back),
-                      ("|restored-HR| x20", residual_map(back, hr))]
+            panels = [
+                ("HR", hr),
+                (f"LR (x{rec.scale}, enlarged)", lr),
+                ("restored", back),
+                ("|restored-HR| x20", residual_map(back, hr)),
+            ]
         elif rec.task == "decolorization":
             color = center(load_rgb(ev / "Kodak24" / "kodim23.png"), c)
             gray = conv.forward(color)
             back = conv.inverse(gray)
-            panels = [("colour", color), ("gray", gray), ("recoloured", back),
-                      ("|recoloured-colour| x20", residual_map(back, color))]
+            panels = [
+                ("colour", color),
+                ("gray", gray),
+                ("recoloured", back),
+                ("|recoloured-colour| x20", residual_map(back, color)),
+            ]
         else:
             continue
         path = args.out / f"{rec.name}.png"

@@ -19,10 +19,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from wincli.layers import WIC  # noqa: E402
 from wincli.models import PAPER_PARAMS, build_model, count_params  # noqa: E402
 
-ROWS = [("hiding-1", "hiding", {"secrets": 1}), ("hiding-2", "hiding", {"secrets": 2}),
-        ("hiding-3", "hiding", {"secrets": 3}), ("hiding-4", "hiding", {"secrets": 4}),
-        ("rescaling-x2", "rescaling", {"scale": 2}), ("rescaling-x4", "rescaling", {"scale": 4}),
-        ("decolorization", "decolorization", {})]
+ROWS = [
+    ("hiding-1", "hiding", {"secrets": 1}),
+    ("hiding-2", "hiding", {"secrets": 2}),
+    ("hiding-3", "hiding", {"secrets": 3}),
+    ("hiding-4", "hiding", {"secrets": 4}),
+    ("rescaling-x2", "rescaling", {"scale": 2}),
+    ("rescaling-x4", "rescaling", {"scale": 4}),
+    ("decolorization", "decolorization", {}),
+]
 
 
 def macs(net, c_in: int, side: int = 64) -> float:
@@ -36,8 +41,9 @@ def macs(net, c_in: int, side: int = 64) -> float:
         nonlocal total
         total += out.numel() * mod.c_in
 
-    hooks = [m.register_forward_hook(conv_hook) for m in net.modules()
-             if isinstance(m, torch.nn.Conv2d)]
+    hooks = [
+        m.register_forward_hook(conv_hook) for m in net.modules() if isinstance(m, torch.nn.Conv2d)
+    ]
     hooks += [m.register_forward_hook(wic_hook) for m in net.modules() if isinstance(m, WIC)]
     with torch.inference_mode():
         net(torch.rand(1, c_in, side, side))
@@ -54,9 +60,11 @@ def main() -> None:
             for preset in ("paper", "cpu"):
                 net = build_model(task, variant=variant, preset=preset, **kw).eval()
                 paper = PAPER_PARAMS.get((name, variant))
-                print(f"| {name} | {variant} | {preset} | {count_params(net) / 1e6:.3f}M | "
-                      f"{f'{paper}M' if paper and preset == 'paper' else '-'} | "
-                      f"{macs(net, net.config.c_in) / 1e3:.0f}K |")
+                print(
+                    f"| {name} | {variant} | {preset} | {count_params(net) / 1e6:.3f}M | "
+                    f"{f'{paper}M' if paper and preset == 'paper' else '-'} | "
+                    f"{macs(net, net.config.c_in) / 1e3:.0f}K |"
+                )
 
 
 if __name__ == "__main__":

@@ -104,7 +104,11 @@ def main(argv=None) -> None:
     models = [m for m in reg["models"] if m["name"] != args.name]
     for m in models:  # one default per task
         same = (m["task"], m["secrets"], m["scale"], m["variant"]) == (
-            cfg.task, cfg.secrets, cfg.scale, cfg.variant)
+            cfg.task,
+            cfg.secrets,
+            cfg.scale,
+            cfg.variant,
+        )
         if same:
             m["default"] = False
     models.append(record)

@@ -84,8 +84,9 @@ def test_x4_round_trip(tmp_path, image_file, checkpoints):
     assert Image.open(lr).size == (10, 13)
     assert run("upscale", lr, "-s", 4, "-o", back, "--weights", w).exit_code == 0
     assert Image.open(back).size == (37, 50)
-    res = run("upscale", lr, "-s", 2, "-o", tmp_path / "b2.png", "--weights",
-              checkpoints["rescaling-x2"])
+    res = run(
+        "upscale", lr, "-s", 2, "-o", tmp_path / "b2.png", "--weights", checkpoints["rescaling-x2"]
+    )
     _one_line_error(res)  # the LR file says it was made at x4
 
 
@@ -144,8 +145,14 @@ def bad_inputs(tmp_path, image_file):
     truncated.write_bytes(good.read_bytes()[:200])
     tiny = tmp_path / "tiny.png"
     Image.new("RGB", (1, 1)).save(tiny)
-    return dict(good=good, text=text, empty=empty, truncated=truncated, tiny=tiny,
-                missing=tmp_path / "missing.png")
+    return dict(
+        good=good,
+        text=text,
+        empty=empty,
+        truncated=truncated,
+        tiny=tiny,
+        missing=tmp_path / "missing.png",
+    )
 
 
 @pytest.mark.parametrize("kind", ["missing", "text", "empty", "truncated", "tiny"])
@@ -153,11 +160,11 @@ def test_bad_cover_and_hr(tmp_path, bad_inputs, checkpoints, kind):
     out = tmp_path / "out.png"
     bad = bad_inputs[kind]
     before = bad.read_bytes() if bad.exists() else None
-    _one_line_error(run("hide", bad, bad_inputs["good"], "-o", out, "--weights",
-                        checkpoints["hiding-1"]))
+    _one_line_error(
+        run("hide", bad, bad_inputs["good"], "-o", out, "--weights", checkpoints["hiding-1"])
+    )
     _one_line_error(run("downscale", bad, "-o", out, "--weights", checkpoints["rescaling-x2"]))
-    _one_line_error(run("decolorize", bad, "-o", out, "--weights",
-                        checkpoints["decolorization"]))
+    _one_line_error(run("decolorize", bad, "-o", out, "--weights", checkpoints["decolorization"]))
     assert not out.exists()
     if before is not None:
         assert bad.read_bytes() == before  # inputs never modified
@@ -175,14 +182,42 @@ def test_other_bad_invocations(tmp_path, bad_inputs, checkpoints):
     assert not (tmp_path / "s.jpg").exists()
     res = run("hide", good, good, "-o", tmp_path / "s.jpg", "--weights", w, "--force-lossy")
     assert res.exit_code == 0 and (tmp_path / "s.jpg").exists()
-    _one_line_error(run("hide", good, good, "-o", tmp_path / "d.png", "--device", "tpu",
-                        "--weights", w))
+    _one_line_error(
+        run("hide", good, good, "-o", tmp_path / "d.png", "--device", "tpu", "--weights", w)
+    )
     _one_line_error(run("downscale", good, "--scale", 3, "-o", tmp_path / "l.png"))
-    _one_line_error(run("hide", good, good, "-o", tmp_path / "t.png", "--tile", "big",
-                        "--weights", w))
+    _one_line_error(
+        run("hide", good, good, "-o", tmp_path / "t.png", "--tile", "big", "--weights", w)
+    )
     _one_line_error(run("hide", good, good, "-o", tmp_path / "h.png", "--half", "--weights", w))
-    _one_line_error(run("hide", good, good, "-o", tmp_path / "w.png", "--weights",
-                        tmp_path / "nope.safetensors"))
+    _one_line_error(
+        run(
+            "hide", good, good, "-o", tmp_path / "w.png", "--weights", tmp_path / "nope.safetensors"
+        )
+    )
     _one_line_error(run("reveal", good, "-n", 5, "--weights", w))
     _one_line_error(run("train", "--task", "hiding"))
     assert not any(p.name.startswith(".") for p in tmp_path.iterdir())  # no temp files left
+
+
+def test_eval_command(tmp_path, checkpoints):
+    import json
+
+    folder = tmp_path / "set"
+    folder.mkdir()
+    for i in range(4):
+        Image.fromarray(smooth_image(36, 44, i)).save(folder / f"im{i}.png")
+    out = tmp_path / "r.json"
+    res = run("eval", "--task", "rescaling", "--data", folder, "--weights",
+              checkpoints["rescaling-x2"], "--out", out, "--save-images", tmp_path / "figs")
+    assert res.exit_code == 0, res.output
+    data = json.loads(out.read_text())
+    assert {"WIN 8-bit", "WIN float", "bicubic down+up"} <= set(data["means"])
+    assert (tmp_path / "figs" / "im0_restored_residual_x20.png").exists()
+    res = run("eval", "--task", "hiding", "--data", folder, "--baselines-only", "--out",
+              tmp_path / "h.csv")
+    assert res.exit_code == 0, res.output
+    text = (tmp_path / "h.csv").read_text()
+    assert "LSB 4-bit" in text and text.count("MEAN") == 7
+    _one_line_error(run("eval", "--task", "decolorization", "--data", folder,
+                        "--baselines-only", "--out", tmp_path / "x.txt"))

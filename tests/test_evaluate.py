@@ -39,8 +39,11 @@ def test_shave_ignores_the_border():
 
 def test_hiding_pairing_rule():
     paths = [Path(f"k{i:02d}.png") for i in range(1, 8)]
-    assert E.hiding_groups(paths, 1) == [[paths[0], paths[1]], [paths[2], paths[3]],
-                                        [paths[4], paths[5]]]
+    assert E.hiding_groups(paths, 1) == [
+        [paths[0], paths[1]],
+        [paths[2], paths[3]],
+        [paths[4], paths[5]],
+    ]
     assert E.hiding_groups(list(reversed(paths)), 2) == [paths[0:3], paths[3:6]]
 
 
@@ -56,9 +59,11 @@ def test_lsb_textbook_numbers():
         mse_s = 2 * (4**k - 1) / 12
         mse_r = (4 ** (8 - k) - 1) / 12 + 0.25
         assert E.psnr8(stego / 255, cover / 255) == pytest.approx(
-            10 * math.log10(255**2 / mse_s), abs=0.15)
+            10 * math.log10(255**2 / mse_s), abs=0.15
+        )
         assert E.psnr8(rev / 255, secret / 255) == pytest.approx(
-            10 * math.log10(255**2 / mse_r), abs=0.15)
+            10 * math.log10(255**2 / mse_r), abs=0.15
+        )
     assert torch.equal(E.lsb_reveal(E.lsb_hide(cover, secret, 4), 4) >> 4, secret >> 4)
 
 

@@ -34,13 +34,35 @@ def test_batch_hide_and_reveal(tmp_path, env, checkpoints):
     covers = _folder(tmp_path / "covers", 2, 0)
     secrets = _folder(tmp_path / "secrets", 3, 10)
     w = str(checkpoints["hiding-1"])
-    r = subprocess.run(["bash", REPO / "scripts/batch_hide.sh", covers, secrets,
-                        tmp_path / "stego", "--weights", w], env=env, capture_output=True,
-                       text=True)
+    r = subprocess.run(
+        [
+            "bash",
+            REPO / "scripts/batch_hide.sh",
+            covers,
+            secrets,
+            tmp_path / "stego",
+            "--weights",
+            w,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
     assert sorted(p.name for p in (tmp_path / "stego").iterdir()) == ["img0.png", "img1.png"]
-    r = subprocess.run(["bash", REPO / "scripts/batch_reveal.sh", tmp_path / "stego",
-                        tmp_path / "rev", "--weights", w], env=env, capture_output=True, text=True)
+    r = subprocess.run(
+        [
+            "bash",
+            REPO / "scripts/batch_reveal.sh",
+            tmp_path / "stego",
+            tmp_path / "rev",
+            "--weights",
+            w,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "rev" / "img1" / "secret1.png").exists()
 
@@ -49,13 +71,25 @@ def test_batch_hide_and_reveal(tmp_path, env, checkpoints):
 def test_batch_downscale_roundtrip(tmp_path, env, checkpoints):
     photos = _folder(tmp_path / "photos", 2, 0)
     env = {**env, "WIN_ARGS": f"--weights {checkpoints['rescaling-x2']}"}
-    r = subprocess.run(["bash", REPO / "scripts/batch_downscale.sh", photos, tmp_path / "small",
-                        "2", "--roundtrip"], env=env, capture_output=True, text=True)
+    r = subprocess.run(
+        [
+            "bash",
+            REPO / "scripts/batch_downscale.sh",
+            photos,
+            tmp_path / "small",
+            "2",
+            "--roundtrip",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
     assert Image.open(tmp_path / "small" / "restored" / "img0.png").size == (40, 32)
 
 
 def test_usage_errors(env):
-    r = subprocess.run(["bash", REPO / "scripts/batch_hide.sh"], env=env, capture_output=True,
-                       text=True)
+    r = subprocess.run(
+        ["bash", REPO / "scripts/batch_hide.sh"], env=env, capture_output=True, text=True
+    )
     assert r.returncode == 2 and "usage" in r.stderr

@@ -29,8 +29,14 @@ def test_tiled_identity_and_scale_units():
     assert torch.equal(tiled_apply(lambda t: t, x, 5, 2, 1, 1), x)
     down = tiled_apply(lambda t: t[..., ::2, ::2], x, 4, 1, unit_in=2, unit_out=1)
     assert torch.equal(down, x[..., ::2, ::2])
-    up = tiled_apply(lambda t: t.repeat_interleave(2, -1).repeat_interleave(2, -2), x, 7, 2,
-                     unit_in=1, unit_out=2)
+    up = tiled_apply(
+        lambda t: t.repeat_interleave(2, -1).repeat_interleave(2, -2),
+        x,
+        7,
+        2,
+        unit_in=1,
+        unit_out=2,
+    )
     assert up.shape == (1, 3, 48, 80)
     with pytest.raises(ValueError):
         tiled_apply(lambda t: t, torch.rand(1, 3, 5, 5), 2, 1, unit_in=2)
@@ -41,8 +47,9 @@ def test_tile_count_and_auto_tile():
     assert 16 <= auto_tile(torch.device("cpu"), 2500.0, 2) <= 1024
 
 
-@pytest.mark.parametrize("task,kw", [("hiding", {"secrets": 1}), ("rescaling", {"scale": 2}),
-                                     ("decolorization", {})])
+@pytest.mark.parametrize(
+    "task,kw", [("hiding", {"secrets": 1}), ("rescaling", {"scale": 2}), ("decolorization", {})]
+)
 def test_tiled_matches_untiled(task, kw):
     """Receptive field of the cpu preset is larger than the halo, so tiles differ slightly;
     measured PSNR between tiled and untiled output stays above 50 dB (float, before rounding)."""

@@ -22,9 +22,18 @@ def _record(path, name="hiding-1-test", repo="wincli-test/win", revision="main")
     from wincli.checkpoint import load_model
 
     return W.WeightsRecord(
-        name=name, task=cfg["task"], variant=cfg["variant"], preset="cpu", config=cfg,
-        file=path.name, sha256=W.sha256_file(path), params=count_params(load_model(path)),
-        secrets=cfg["secrets"], scale=cfg["scale"], repo_id=repo, revision=revision,
+        name=name,
+        task=cfg["task"],
+        variant=cfg["variant"],
+        preset="cpu",
+        config=cfg,
+        file=path.name,
+        sha256=W.sha256_file(path),
+        params=count_params(load_model(path)),
+        secrets=cfg["secrets"],
+        scale=cfg["scale"],
+        repo_id=repo,
+        revision=revision,
     )
 
 
@@ -90,10 +99,29 @@ def test_override_dir_comes_first(isolated, checkpoints, tmp_path, monkeypatch):
 
 def test_default_record_and_missing_task():
     recs = [
-        W.WeightsRecord(name="a", task="rescaling", variant="win", preset="cpu", config={},
-                        file="a", sha256="", params=0, scale=2),
-        W.WeightsRecord(name="b", task="rescaling", variant="win", preset="cpu", config={},
-                        file="b", sha256="", params=0, scale=2, default=True),
+        W.WeightsRecord(
+            name="a",
+            task="rescaling",
+            variant="win",
+            preset="cpu",
+            config={},
+            file="a",
+            sha256="",
+            params=0,
+            scale=2,
+        ),
+        W.WeightsRecord(
+            name="b",
+            task="rescaling",
+            variant="win",
+            preset="cpu",
+            config={},
+            file="b",
+            sha256="",
+            params=0,
+            scale=2,
+            default=True,
+        ),
     ]
     assert W.default_record("rescaling", scale=2, registry=recs).name == "b"
     with pytest.raises(WeightsError, match="--weights"):
@@ -144,6 +172,5 @@ def test_publish_uses_hfapi(monkeypatch, tmp_path, checkpoints):
     assert pub.publish("org/name", api=api) == "abc123"
     api.create_repo.assert_called_once_with("org/name", repo_type="model", exist_ok=True)
     ops = api.create_commit.call_args.kwargs["operations"]
-    assert {op.path_in_repo for op in ops} == {"hiding-1.safetensors", "README.md",
-                                               "registry.json"}
+    assert {op.path_in_repo for op in ops} == {"hiding-1.safetensors", "README.md", "registry.json"}
     assert "hiding-1-test" in pub.model_card([rec], "org/name")

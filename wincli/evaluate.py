@@ -104,8 +104,9 @@ def hiding_groups(paths: list[Path], secrets: int) -> list[list[Path]]:
     return [paths[i : i + n] for i in range(0, len(paths) - n + 1, n)]
 
 
-def eval_hiding(conv, paths, secrets: int, crop: int | None, lsb: bool = True,
-                save=None) -> list[Row]:
+def eval_hiding(
+    conv, paths, secrets: int, crop: int | None, lsb: bool = True, save=None
+) -> list[Row]:
     rows = []
     for group in hiding_groups(paths, secrets):
         imgs = [load_rgb(p, crop) for p in group]
@@ -125,16 +126,25 @@ def eval_hiding(conv, paths, secrets: int, crop: int | None, lsb: bool = True,
                 m["sum_psnr"] = m["stego_psnr"] + m["secret_psnr"]
                 rows.append(Row(name, label, m))
                 if save is not None and quant:
-                    save(name, {"cover": cover, "stego": stego, "secret": secs[0],
-                                "revealed": rec[:, 3:6]},
-                         {"stego": (stego, cover), "revealed": (rec[:, 3:6], secs[0])})
+                    save(
+                        name,
+                        {
+                            "cover": cover,
+                            "stego": stego,
+                            "secret": secs[0],
+                            "revealed": rec[:, 3:6],
+                        },
+                        {"stego": (stego, cover), "revealed": (rec[:, 3:6], secs[0])},
+                    )
         if lsb and secrets == 1:
             c8, s8 = to8(cover).to(torch.uint8), to8(secs[0]).to(torch.uint8)
             for k in range(1, 8):
                 st = lsb_hide(c8, s8, k)
                 rv = lsb_reveal(st, k)
-                m = {"stego_psnr": psnr8(st / 255.0, cover), "secret_psnr": psnr8(rv / 255.0,
-                                                                                   secs[0])}
+                m = {
+                    "stego_psnr": psnr8(st / 255.0, cover),
+                    "secret_psnr": psnr8(rv / 255.0, secs[0]),
+                }
                 m["stego_ssim"] = ssim8(st / 255.0, cover)
                 m["secret_ssim"] = ssim8(rv / 255.0, secs[0])
                 m["sum_psnr"] = m["stego_psnr"] + m["secret_psnr"]
@@ -153,18 +163,32 @@ def eval_rescaling(conv, paths, scale: int, save=None) -> list[Row]:
                 lr = conv.forward(hr, quantize=quant)
                 rec = conv.inverse(lr, size=tuple(hr.shape[-2:]))
                 lr_ref = bicubic_down(hr, scale)
-                rows.append(Row(p.stem, label, {
-                    "hr_psnr": psnr8(rec, hr, scale), "hr_ssim": ssim8(rec, hr, scale),
-                    "lr_psnr": psnr8(lr, lr_ref),
-                }))
+                rows.append(
+                    Row(
+                        p.stem,
+                        label,
+                        {
+                            "hr_psnr": psnr8(rec, hr, scale),
+                            "hr_ssim": ssim8(rec, hr, scale),
+                            "lr_psnr": psnr8(lr, lr_ref),
+                        },
+                    )
+                )
                 if save is not None and quant:
-                    save(p.stem, {"hr": hr, "lr": lr, "restored": rec},
-                         {"restored": (rec, hr)})
+                    save(p.stem, {"hr": hr, "lr": lr, "restored": rec}, {"restored": (rec, hr)})
         lr_b = to8(bicubic_down(hr, scale)) / 255
         up = bicubic_up(lr_b, scale)
-        rows.append(Row(p.stem, "bicubic down+up",
-                        {"hr_psnr": psnr8(up, hr, scale), "hr_ssim": ssim8(up, hr, scale),
-                         "lr_psnr": math.inf}))
+        rows.append(
+            Row(
+                p.stem,
+                "bicubic down+up",
+                {
+                    "hr_psnr": psnr8(up, hr, scale),
+                    "hr_ssim": ssim8(up, hr, scale),
+                    "lr_psnr": math.inf,
+                },
+            )
+        )
     return rows
 
 
@@ -177,19 +201,38 @@ def eval_decolorization(conv, paths, save=None) -> list[Row]:
             for label, quant in (("WIN 8-bit", True), ("WIN float", False)):
                 gray = conv.forward(color, quantize=quant)
                 rec = conv.inverse(gray)
-                rows.append(Row(p.stem, label, {
-                    "color_psnr": psnr8(rec, color), "color_ssim": ssim8(rec, color),
-                    "gray_psnr": psnr8(gray, target), "gray_ssim": ssim8(gray, target),
-                }))
+                rows.append(
+                    Row(
+                        p.stem,
+                        label,
+                        {
+                            "color_psnr": psnr8(rec, color),
+                            "color_ssim": ssim8(rec, color),
+                            "gray_psnr": psnr8(gray, target),
+                            "gray_ssim": ssim8(gray, target),
+                        },
+                    )
+                )
                 if save is not None and quant:
-                    save(p.stem, {"color": color, "gray": gray, "recolored": rec},
-                         {"recolored": (rec, color)})
+                    save(
+                        p.stem,
+                        {"color": color, "gray": gray, "recolored": rec},
+                        {"recolored": (rec, color)},
+                    )
         lab8 = to8(target) / 255
         floor = lab8.repeat(1, 3, 1, 1)
-        rows.append(Row(p.stem, "Lab L, no colour", {
-            "color_psnr": psnr8(floor, color), "color_ssim": ssim8(floor, color),
-            "gray_psnr": math.inf, "gray_ssim": 1.0,
-        }))
+        rows.append(
+            Row(
+                p.stem,
+                "Lab L, no colour",
+                {
+                    "color_psnr": psnr8(floor, color),
+                    "color_ssim": ssim8(floor, color),
+                    "gray_psnr": math.inf,
+                    "gray_ssim": 1.0,
+                },
+            )
+        )
     return rows
 
 
@@ -219,8 +262,7 @@ def image_saver(folder: Path):
             write_image(folder / f"{name}_{key}.png", img)
         for key, (a, b) in pairs.items():
             c = min(a.shape[1], b.shape[1])
-            write_image(folder / f"{name}_{key}_residual_x20.png",
-                        residual_map(a[:, :c], b[:, :c]))
+            write_image(folder / f"{name}_{key}_residual_x20.png", residual_map(a[:, :c], b[:, :c]))
 
     return save
 

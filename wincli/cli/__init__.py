@@ -11,6 +11,7 @@ Heavy imports (torch) happen inside the commands so that ``win --help`` is insta
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 import warnings
@@ -189,27 +190,43 @@ def _expand_inputs(inputs: list[Path]) -> list[Path]:
     return out
 
 
-def _batch(inputs: list[Path], out: Path | None, default_name, run_one) -> None:
-    """Run ``run_one(input, output)`` over files, with a progress bar for several."""
+@contextlib.contextmanager
+def _progress(conv=None, files: int = 0):
+    """A rich progress bar over files and tiles (on a terminal only); yields advance_file()."""
+    from rich.progress import Progress
+
+    with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
+        job = bar.add_task("images", total=files) if files > 1 else None
+        tiles = bar.add_task("tiles", total=None) if conv is not None and conv.tile else None
+        if tiles is not None:
+            conv.on_tile = lambda: bar.advance(tiles)
+        try:
+            yield (lambda: bar.advance(job)) if job is not None else (lambda: None)
+        finally:
+            if conv is not None:
+                conv.on_tile = None
+
+
+def _batch(inputs: list[Path], out: Path | None, default_name, run_one, conv=None) -> None:
+    """Run ``run_one(input, output)`` over files, with a progress bar."""
     from wincli.errors import OutputError
 
     files = _expand_inputs(inputs)
     if len(files) == 1 and not inputs[0].is_dir() and (out is None or not out.is_dir()):
         target = out if out is not None else files[0].with_name(default_name(files[0]))
-        _report(run_one(files[0], target))
+        with _progress(conv):
+            result = run_one(files[0], target)
+        _report(result)
         return
     if out is None:
         raise OutputError("several inputs need -o DIR (a folder for the outputs)")
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: several inputs need -o to be a folder")
     out.mkdir(parents=True, exist_ok=True)
-    from rich.progress import Progress
-
-    with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
-        job = bar.add_task("images", total=len(files))
+    with _progress(conv, len(files)) as advance:
         for f in files:
             _report(run_one(f, out / f"{f.stem}.png"))
-            bar.advance(job)
+            advance()
 
 
 @app.command()
@@ -246,7 +263,9 @@ def hide(
         half=half,
         verbose=verbose,
     )
-    _report(hide_file(conv, cover, secrets, out, force_lossy=force_lossy, check=check))
+    with _progress(conv):
+        result = hide_file(conv, cover, secrets, out, force_lossy=force_lossy, check=check)
+    _report(result)
 
 
 @app.command()
@@ -286,7 +305,9 @@ def reveal(
     )
     for f in files:
         dest = output / f.stem if (output is not None and len(files) > 1) else output
-        _report(reveal_file(conv, f, dest, with_cover=with_cover))
+        with _progress(conv):
+            result = reveal_file(conv, f, dest, with_cover=with_cover)
+        _report(result)
 
 
 @app.command()
@@ -324,6 +345,7 @@ def downscale(
         output,
         lambda f: f"{f.stem}_x{scale}_lr.png",
         lambda f, o: downscale_file(conv, f, o, force_lossy=force_lossy, check=check),
+        conv=conv,
     )
 
 
@@ -356,7 +378,11 @@ def upscale(
         verbose=verbose,
     )
     _batch(
-        inputs, output, lambda f: f"{f.stem}_x{scale}.png", lambda f, o: upscale_file(conv, f, o)
+        inputs,
+        output,
+        lambda f: f"{f.stem}_x{scale}.png",
+        lambda f, o: upscale_file(conv, f, o),
+        conv=conv,
     )
 
 
@@ -394,6 +420,7 @@ def decolorize(
         output,
         lambda f: f"{f.stem}_gray.png",
         lambda f, o: decolorize_file(conv, f, o, force_lossy=force_lossy, check=check),
+        conv=conv,
     )
 
 
@@ -424,7 +451,13 @@ def colorize(
         half=half,
         verbose=verbose,
     )
-    _batch(inputs, output, lambda f: f"{f.stem}_color.png", lambda f, o: colorize_file(conv, f, o))
+    _batch(
+        inputs,
+        output,
+        lambda f: f"{f.stem}_color.png",
+        lambda f, o: colorize_file(conv, f, o),
+        conv,
+    )
 
 
 def _check_scale(scale: int) -> None:
@@ -559,13 +592,23 @@ def eval_cmd(
     from wincli import evaluate as E
     from wincli.errors import InputError
 
+    if out is not None and out.suffix.lower() not in (".csv", ".json"):
+        raise InputError(f"{out}: --out must end in .csv or .json")
     files = _expand_inputs(list(data))
     if task == Task.rescaling:
         _check_scale(scale)
     conv = None
     if not baselines_only:
-        conv = _converter(task.value, secrets=secrets, scale=scale, model=model, weights=weights,
-                          device=device, tile=tile, verbose=verbose)
+        conv = _converter(
+            task.value,
+            secrets=secrets,
+            scale=scale,
+            model=model,
+            weights=weights,
+            device=device,
+            tile=tile,
+            verbose=verbose,
+        )
     save = E.image_saver(save_images) if save_images else None
     if task == Task.hiding:
         if len(files) < secrets + 1:
@@ -582,8 +625,11 @@ def eval_cmd(
         for r in rows:
             if r.method.startswith("LSB") and r.method != "LSB 4-bit":
                 continue
-            t.add_row(r.image, r.method, *(f"{r.metrics[k]:.4f}" if "ssim" in k else
-                                            f"{r.metrics[k]:.2f}" for k in keys))
+            t.add_row(
+                r.image,
+                r.method,
+                *(f"{r.metrics[k]:.4f}" if "ssim" in k else f"{r.metrics[k]:.2f}" for k in keys),
+            )
         console.print(t)
     means = E.summary(rows)
     t = Table("method", *keys, title=f"mean over {len({r.image for r in rows})} images")
@@ -611,8 +657,12 @@ def models_list() -> None:
             for k, v in rec.metrics.items()
             if k.endswith("psnr") and "bicubic" not in k and "float" not in k
         )
-        table.add_row(rec.name + (" *" if rec.default else ""), f"{rec.params:,}",
-                      metrics or "-", where_from(rec).split(" (")[0])
+        table.add_row(
+            rec.name + (" *" if rec.default else ""),
+            f"{rec.params:,}",
+            metrics or "-",
+            where_from(rec).split(" (")[0],
+        )
     Console().print(table)
 
 
