@@ -77,34 +77,31 @@ def _to_8bit(im: Image.Image, path: str | Path) -> Image.Image:
     return im
 
 
-def read_image(path: str | Path, min_side: int = MIN_SIDE) -> tuple[torch.Tensor, ImageMeta]:
-    """Read any Pillow image as (1, 3, H, W) float32 RGB in [0, 1] plus its meta."""
+def _load(path: str | Path, min_side: int) -> tuple[Image.Image, ImageMeta]:
+    """Open, reduce to 8 bits, resolve palettes, and split off alpha into the meta."""
     im = _open(path, min_side)
     mode = im.mode
     text = im.info.get("win_text", {})
     im = _to_8bit(im, path)
-    alpha = None
     if im.mode == "P":
         im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    alpha = None
     if im.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
         alpha = np.asarray(im.getchannel("A")).copy()
+    return im, ImageMeta(mode=mode, size=im.size, alpha=alpha, text=text)
+
+
+def read_image(path: str | Path, min_side: int = MIN_SIDE) -> tuple[torch.Tensor, ImageMeta]:
+    """Read any Pillow image as (1, 3, H, W) float32 RGB in [0, 1] plus its meta."""
+    im, meta = _load(path, min_side)
     rgb = np.asarray(im.convert("RGB"), dtype=np.uint8)
-    tensor = torch.from_numpy(rgb.copy()).permute(2, 0, 1)[None].float().div_(255.0)
-    return tensor, ImageMeta(mode=mode, size=im.size, alpha=alpha, text=text)
+    return torch.from_numpy(rgb.copy()).permute(2, 0, 1)[None].float().div_(255.0), meta
 
 
 def read_gray(path: str | Path) -> tuple[torch.Tensor, ImageMeta]:
     """Read an image as one channel (1, 1, H, W) float32 in [0, 1] (RGB input: its first
     channel if all three are equal, otherwise an error: a colour image is not a WIN gray)."""
-    im = _open(path)
-    mode = im.mode
-    text = im.info.get("win_text", {})
-    im = _to_8bit(im, path)
-    alpha = None
-    if im.mode == "P":
-        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
-    if im.mode in ("RGBA", "LA", "PA"):
-        alpha = np.asarray(im.getchannel("A")).copy()
+    im, meta = _load(path, MIN_SIDE)
     if im.mode in ("L", "LA", "1"):
         arr = np.asarray(im.convert("L"), dtype=np.uint8)
     else:
@@ -116,8 +113,7 @@ def read_gray(path: str | Path) -> tuple[torch.Tensor, ImageMeta]:
                 f"{path}: is a colour image; colorize takes a gray image made by `win decolorize`"
             )
         arr = rgb[..., 0]
-    tensor = torch.from_numpy(arr.copy())[None, None].float().div_(255.0)
-    return tensor, ImageMeta(mode=mode, size=im.size, alpha=alpha, text=text)
+    return torch.from_numpy(arr.copy())[None, None].float().div_(255.0), meta
 
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:

@@ -111,15 +111,6 @@ class Converter:
             call, x, tile, self.halo, unit_in, unit_out, on_tile=self.on_tile, out_device="cpu"
         )
 
-    def tile_count(self, h: int, w: int, forward: bool = True) -> int:
-        """How many tiles one image of h x w (the input of that direction) needs."""
-        s = self.config.scale if self.config.task == "rescaling" else 1
-        unit = self.multiple if forward else self.multiple // s
-        tile = self._tile_units(unit)
-        if tile is None:
-            return 1
-        return count_tiles(math.ceil(h / unit), math.ceil(w / unit), tile)
-
     def forward(self, x: torch.Tensor, quantize: bool = True) -> torch.Tensor:
         """(1, c_in, H, W) in [0, 1] -> the stored image, rounded to 8 bits (``quantize=False``:
         the float output, as the paper's hiding protocol measures it).
@@ -175,10 +166,6 @@ def fit_secret(secret: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return torch.round(out.clamp(0, 1) * 255) / 255
 
 
-def round8(x: torch.Tensor) -> torch.Tensor:
-    return torch.round(x.clamp(0, 1) * 255) / 255
-
-
 # ---------------------------------------------------------------- file verbs (used by the CLI)
 
 
@@ -191,16 +178,11 @@ class Result:
     check_psnr: dict[str, float] | None = None
 
 
-def _psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    from wincli.models.tasks import psnr
-
-    return psnr(round8(a), round8(b))
-
-
 def hide_file(
     conv: Converter, cover_path, secret_paths, out, *, force_lossy=False, check=False
 ) -> Result:
     """cover + 1-4 secrets -> stego PNG (no metadata, cover's alpha carried through)."""
+    from wincli.evaluate import psnr8
     from wincli.io import check_output_path, read_image, write_image
 
     n = conv.config.secrets
@@ -225,13 +207,11 @@ def hide_file(
     write_image(out, stego, meta)
     result = Result([str(out)], notes)
     if check:
-        from wincli.io import read_image as reread
-
-        back, _ = reread(out)
+        back, _ = read_image(out)
         rec = conv.inverse(back)
-        result.check_psnr = {"stego": _psnr(back, cover)}
+        result.check_psnr = {"stego": psnr8(back, cover)}
         for i, sec in enumerate(secrets, 1):
-            result.check_psnr[f"secret{i}"] = _psnr(rec[:, 3 * i : 3 * i + 3], sec)
+            result.check_psnr[f"secret{i}"] = psnr8(rec[:, 3 * i : 3 * i + 3], sec)
     return result
 
 
@@ -271,6 +251,7 @@ SIZE_KEY = "win:original-size"
 
 def downscale_file(conv: Converter, hr_path, out, *, force_lossy=False, check=False) -> Result:
     """HR -> LR PNG that records the HR size in a text chunk (for odd sizes)."""
+    from wincli.evaluate import psnr8
     from wincli.io import check_output_path, read_image, write_image
 
     out = check_output_path(out, [hr_path], force_lossy=force_lossy, what="low-resolution image")
@@ -291,7 +272,7 @@ def downscale_file(conv: Converter, hr_path, out, *, force_lossy=False, check=Fa
     if check:
         back, _ = read_image(out, min_side=4)
         rec = conv.inverse(back, size=(h, w))
-        result.check_psnr = {"hr": _psnr(rec, hr)}
+        result.check_psnr = {"hr": psnr8(rec, hr)}
     return result
 
 
@@ -309,7 +290,7 @@ def recorded_size(meta, lr_shape, scale: int) -> tuple[int, int] | None:
     return None
 
 
-def upscale_file(conv: Converter, lr_path, out, *, force_lossy=False) -> Result:
+def upscale_file(conv: Converter, lr_path, out) -> Result:
     """LR -> HR; restores the exact original size recorded by ``downscale``."""
     from wincli.io import check_output_path, read_image, write_image
 
@@ -345,14 +326,15 @@ def decolorize_file(conv: Converter, color_path, out, *, force_lossy=False, chec
     write_image(out, gray, meta)
     result = Result([str(out)], [])
     if check:
+        from wincli.evaluate import psnr8
         from wincli.io import read_gray
 
         back, _ = read_gray(out)
-        result.check_psnr = {"color": _psnr(conv.inverse(back), color)}
+        result.check_psnr = {"color": psnr8(conv.inverse(back), color)}
     return result
 
 
-def colorize_file(conv: Converter, gray_path, out, *, force_lossy=False) -> Result:
+def colorize_file(conv: Converter, gray_path, out) -> Result:
     from wincli.io import check_output_path, read_gray, write_image
 
     out = check_output_path(out, [gray_path], force_lossy=True)

@@ -207,15 +207,20 @@ def _progress(conv=None, files: int = 0):
                 conv.on_tile = None
 
 
-def _batch(inputs: list[Path], out: Path | None, default_name, run_one, conv=None) -> None:
-    """Run ``run_one(input, output)`` over files, with a progress bar."""
+def _single_input(
+    task: str, inputs: list[Path], out: Path | None, default_name, verb, **load
+) -> None:
+    """A one-input command over files or folders: check the inputs, load the model once, run
+    ``verb(conv, input, output)`` on each file with a progress bar. Several inputs (or a folder)
+    need ``out`` to be a folder; one file defaults to ``default_name(input)`` beside it."""
     from wincli.errors import OutputError
 
-    files = _expand_inputs(inputs)
+    files = _expand_inputs(inputs)  # before loading the model: bad input fails fast
+    conv = _converter(task, **load)
     if len(files) == 1 and not inputs[0].is_dir() and (out is None or not out.is_dir()):
         target = out if out is not None else files[0].with_name(default_name(files[0]))
         with _progress(conv):
-            result = run_one(files[0], target)
+            result = verb(conv, files[0], target)
         _report(result)
         return
     if out is None:
@@ -225,7 +230,7 @@ def _batch(inputs: list[Path], out: Path | None, default_name, run_one, conv=Non
     out.mkdir(parents=True, exist_ok=True)
     with _progress(conv, len(files)) as advance:
         for f in files:
-            _report(run_one(f, out / f"{f.stem}.png"))
+            _report(verb(conv, f, out / f"{f.stem}.png"))
             advance()
 
 
@@ -328,10 +333,13 @@ def downscale(
     """Downscale by 2 or 4 into an LR image that `win upscale` restores."""
     from wincli.pipeline import downscale_file
 
-    _expand_inputs(inputs)
     _check_scale(scale)
-    conv = _converter(
+    _single_input(
         "rescaling",
+        inputs,
+        output,
+        lambda f: f"{f.stem}_x{scale}_lr.png",
+        lambda c, f, o: downscale_file(c, f, o, force_lossy=force_lossy, check=check),
         scale=scale,
         model=model,
         weights=weights,
@@ -339,13 +347,6 @@ def downscale(
         tile=tile,
         half=half,
         verbose=verbose,
-    )
-    _batch(
-        inputs,
-        output,
-        lambda f: f"{f.stem}_x{scale}_lr.png",
-        lambda f, o: downscale_file(conv, f, o, force_lossy=force_lossy, check=check),
-        conv=conv,
     )
 
 
@@ -365,10 +366,13 @@ def upscale(
     """Restore the high-resolution image from an LR image (exact original size)."""
     from wincli.pipeline import upscale_file
 
-    _expand_inputs(inputs)
     _check_scale(scale)
-    conv = _converter(
+    _single_input(
         "rescaling",
+        inputs,
+        output,
+        lambda f: f"{f.stem}_x{scale}.png",
+        upscale_file,
         scale=scale,
         model=model,
         weights=weights,
@@ -376,13 +380,6 @@ def upscale(
         tile=tile,
         half=half,
         verbose=verbose,
-    )
-    _batch(
-        inputs,
-        output,
-        lambda f: f"{f.stem}_x{scale}.png",
-        lambda f, o: upscale_file(conv, f, o),
-        conv=conv,
     )
 
 
@@ -405,22 +402,18 @@ def decolorize(
     """Make a grayscale image that carries its own colours."""
     from wincli.pipeline import decolorize_file
 
-    _expand_inputs(inputs)
-    conv = _converter(
+    _single_input(
         "decolorization",
+        inputs,
+        output,
+        lambda f: f"{f.stem}_gray.png",
+        lambda c, f, o: decolorize_file(c, f, o, force_lossy=force_lossy, check=check),
         model=model,
         weights=weights,
         device=device,
         tile=tile,
         half=half,
         verbose=verbose,
-    )
-    _batch(
-        inputs,
-        output,
-        lambda f: f"{f.stem}_gray.png",
-        lambda f, o: decolorize_file(conv, f, o, force_lossy=force_lossy, check=check),
-        conv=conv,
     )
 
 
@@ -441,22 +434,18 @@ def colorize(
     """Restore the colours of a gray image made by `win decolorize`."""
     from wincli.pipeline import colorize_file
 
-    _expand_inputs(inputs)
-    conv = _converter(
+    _single_input(
         "decolorization",
+        inputs,
+        output,
+        lambda f: f"{f.stem}_color.png",
+        colorize_file,
         model=model,
         weights=weights,
         device=device,
         tile=tile,
         half=half,
         verbose=verbose,
-    )
-    _batch(
-        inputs,
-        output,
-        lambda f: f"{f.stem}_color.png",
-        lambda f, o: colorize_file(conv, f, o),
-        conv,
     )
 
 

@@ -173,10 +173,6 @@ def _load_optimizer(opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor]
     opt.load_state_dict(sd)
 
 
-def _is_tty() -> bool:
-    return sys.stderr.isatty()
-
-
 def train(opts: TrainOptions) -> dict[str, float]:
     """Train (or resume) a run; returns the last validation metrics."""
     world = int(os.environ.get("WORLD_SIZE", 1))
