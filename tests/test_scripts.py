@@ -93,3 +93,36 @@ def test_usage_errors(env):
         ["bash", REPO / "scripts/batch_hide.sh"], env=env, capture_output=True, text=True
     )
     assert r.returncode == 2 and "usage" in r.stderr
+
+
+def test_bench_speed_prints_a_row_per_model(tmp_path):
+    r = subprocess.run(
+        [
+            sys.executable,
+            REPO / "scripts/bench_speed.py",
+            "--size",
+            "32",
+            "--tiled",
+            "64",
+            "--tile",
+            "32",
+            "--tasks",
+            "hiding-1",
+            "rescaling-x2",
+            "--presets",
+            "cpu",
+            "--repeat",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert r.returncode == 0, r.stderr
+    rows = [
+        line
+        for line in r.stdout.splitlines()
+        if line.startswith("| hiding-1") or line.startswith("| rescaling-x2")
+    ]
+    assert len(rows) == 4  # whole image and tiled, for each model
+    assert "peak RSS" in r.stdout

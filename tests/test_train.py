@@ -138,3 +138,14 @@ def test_ddp_two_processes_gloo(image_dir, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert json.loads((run / "state.json").read_text())["step"] == 4
     assert np.isfinite([r["total"] for r in _log(run) if "total" in r]).all()
+
+
+def test_default_learning_rate_per_preset():
+    from wincli.train.loop import default_lr
+
+    def lr(**kw):
+        return default_lr(TrainOptions(data=[], **kw))
+
+    assert lr(task="rescaling", scale=2, preset="cpu") == 1e-3
+    assert lr(task="rescaling", scale=4, preset="cpu") == 3e-4  # 1e-3 diverged for x4
+    assert lr(task="hiding", preset="paper") == 2e-4

@@ -480,7 +480,7 @@ def train(
         int | None, typer.Option("--patch", help="Default 64 (CPU) / 128 (GPU).")
     ] = None,
     lr: Annotated[
-        float | None, typer.Option("--lr", help="Peak LR; default 1e-3 cpu, 2e-4 paper.")
+        float | None, typer.Option("--lr", help="Peak LR; default 1e-3 cpu (x4: 3e-4), 2e-4 paper.")
     ] = None,
     warmup: Annotated[int, typer.Option("--warmup")] = 200,
     seed: Annotated[int, typer.Option("--seed")] = 0,
