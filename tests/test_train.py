@@ -149,3 +149,12 @@ def test_default_learning_rate_per_preset():
     assert lr(task="rescaling", scale=2, preset="cpu") == 1e-3
     assert lr(task="rescaling", scale=4, preset="cpu") == 3e-4  # 1e-3 diverged for x4
     assert lr(task="hiding", preset="paper") == 2e-4
+
+
+def test_default_init_per_task():
+    from wincli.train.loop import _defaults
+
+    cpu = torch.device("cpu")
+    assert _defaults(TrainOptions(task="hiding"), cpu).init == "orthogonal"
+    assert _defaults(TrainOptions(task="rescaling"), cpu).init == "task"
+    assert _defaults(TrainOptions(task="hiding", init="task"), cpu).init == "task"

@@ -488,8 +488,20 @@ def train(
     threads: Annotated[int, typer.Option("--threads", help="CPU threads (0 = torch default).")] = 0,
     workers: Annotated[int, typer.Option("--workers", help="Data loader processes.")] = 0,
     init: Annotated[
-        str, typer.Option("--init", help="task (data-driven start) or orthogonal.")
-    ] = "task",
+        str | None,
+        typer.Option(
+            "--init", help="task (data-driven start) or orthogonal; default orthogonal for hiding."
+        ),
+    ] = None,
+    couplings: Annotated[
+        int | None,
+        typer.Option(
+            "--couplings", help="Override the preset: couplings per WIM (WIN-Naive: in all)."
+        ),
+    ] = None,
+    growth: Annotated[
+        int | None, typer.Option("--growth", help="Override the preset: dense-block growth.")
+    ] = None,
     lambda_forward: Annotated[
         float, typer.Option("--lambda-forward", help="Forward loss weight (paper: 2).")
     ] = 2.0,
@@ -511,7 +523,7 @@ def train(
 
     if not resume and not data:
         raise InputError("--data DIR is required (or --resume RUNDIR)")
-    if init not in ("task", "orthogonal"):
+    if init not in (None, "task", "orthogonal"):
         raise InputError("--init must be task or orthogonal")
     opts = TrainOptions(
         task=task.value,
@@ -533,6 +545,8 @@ def train(
         threads=threads,
         workers=workers,
         init=init,
+        couplings=couplings,
+        growth=growth,
         val_every=val_every,
         ckpt_every=ckpt_every,
         log_every=log_every,

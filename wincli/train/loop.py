@@ -61,6 +61,8 @@ class TrainOptions:
     scale: int = 2
     variant: str = "win"
     preset: str = "cpu"
+    couplings: int | None = None  # override the preset: couplings per WIM (WIN-Naive: in all)
+    growth: int | None = None  # override the preset's dense-block growth
     data: list[str] = field(default_factory=list)
     val: list[str] = field(default_factory=list)
     holdout: int = 6
@@ -74,7 +76,7 @@ class TrainOptions:
     device: str = "auto"
     threads: int = 0
     workers: int = 0
-    init: str = "task"
+    init: str | None = None  # task, orthogonal; default: orthogonal for hiding, else task
     lambda_forward: float = 2.0  # the paper's lambda_f; raise it to trade reverse for forward
     quantize: bool = True
     channels_last: bool = False
@@ -108,6 +110,7 @@ def _defaults(opts: TrainOptions, device: torch.device) -> TrainOptions:
         batch=opts.batch or (16 if cuda else 8),
         patch=opts.patch or (128 if cuda else 64),
         lr=opts.lr or default_lr(opts),
+        init=opts.init or ("orthogonal" if opts.task == "hiding" else "task"),
     )
 
 
@@ -223,6 +226,10 @@ def train(opts: TrainOptions) -> dict[str, float]:
     cfg = preset_config(
         opts.task, secrets=opts.secrets, scale=opts.scale, variant=opts.variant, preset=opts.preset
     )
+    if opts.couplings:
+        cfg = dataclasses.replace(cfg, couplings=opts.couplings, naive_couplings=opts.couplings)
+    if opts.growth:
+        cfg = dataclasses.replace(cfg, growth=opts.growth)
     paths = find_images(opts.data)
     if opts.val:
         train_paths, val_paths = paths, find_images(opts.val)
