@@ -158,3 +158,18 @@ def test_default_init_per_task():
     assert _defaults(TrainOptions(task="hiding"), cpu).init == "orthogonal"
     assert _defaults(TrainOptions(task="rescaling"), cpu).init == "task"
     assert _defaults(TrainOptions(task="hiding", init="task"), cpu).init == "task"
+
+
+def test_architecture_overrides_reach_the_checkpoint(image_dir, tmp_path):
+    from wincli.checkpoint import load_model
+
+    run = tmp_path / "wide"
+    train(
+        _opts(
+            image_dir, run, task="hiding", steps=2, ckpt_every=2, val_every=2, couplings=2, growth=8
+        )
+    )
+    net = load_model(run / "model.safetensors")
+    assert (net.config.couplings, net.config.growth) == (2, 8)
+    state = json.loads((run / "state.json").read_text())
+    assert state["options"]["init"] == "orthogonal"  # the hiding default, recorded for resume
