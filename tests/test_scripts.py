@@ -96,24 +96,9 @@ def test_usage_errors(env):
 
 
 def test_bench_speed_prints_a_row_per_model(tmp_path):
+    args = "--size 32 --tiled 64 --tile 32 --tasks hiding-1 rescaling-x2 --presets cpu --repeat 1"
     r = subprocess.run(
-        [
-            sys.executable,
-            REPO / "scripts/bench_speed.py",
-            "--size",
-            "32",
-            "--tiled",
-            "64",
-            "--tile",
-            "32",
-            "--tasks",
-            "hiding-1",
-            "rescaling-x2",
-            "--presets",
-            "cpu",
-            "--repeat",
-            "1",
-        ],
+        [sys.executable, REPO / "scripts/bench_speed.py", *args.split()],
         capture_output=True,
         text=True,
         cwd=tmp_path,
