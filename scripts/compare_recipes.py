@@ -6,7 +6,6 @@
     python scripts/compare_recipes.py --run "lr 2e-3:runs/hB" --run "2 couplings:runs/hC" \
         --until 1250
 
-
 Each recipe is `win train` with the extra options after the colon, the same seed, data and
 schedule, in runs/compare/<label>; `--run LABEL:DIR` tabulates a run made by hand (up to
 `--until`, the steps it ran on `--threads`). Prints validation PSNR (held-out crops, 8-bit) at every
