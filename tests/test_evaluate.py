@@ -67,6 +67,24 @@ def test_lsb_textbook_numbers():
     assert torch.equal(E.lsb_reveal(E.lsb_hide(cover, secret, 4), 4) >> 4, secret >> 4)
 
 
+@pytest.mark.parametrize("n,k", [(2, 1), (2, 3), (3, 2), (4, 1), (4, 2)])
+def test_lsb_many_secrets_roundtrip(n, k):
+    """n secrets x k bits: each secret's high k bits come back exactly, in order, and the cover
+    keeps its high 8 - n k bits; too many bits is an error."""
+    g = torch.Generator().manual_seed(n * 10 + k)
+    cover, *secrets = (
+        torch.randint(0, 256, (1, 3, 32, 32), generator=g, dtype=torch.uint8) for _ in range(n + 1)
+    )
+    stego = E.lsb_hide(cover, secrets, k)
+    revealed = E.lsb_reveal(stego, k, n)
+    assert len(revealed) == n
+    for r, s in zip(revealed, secrets, strict=True):
+        assert torch.equal(r >> (8 - k), s >> (8 - k))
+    assert torch.equal(stego >> (n * k), cover >> (n * k)) or n * k == 8
+    with pytest.raises(ValueError):
+        E.lsb_hide(cover, secrets, 9 // n + 1)
+
+
 def test_summary_means():
     rows = [E.Row("a", "m", {"x": 1.0}), E.Row("b", "m", {"x": 3.0}), E.Row("a", "n", {"x": 5})]
     assert E.summary(rows) == {"m": {"x": 2.0}, "n": {"x": 5.0}}

@@ -65,17 +65,29 @@ def ssim8(a: torch.Tensor, b: torch.Tensor, shave: int = 0) -> float:
     return float(m.mean(dim=(0, 2, 3)).mean())
 
 
-def lsb_hide(cover8: torch.Tensor, secret8: torch.Tensor, k: int) -> torch.Tensor:
-    """k-bit LSB: stego = cover's high 8-k bits + secret's high k bits (uint8 tensors)."""
-    keep = (cover8 >> k) << k
-    return keep | (secret8 >> (8 - k))
+def lsb_hide(
+    cover8: torch.Tensor, secret8: torch.Tensor | list[torch.Tensor], k: int
+) -> torch.Tensor:
+    """k-bit LSB per secret (uint8 tensors): the cover keeps its high 8 - n k bits, then the
+    high k bits of secret 1, ..., secret n, in that order."""
+    secrets = [secret8] if isinstance(secret8, torch.Tensor) else list(secret8)
+    n = len(secrets)
+    if not 1 <= n * k <= 8:
+        raise ValueError(f"{n} secrets x {k} bits do not fit in 8 bits")
+    out = (cover8.to(torch.int32) >> (n * k)) << (n * k)
+    for i, s in enumerate(secrets):
+        out |= (s.to(torch.int32) >> (8 - k)) << ((n - 1 - i) * k)
+    return out.to(torch.uint8)
 
 
-def lsb_reveal(stego8: torch.Tensor, k: int) -> torch.Tensor:
-    """The low k bits shifted up, plus half a bin."""
-    low = (stego8 & ((1 << k) - 1)).to(torch.int32) << (8 - k)
+def lsb_reveal(stego8: torch.Tensor, k: int, secrets: int = 1) -> torch.Tensor | list[torch.Tensor]:
+    """Each secret's k-bit field shifted up, plus half a bin (a list when ``secrets`` > 1)."""
     half = (1 << (8 - k)) // 2
-    return (low + half).clamp(0, 255).to(torch.uint8)
+    out = []
+    for i in range(secrets):
+        field_ = (stego8.to(torch.int32) >> ((secrets - 1 - i) * k)) & ((1 << k) - 1)
+        out.append(((field_ << (8 - k)) + half).clamp(0, 255).to(torch.uint8))
+    return out[0] if secrets == 1 else out
 
 
 @dataclass
@@ -136,17 +148,17 @@ def eval_hiding(
                         },
                         {"stego": (stego, cover), "revealed": (rec[:, 3:6], secs[0])},
                     )
-        if lsb and secrets == 1:
-            c8, s8 = to8(cover).to(torch.uint8), to8(secs[0]).to(torch.uint8)
-            for k in range(1, 8):
+        if lsb:
+            c8 = to8(cover).to(torch.uint8)
+            s8 = [to8(t).to(torch.uint8) for t in secs]
+            for k in range(1, 7 // secrets + 1):
                 st = lsb_hide(c8, s8, k)
-                rv = lsb_reveal(st, k)
-                m = {
-                    "stego_psnr": psnr8(st / 255.0, cover),
-                    "secret_psnr": psnr8(rv / 255.0, secs[0]),
-                }
-                m["stego_ssim"] = ssim8(st / 255.0, cover)
-                m["secret_ssim"] = ssim8(rv / 255.0, secs[0])
+                rv = lsb_reveal(st, k, secrets)
+                rv = [rv] if secrets == 1 else rv
+                pairs = [(r / 255.0, t) for r, t in zip(rv, secs, strict=True)]
+                m = {"stego_psnr": psnr8(st / 255.0, cover), "stego_ssim": ssim8(st / 255.0, cover)}
+                m["secret_psnr"] = float(np.mean([psnr8(r, t) for r, t in pairs]))
+                m["secret_ssim"] = float(np.mean([ssim8(r, t) for r, t in pairs]))
                 m["sum_psnr"] = m["stego_psnr"] + m["secret_psnr"]
                 rows.append(Row(name, f"LSB {k}-bit", m))
     return rows

@@ -626,7 +626,7 @@ def eval_cmd(
     if per_image:
         t = Table("image", "method", *keys, title="per image")
         for r in rows:
-            if r.method.startswith("LSB") and r.method != "LSB 4-bit":
+            if r.method.startswith("LSB") and r.method != f"LSB {max(1, 4 // secrets)}-bit":
                 continue
             t.add_row(
                 r.image,
