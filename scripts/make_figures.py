@@ -64,19 +64,24 @@ def main(argv=None) -> None:
     for rec in [r for r in load_registry() if r.default]:
         net, _, _ = load_record(rec, allow_download=False)
         conv = Converter(net=net, device=torch.device("cpu"))
-        if rec.task == "hiding" and rec.secrets == 1:
-            cover = center(load_rgb(ev / "Kodak24" / "kodim03.png"), c)
-            secret = center(load_rgb(ev / "Kodak24" / "kodim04.png"), c)
-            stego = conv.forward(torch.cat([cover, secret], 1))
-            rev = conv.inverse(stego)[:, 3:6]
+        if rec.task == "hiding":
+            n = rec.secrets
+            cover, *secrets = (
+                center(load_rgb(ev / "Kodak24" / f"kodim{i:02d}.png"), c) for i in range(3, 4 + n)
+            )
+            stego = conv.forward(torch.cat([cover, *secrets], 1))
+            back = conv.inverse(stego)
             panels = [
                 ("cover", cover),
                 ("stego", stego),
                 ("|stego-cover| x20", residual_map(stego, cover)),
-                ("secret", secret),
-                ("revealed", rev),
-                ("|revealed-secret| x20", residual_map(rev, secret)),
             ]
+            for i, secret in enumerate(secrets, 1):
+                rev = back[:, 3 * i : 3 * i + 3]
+                tag = f" {i}" if n > 1 else ""
+                panels += [(f"secret{tag}", secret), (f"revealed{tag}", rev)]
+                if n == 1:
+                    panels.append(("|revealed-secret| x20", residual_map(rev, secret)))
         elif rec.task == "rescaling":
             hr = center(load_rgb(ev / "Set5" / "butterfly.png"), c)
             lr = conv.forward(hr)
