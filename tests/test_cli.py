@@ -208,16 +208,45 @@ def test_eval_command(tmp_path, checkpoints):
     for i in range(4):
         Image.fromarray(smooth_image(36, 44, i)).save(folder / f"im{i}.png")
     out = tmp_path / "r.json"
-    res = run("eval", "--task", "rescaling", "--data", folder, "--weights",
-              checkpoints["rescaling-x2"], "--out", out, "--save-images", tmp_path / "figs")
+    res = run(
+        "eval",
+        "--task",
+        "rescaling",
+        "--data",
+        folder,
+        "--weights",
+        checkpoints["rescaling-x2"],
+        "--out",
+        out,
+        "--save-images",
+        tmp_path / "figs",
+    )
     assert res.exit_code == 0, res.output
     data = json.loads(out.read_text())
     assert {"WIN 8-bit", "WIN float", "bicubic down+up"} <= set(data["means"])
     assert (tmp_path / "figs" / "im0_restored_residual_x20.png").exists()
-    res = run("eval", "--task", "hiding", "--data", folder, "--baselines-only", "--out",
-              tmp_path / "h.csv")
+    res = run(
+        "eval",
+        "--task",
+        "hiding",
+        "--data",
+        folder,
+        "--baselines-only",
+        "--out",
+        tmp_path / "h.csv",
+    )
     assert res.exit_code == 0, res.output
     text = (tmp_path / "h.csv").read_text()
     assert "LSB 4-bit" in text and text.count("MEAN") == 7
-    _one_line_error(run("eval", "--task", "decolorization", "--data", folder,
-                        "--baselines-only", "--out", tmp_path / "x.txt"))
+    _one_line_error(
+        run(
+            "eval",
+            "--task",
+            "decolorization",
+            "--data",
+            folder,
+            "--baselines-only",
+            "--out",
+            tmp_path / "x.txt",
+        )
+    )

@@ -73,6 +73,19 @@ def test_loss_goes_down_and_resume_is_exact(image_dir, tmp_path):
         assert torch.equal(a[k], b[k]), k
 
 
+def test_resume_applies_an_option_given_equal_to_its_default(image_dir, tmp_path):
+    """`--resume RUN --lambda-forward 2` must switch a run saved with 4 back to 2 (the default
+    value, given explicitly); options not given keep the saved values."""
+    run = tmp_path / "run"
+    train(_opts(image_dir, run, steps=8, stop_at=4, lambda_forward=4.0, log_every=2))
+    train(TrainOptions(resume=str(run), stop_at=6, lambda_forward=2.0))
+    saved = json.loads((run / "state.json").read_text())["options"]
+    assert (saved["lambda_forward"], saved["log_every"], saved["threads"]) == (2.0, 2, 1)
+    train(TrainOptions(resume=str(run)))
+    saved = json.loads((run / "state.json").read_text())
+    assert (saved["step"], saved["options"]["lambda_forward"]) == (8, 2.0)
+
+
 def test_samples_are_a_function_of_seed_and_index(image_dir):
     from wincli.models import preset_config
     from wincli.train.data import PatchDataset, find_images, load_images

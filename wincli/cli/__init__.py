@@ -484,9 +484,15 @@ def train(
     ] = None,
     warmup: Annotated[int, typer.Option("--warmup")] = 200,
     seed: Annotated[int, typer.Option("--seed")] = 0,
-    device: DeviceOpt = "auto",
-    threads: Annotated[int, typer.Option("--threads", help="CPU threads (0 = torch default).")] = 0,
-    workers: Annotated[int, typer.Option("--workers", help="Data loader processes.")] = 0,
+    device: Annotated[
+        str | None, typer.Option("--device", help="auto (default), cpu, cuda or mps.")
+    ] = None,
+    threads: Annotated[
+        int | None, typer.Option("--threads", help="CPU threads (default 0 = torch's choice).")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Data loader processes (default 0).")
+    ] = None,
     init: Annotated[
         str | None,
         typer.Option(
@@ -503,12 +509,12 @@ def train(
         int | None, typer.Option("--growth", help="Override the preset: dense-block growth.")
     ] = None,
     lambda_forward: Annotated[
-        float, typer.Option("--lambda-forward", help="Forward loss weight (paper: 2).")
-    ] = 2.0,
+        float | None, typer.Option("--lambda-forward", help="Forward loss weight (default 2).")
+    ] = None,
     holdout: Annotated[int, typer.Option("--holdout", help="Images held out for validation.")] = 6,
-    val_every: Annotated[int, typer.Option("--val-every")] = 500,
-    ckpt_every: Annotated[int, typer.Option("--ckpt-every")] = 250,
-    log_every: Annotated[int, typer.Option("--log-every")] = 25,
+    val_every: Annotated[int | None, typer.Option("--val-every", help="Default 500.")] = None,
+    ckpt_every: Annotated[int | None, typer.Option("--ckpt-every", help="Default 250.")] = None,
+    log_every: Annotated[int | None, typer.Option("--log-every", help="Default 25.")] = None,
     channels_last: Annotated[bool, typer.Option("--channels-last")] = False,
     out: Annotated[Path, typer.Option("--out", help="Run directory.")] = Path("runs/win"),
     resume: Annotated[Path | None, typer.Option("--resume", help="Continue this run.")] = None,

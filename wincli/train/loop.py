@@ -73,21 +73,33 @@ class TrainOptions:
     warmup: int = 200
     min_lr_ratio: float = 0.01
     seed: int = 0
-    device: str = "auto"
-    threads: int = 0
-    workers: int = 0
+    device: str | None = None  # auto
+    threads: int | None = None  # 0 = torch default
+    workers: int | None = None  # 0
     init: str | None = None  # task, orthogonal; default: orthogonal for hiding, else task
-    lambda_forward: float = 2.0  # the paper's lambda_f; raise it to trade reverse for forward
+    lambda_forward: float | None = None  # 2.0, the paper's lambda_f; raise it to favour forward
     quantize: bool = True
     channels_last: bool = False
-    val_every: int = 500
+    val_every: int | None = None  # 500
     val_size: int = 128
-    ckpt_every: int = 250
-    log_every: int = 25
+    ckpt_every: int | None = None  # 250
+    log_every: int | None = None  # 25
     out: str = "runs/win"
     resume: str | None = None
     stop_at: int | None = None  # checkpoint and stop here (the schedule still spans ``steps``)
 
+
+# Options that ``None`` means "not given" for, so that a resumed run keeps its saved value unless
+# the command line names one (even one equal to the default); filled in before training starts.
+PLAIN_DEFAULTS = {
+    "lambda_forward": 2.0,
+    "device": "auto",
+    "threads": 0,
+    "workers": 0,
+    "val_every": 500,
+    "ckpt_every": 250,
+    "log_every": 25,
+}
 
 RESUME_OVERRIDES = (
     "steps",
@@ -198,11 +210,12 @@ def train(opts: TrainOptions) -> dict[str, float]:
             raise InputError(f"{run}: no state.json to resume from")
         saved = json.loads(state_file.read_text())
         keep = {k: v for k, v in saved["options"].items() if k in TrainOptions.__annotations__}
+        keep.pop("stop_at", None)  # belongs to the invocation that stopped, not to the run
         # a resumed run keeps its recipe; only these may be changed on the command line
         overrides = {
             f.name: getattr(opts, f.name)
             for f in dataclasses.fields(TrainOptions)
-            if f.name in RESUME_OVERRIDES and getattr(opts, f.name) not in (None, f.default)
+            if f.name in RESUME_OVERRIDES and getattr(opts, f.name) is not None
         }
         opts = dataclasses.replace(TrainOptions(**keep), **overrides, resume=str(run), out=str(run))
         start_step = int(saved["step"])
@@ -212,6 +225,9 @@ def train(opts: TrainOptions) -> dict[str, float]:
         if (run / "state.json").exists():
             raise InputError(f"{run} already holds a run; use --resume {run} or another --out")
 
+    opts = dataclasses.replace(
+        opts, **{k: v for k, v in PLAIN_DEFAULTS.items() if getattr(opts, k) is None}
+    )
     device = pick_device(opts.device)
     if world > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
