@@ -186,3 +186,31 @@ def test_architecture_overrides_reach_the_checkpoint(image_dir, tmp_path):
     assert (net.config.couplings, net.config.growth) == (2, 8)
     state = json.loads((run / "state.json").read_text())
     assert state["options"]["init"] == "orthogonal"  # the hiding default, recorded for resume
+
+
+def test_init_from_starts_at_the_checkpoint_with_a_fresh_optimizer(image_dir, tmp_path, checkpoints):
+    from wincli.errors import InputError
+
+    src = checkpoints["rescaling-x2"]
+    run = tmp_path / "cont"
+    train(_opts(image_dir, run, steps=2, init_from=str(src), lr=0.0, warmup=1))
+    # lr 0: the weights stay exactly the shipped ones, so the run really started from them
+    start, after = load_state(src), load_state(run / "model.safetensors")
+    assert start.keys() == after.keys()
+    assert all(torch.equal(start[k], after[k]) for k in start)
+    state = json.loads((run / "state.json").read_text())
+    assert state["step"] == 2 and state["options"]["init_from"] == str(src)
+    with pytest.raises(InputError, match="not rescaling-x2"):
+        train(_opts(image_dir, tmp_path / "bad", init_from=str(checkpoints["decolorization"])))
+    with pytest.raises(InputError, match="not a file or a registry name"):
+        train(_opts(image_dir, tmp_path / "bad2", init_from="no-such-model"))
+
+
+def test_init_from_a_registry_name(image_dir, tmp_path):
+    run = tmp_path / "reg"
+    train(_opts(image_dir, run, steps=1, init_from="rescaling-x2-win-cpu", lr=0.0))
+    from wincli.weights import default_record, resolve
+
+    shipped = load_state(resolve(default_record("rescaling", scale=2))[0])
+    after = load_state(run / "model.safetensors")
+    assert all(torch.equal(shipped[k], after[k]) for k in shipped)

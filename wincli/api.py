@@ -57,9 +57,33 @@ def _conv(model: Converter | None, task: str, **kw) -> Converter:
 
 
 def hide(
-    cover: ImageLike, secrets: list[ImageLike], *, model: Converter | None = None, **load
+    cover: ImageLike,
+    secrets: list[ImageLike],
+    *,
+    model: Converter | None = None,
+    method: str = "win",
+    bits: int = 1,
+    passphrase: str | None = None,
+    codec: str = "auto",
+    **load,
 ) -> Image.Image:
-    """Hide 1-4 secrets in ``cover``; returns the stego image."""
+    """Hide 1-4 secrets in ``cover``; returns the stego image.
+
+    ``method="lsb"``: the secrets (any sizes) are coded with WebP/JPEG (``codec``), encrypted
+    with ``passphrase`` (none: authenticated only) and LSB-matched into ``bits`` low bits.
+    """
+    if method == "lsb":
+        from wincli.classical import hide_lsb
+
+        stego, _ = hide_lsb(
+            _uint8(cover),
+            [_uint8(s) for s in secrets],
+            bits=bits,
+            passphrase=passphrase,
+            codec=codec,
+        )
+        return Image.fromarray(stego)
+    _method(method)
     c = _rgb(cover)
     secs = [fit_secret(_rgb(s), tuple(c.shape[-2:])) for s in secrets]
     conv = _conv(model, "hiding", secrets=len(secs), **load)
@@ -67,13 +91,42 @@ def hide(
 
 
 def reveal(
-    stego: ImageLike, secrets: int = 1, *, model: Converter | None = None, **load
+    stego: ImageLike,
+    secrets: int = 1,
+    *,
+    model: Converter | None = None,
+    method: str = "win",
+    passphrase: str | None = None,
+    **load,
 ) -> tuple[Image.Image, list[Image.Image]]:
-    """(recovered cover, [secret_1 ... secret_n]) from a stego image."""
+    """(recovered cover, [secret_1 ... secret_n]) from a stego image.
+
+    ``method="lsb"``: every hidden secret at its own size (``secrets`` is not needed); the
+    "cover" returned is the stego itself (its low bits were the payload). Raises
+    ``InputError`` when nothing is hidden or the passphrase is wrong.
+    """
+    if method == "lsb":
+        from wincli.classical import reveal_lsb
+
+        found = reveal_lsb(_uint8(stego), passphrase=passphrase)
+        return Image.fromarray(_uint8(stego)), [Image.fromarray(s) for s in found]
+    _method(method)
     conv = _conv(model, "hiding", secrets=secrets, **load)
     x = conv.inverse(_rgb(stego))
     n = conv.config.secrets
     return _pil(x[:, :3]), [_pil(x[:, 3 * i : 3 * i + 3]) for i in range(1, n + 1)]
+
+
+def _method(method: str) -> None:
+    if method != "win":
+        raise InputError(f"method must be 'win' or 'lsb', not {method!r}")
+
+
+def _uint8(img: ImageLike) -> np.ndarray:
+    """(H, W, 3) uint8 from a PIL image or an array (as ``_rgb`` accepts them)."""
+    from wincli.io import to_uint8
+
+    return to_uint8(_rgb(img))
 
 
 def downscale(

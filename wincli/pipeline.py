@@ -215,15 +215,12 @@ def hide_file(
     return result
 
 
-def reveal_file(
-    conv: Converter, stego_path, out_dir=None, *, with_cover=False, force_lossy=False
-) -> Result:
-    """stego -> secret1..N PNGs (and the recovered cover with ``with_cover``)."""
+def _reveal_targets(stego_path, out_dir, names: list[str], force_lossy: bool = False) -> list:
+    """Checked output paths for reveal: ``out_dir/NAME``, or ``STEM_NAME`` beside the stego."""
     from pathlib import Path
 
-    from wincli.io import check_output_path, read_image, write_image
+    from wincli.io import check_output_path
 
-    stego, meta = read_image(stego_path)
     stego_path = Path(stego_path)
     if out_dir is None:
         folder, prefix = stego_path.parent, f"{stego_path.stem}_"
@@ -231,19 +228,99 @@ def reveal_file(
         folder, prefix = Path(out_dir), ""
         if folder.exists() and not folder.is_dir():
             raise InputError(f"{folder}: reveal writes a folder of files; -o must be a folder")
-    n = conv.config.secrets
-    names = [f"secret{i}.png" for i in range(1, n + 1)] + (["cover.png"] if with_cover else [])
     folder.mkdir(parents=True, exist_ok=True)
-    targets = [
+    return [
         check_output_path(folder / f"{prefix}{name}", [stego_path], force_lossy=force_lossy)
         for name in names
     ]
+
+
+def reveal_file(
+    conv: Converter, stego_path, out_dir=None, *, with_cover=False, force_lossy=False
+) -> Result:
+    """stego -> secret1..N PNGs (and the recovered cover with ``with_cover``)."""
+    from wincli.io import read_image, write_image
+
+    stego, meta = read_image(stego_path)
+    n = conv.config.secrets
+    names = [f"secret{i}.png" for i in range(1, n + 1)] + (["cover.png"] if with_cover else [])
+    targets = _reveal_targets(stego_path, out_dir, names, force_lossy)
     x = conv.inverse(stego)
     for i, t in enumerate(targets[:n], 1):
         write_image(t, x[:, 3 * i : 3 * i + 3], meta, keep_alpha=False)
     if with_cover:
         write_image(targets[-1], x[:, :3], meta)
     return Result([str(t) for t in targets], [])
+
+
+def hide_lsb_file(
+    cover_path,
+    secret_paths,
+    out,
+    *,
+    bits: int = 1,
+    passphrase: str | None = None,
+    codec: str = "auto",
+    force_lossy: bool = False,
+    check: bool = False,
+) -> Result:
+    """``win hide --method lsb``: secrets coded, encrypted and LSB-matched into the cover."""
+    from wincli.classical import hide_lsb, reveal_coded
+    from wincli.evaluate import psnr8
+    from wincli.io import check_output_path, read_image, to_uint8, write_image
+
+    out = check_output_path(
+        out, [cover_path, *secret_paths], force_lossy=force_lossy, what="stego image"
+    )
+    cover, meta = read_image(cover_path)
+    secrets = [read_image(p)[0] for p in secret_paths]
+    stego, coded = hide_lsb(
+        to_uint8(cover),
+        [to_uint8(s) for s in secrets],
+        bits=bits,
+        passphrase=passphrase,
+        codec=codec,
+    )
+    write_image(out, torch.from_numpy(stego).permute(2, 0, 1)[None].float() / 255, meta)
+    notes = [
+        f"secret{i}: {c.codec} {'lossless' if c.quality < 0 else f'quality {c.quality}'}, "
+        f"{len(c.stream):,} bytes"
+        + (f", coded at a smaller size than {c.size[0]}x{c.size[1]}" if _shrunk(c) else "")
+        for i, c in enumerate(coded, 1)
+    ]
+    result = Result([str(out)], notes)
+    if check:
+        back, _ = read_image(out)
+        got = reveal_coded(to_uint8(back), passphrase=passphrase)
+        result.check_psnr = {"stego": psnr8(back, cover)}
+        for i, (c, sec) in enumerate(zip(got, secrets, strict=True), 1):
+            dec = torch.from_numpy(c.decode()).permute(2, 0, 1)[None].float() / 255
+            result.check_psnr[f"secret{i}"] = psnr8(dec, sec)
+    return result
+
+
+def _shrunk(coded) -> bool:
+    from io import BytesIO
+
+    from PIL import Image
+
+    with Image.open(BytesIO(coded.stream)) as im:
+        return im.size != coded.size
+
+
+def reveal_lsb_file(stego_path, out_dir=None, *, passphrase: str | None = None) -> Result:
+    """``win reveal --method lsb``: every hidden secret at its own size (secret1.png ...)."""
+    from wincli.classical import reveal_lsb
+    from wincli.io import read_image, to_uint8, write_image
+
+    stego, _ = read_image(stego_path)
+    found = reveal_lsb(to_uint8(stego), passphrase=passphrase)
+    targets = _reveal_targets(
+        stego_path, out_dir, [f"secret{i}.png" for i in range(1, len(found) + 1)]
+    )
+    for t, img in zip(targets, found, strict=True):
+        write_image(t, torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255)
+    return Result([str(t) for t in targets], [f"{len(found)} secret(s) found"])
 
 
 SIZE_KEY = "win:original-size"

@@ -74,6 +74,51 @@ CheckOpt = Annotated[
 ScaleOpt = Annotated[int, typer.Option("--scale", "-s", help="2 or 4.")]
 
 
+class Method(str, Enum):
+    win = "win"
+    lsb = "lsb"
+
+
+MethodOpt = Annotated[
+    Method,
+    typer.Option(
+        "--method",
+        help="win (the network) or lsb (secrets as WebP/JPEG, encrypted, in the cover's low bits).",
+    ),
+]
+PassOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--passphrase",
+        help="lsb: passphrase (else $WIN_PASSPHRASE; none = authenticated, not secret).",
+        show_default=False,
+    ),
+]
+AskPassOpt = Annotated[
+    bool, typer.Option("--ask-passphrase", help="lsb: prompt for the passphrase (not echoed).")
+]
+
+
+def _passphrase(given: str | None, ask: bool, confirm: bool = False) -> str | None:
+    """--passphrase, else a prompt (--ask-passphrase), else $WIN_PASSPHRASE, else none."""
+    import getpass
+    import os
+
+    from wincli.errors import InputError
+
+    if given is not None:
+        return given
+    if ask:
+        try:
+            first = getpass.getpass("passphrase: ")
+            if confirm and getpass.getpass("again: ") != first:
+                raise InputError("the two passphrases differ")
+        except EOFError:
+            raise InputError("no passphrase given at the prompt") from None
+        return first
+    return os.environ.get("WIN_PASSPHRASE") or None
+
+
 def _err(msg: str) -> None:
     typer.echo(f"error: {msg}", err=True)
 
@@ -248,16 +293,40 @@ def hide(
     check: CheckOpt = False,
     force_lossy: LossyOpt = False,
     verbose: VerboseOpt = False,
+    method: MethodOpt = Method.win,
+    bits: Annotated[int, typer.Option("--bits", help="lsb: low bits per cover channel, 1-4.")] = 1,
+    codec: Annotated[
+        str, typer.Option("--codec", help="lsb: auto (the better of the two), webp or jpeg.")
+    ] = "auto",
+    passphrase: PassOpt = None,
+    ask_passphrase: AskPassOpt = False,
 ) -> None:
     """Hide 1-4 secret images inside COVER; the stego image looks like the cover."""
     from wincli.errors import InputError
     from wincli.io import require_inputs
-    from wincli.pipeline import hide_file
+    from wincli.pipeline import hide_file, hide_lsb_file
 
     if not 1 <= len(secrets) <= 4:
         raise InputError(f"hide takes 1 to 4 secrets, got {len(secrets)}")
     require_inputs([cover, *secrets])
     out = output or cover.with_name(f"{cover.stem}_stego.png")
+    if method == Method.lsb:
+        if codec not in ("auto", "webp", "jpeg"):
+            raise InputError(f"--codec must be auto, webp or jpeg, not {codec!r}")
+        if not 1 <= bits <= 4:
+            raise InputError(f"--bits must be 1 to 4, not {bits}")
+        result = hide_lsb_file(
+            cover,
+            secrets,
+            out,
+            bits=bits,
+            passphrase=_passphrase(passphrase, ask_passphrase, confirm=True),
+            codec=codec,
+            force_lossy=force_lossy,
+            check=check,
+        )
+        _report(result)
+        return
     conv = _converter(
         "hiding",
         secrets=len(secrets),
@@ -290,14 +359,23 @@ def reveal(
     tile: TileOpt = None,
     half: HalfOpt = False,
     verbose: VerboseOpt = False,
+    method: MethodOpt = Method.win,
+    passphrase: PassOpt = None,
+    ask_passphrase: AskPassOpt = False,
 ) -> None:
     """Recover the secret images from STEGO (secret1.png ... secretN.png)."""
     from wincli.errors import InputError
-    from wincli.pipeline import reveal_file
+    from wincli.pipeline import reveal_file, reveal_lsb_file
 
     if not 1 <= secrets <= 4:
         raise InputError(f"--secrets must be 1 to 4, not {secrets}")
     files = _expand_inputs(stegos)
+    if method == Method.lsb:
+        key = _passphrase(passphrase, ask_passphrase)
+        for f in files:
+            dest = output / f.stem if (output is not None and len(files) > 1) else output
+            _report(reveal_lsb_file(f, dest, passphrase=key))
+        return
     conv = _converter(
         "hiding",
         secrets=secrets,
@@ -518,6 +596,14 @@ def train(
     channels_last: Annotated[bool, typer.Option("--channels-last")] = False,
     out: Annotated[Path, typer.Option("--out", help="Run directory.")] = Path("runs/win"),
     resume: Annotated[Path | None, typer.Option("--resume", help="Continue this run.")] = None,
+    init_from: Annotated[
+        str | None,
+        typer.Option(
+            "--init-from",
+            help="Start from a shipped checkpoint (registry name or .safetensors file) with a "
+            "fresh optimizer and warm-up.",
+        ),
+    ] = None,
     stop_at: Annotated[
         int | None, typer.Option("--stop-at", help="Checkpoint and stop at this step.")
     ] = None,
@@ -559,6 +645,7 @@ def train(
         channels_last=channels_last,
         out=str(out),
         resume=str(resume) if resume else None,
+        init_from=init_from,
         stop_at=stop_at,
     )
     metrics = run(opts)

@@ -86,6 +86,7 @@ class TrainOptions:
     log_every: int | None = None  # 25
     out: str = "runs/win"
     resume: str | None = None
+    init_from: str | None = None  # start from a shipped checkpoint (registry name or file)
     stop_at: int | None = None  # checkpoint and stop here (the schedule still spans ``steps``)
 
 
@@ -116,14 +117,32 @@ RESUME_OVERRIDES = (
 
 def _defaults(opts: TrainOptions, device: torch.device) -> TrainOptions:
     cuda = device.type == "cuda"
+    fill = {
+        "steps": 10000,
+        "batch": 16 if cuda else 8,
+        "patch": 128 if cuda else 64,
+        "lr": default_lr(opts),
+        "init": "orthogonal" if opts.task == "hiding" else "task",
+    }
     return dataclasses.replace(
-        opts,
-        steps=opts.steps or 10000,
-        batch=opts.batch or (16 if cuda else 8),
-        patch=opts.patch or (128 if cuda else 64),
-        lr=opts.lr or default_lr(opts),
-        init=opts.init or ("orthogonal" if opts.task == "hiding" else "task"),
+        opts, **{k: v for k, v in fill.items() if getattr(opts, k) is None}
     )
+
+
+def check_options(opts: TrainOptions) -> None:
+    """Reject values that cannot train (zero is never silently replaced by a default)."""
+    for name in ("steps", "batch", "warmup", "val_every", "ckpt_every", "log_every"):
+        value = getattr(opts, name)
+        if value is not None and value < (0 if name == "warmup" else 1):
+            raise InputError(f"--{name.replace('_', '-')} must be positive, not {value}")
+    if opts.lr is not None and opts.lr < 0:
+        raise InputError(f"--lr must be >= 0, not {opts.lr}")
+    if opts.task == "hiding" and not 1 <= opts.secrets <= 4:
+        raise InputError(f"--secrets must be 1 to 4, not {opts.secrets}")
+    if opts.patch is not None and (opts.patch < 16 or opts.patch % 8):
+        raise InputError(f"--patch must be a multiple of 8 (at least 16), not {opts.patch}")
+    if opts.stop_at is not None and opts.stop_at < 1:
+        raise InputError(f"--stop-at must be positive, not {opts.stop_at}")
 
 
 def default_lr(opts: TrainOptions) -> float:
@@ -199,10 +218,28 @@ def _load_optimizer(opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor]
     opt.load_state_dict(sd)
 
 
+def load_init_from(source: str):
+    """The network a ``--init-from`` run starts from: a registry name or a safetensors file.
+
+    Registry files are hash-checked; the architecture comes from the record or the file.
+    """
+    from wincli.weights import load_record, load_registry, load_weights_file
+
+    if Path(source).suffix == ".safetensors" or Path(source).exists():
+        return load_weights_file(source)
+    records = {r.name: r for r in load_registry()}
+    if source not in records:
+        known = ", ".join(sorted(records)) or "none"
+        raise InputError(f"--init-from {source}: not a file or a registry name (known: {known})")
+    net, _, _ = load_record(records[source], allow_download=False)
+    return net
+
+
 def train(opts: TrainOptions) -> dict[str, float]:
     """Train (or resume) a run; returns the last validation metrics."""
     world = int(os.environ.get("WORLD_SIZE", 1))
     rank = int(os.environ.get("RANK", 0))
+    check_options(opts)
     if opts.resume:
         run = Path(opts.resume)
         state_file = run / "state.json"
@@ -242,9 +279,21 @@ def train(opts: TrainOptions) -> dict[str, float]:
     cfg = preset_config(
         opts.task, secrets=opts.secrets, scale=opts.scale, variant=opts.variant, preset=opts.preset
     )
-    if opts.couplings:
+    start_net = None
+    if opts.init_from and not opts.resume:
+        start_net = load_init_from(opts.init_from)
+        got = start_net.config
+        if (got.task, got.c_in, got.c_out, got.multiple) != (
+            cfg.task,
+            cfg.c_in,
+            cfg.c_out,
+            cfg.multiple,
+        ):
+            raise InputError(f"--init-from {opts.init_from}: is {got.name}, not {cfg.name}")
+        cfg = got  # the checkpoint's own architecture (couplings, growth, widths)
+    elif opts.couplings:
         cfg = dataclasses.replace(cfg, couplings=opts.couplings, naive_couplings=opts.couplings)
-    if opts.growth:
+    if opts.growth and start_net is None:
         cfg = dataclasses.replace(cfg, growth=opts.growth)
     paths = find_images(opts.data)
     if opts.val:
@@ -266,6 +315,10 @@ def train(opts: TrainOptions) -> dict[str, float]:
     net = build_from_config(cfg)
     if opts.resume:
         net.load_state_dict(load_state(run / "model.safetensors"), strict=True)
+    elif start_net is not None:
+        net.load_state_dict(start_net.state_dict(), strict=True)
+        if rank == 0:
+            print(f"starting from {opts.init_from} (fresh optimizer)", file=sys.stderr)
     elif opts.init == "task":
         warm = torch.stack([dataset[2**48 + i] for i in range(16)])  # not a training index
         fit = net.init_task_aware(warm, forward_target(cfg, warm))

@@ -1,0 +1,304 @@
+"""Classical hiding: secrets compressed with WebP/JPEG, encrypted, and written into the k least
+significant bits of the cover by LSB matching. One module, two uses: ``win hide --method lsb``
+and the codec-in-LSB baseline of ``win eval``.
+
+>>> stego, info = hide_lsb(cover, [secret], bits=1, passphrase="pw")   # doctest: +SKIP
+>>> secrets = reveal_lsb(stego, passphrase="pw")       # [(h, w, 3) uint8], each at its own size
+
+Arrays are (H, W, 3) uint8. A *slot* is one channel value of the cover (H W 3 slots).
+
+Layout:
+- header (34 bytes: version, bits k, salt, nonce, ciphertext length), one bit in the LSB of each
+  of 272 slots chosen by a public generator (so reveal can read it without a key);
+- payload: AES-256-GCM ciphertext (the header is its associated data), k bits per slot, in slots
+  ordered by a key-derived permutation of all the other slots (the payload is spread over the
+  whole cover, not written in raster order).
+The key and the permutation seed come from scrypt(passphrase, salt); without a passphrase the
+passphrase is empty, so the payload is still authenticated and reveal can tell "nothing hidden
+here or wrong passphrase" from a real payload. Each hide draws a fresh salt and nonce.
+
+Plaintext: n (1 byte), then per secret: codec (1 byte), original width and height, stream
+length (4 bytes each, big-endian), the stream. A secret that does not fit at full size is coded
+smaller and brought back to its original size (bicubic) by reveal.
+
+Embedding, "LSB matching" generalised to k bits: a slot with value v that must carry symbol s
+becomes the nearest value in [0, 255] whose low k bits are s (ties broken at random); for k = 1
+that is the classical +-1 matching.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from wincli.errors import InputError
+
+VERSION = 1
+HEADER = struct.Struct(">BB16s12sI")  # version, bits, salt, nonce, ciphertext length
+HEADER_BITS = HEADER.size * 8
+TAG = 16  # AES-GCM tag bytes
+SECRET = struct.Struct(">BIII")  # codec, original width, height, stream length
+CODECS = ("webp", "jpeg")
+PUBLIC_SEED = 0x57494E2D4C5342  # "WIN-LSB": where the header lives, known to everyone
+SCRYPT = {"n": 2**15, "r": 8, "p": 1, "maxmem": 64 * 2**20}
+NOTHING = "no hidden data found, or wrong passphrase"
+
+
+@dataclass
+class Coded:
+    """One secret as it travels: a codec stream and the size to restore."""
+
+    codec: str  # "webp" or "jpeg"
+    stream: bytes
+    size: tuple[int, int]  # original (width, height)
+    quality: int  # -1 for lossless WebP
+
+    def decode(self) -> np.ndarray:
+        """The image reveal returns: the stream decoded, at the original size."""
+        with Image.open(io.BytesIO(self.stream)) as im:
+            im = im.convert("RGB")
+            if im.size != self.size:
+                im = im.resize(self.size, Image.BICUBIC)
+            return np.asarray(im, dtype=np.uint8).copy()
+
+
+# ------------------------------------------------------------------ codecs at a byte budget
+
+
+def _encode(img: Image.Image, codec: str, quality: int, **kw) -> bytes:
+    buf = io.BytesIO()
+    if codec == "webp":
+        img.save(buf, format="WEBP", quality=quality, method=6, **kw)
+    else:
+        img.save(buf, format="JPEG", quality=quality, optimize=True, **kw)
+    return buf.getvalue()
+
+
+def _best_quality(img: Image.Image, codec: str, budget: int, **kw) -> tuple[int, bytes] | None:
+    """The highest quality whose stream fits ``budget`` bytes (binary search), or None."""
+    lo, hi = (0, 100) if codec == "webp" else (1, 100)
+    best = None
+    while lo <= hi:
+        q = (lo + hi) // 2
+        data = _encode(img, codec, q, **kw)
+        if len(data) <= budget:
+            best, lo = (q, data), q + 1
+        else:
+            hi = q - 1
+    return best
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
+
+
+def code_secret(rgb: np.ndarray, budget: int, codec: str = "auto") -> Coded:
+    """Compress (h, w, 3) uint8 ``rgb`` into at most ``budget`` bytes at the best quality.
+
+    ``codec``: "webp" (method 6; lossless when it fits), "jpeg" (4:2:0 and 4:4:4 tried), or
+    "auto" (whichever decodes closer to ``rgb``). Shrinks the image by 0.8 steps when nothing
+    fits at full size; raises InputError when even 8 px does not fit.
+    """
+    if codec not in (*CODECS, "auto"):
+        raise ValueError(f"codec must be webp, jpeg or auto, not {codec!r}")
+    h, w = rgb.shape[:2]
+    size = (w, h)
+    img = Image.fromarray(rgb)
+    while True:
+        found: list[Coded] = []
+        if codec in ("webp", "auto"):
+            if budget >= img.width * img.height:  # lossless photos need ~1-2 bytes per pixel
+                buf = io.BytesIO()
+                img.save(buf, format="WEBP", lossless=True, quality=50, method=4)
+                if buf.tell() <= budget:
+                    return Coded("webp", buf.getvalue(), size, -1)
+            hit = _best_quality(img, "webp", budget)
+            if hit:
+                found.append(Coded("webp", hit[1], size, hit[0]))
+        if codec in ("jpeg", "auto"):
+            for sub in (2, 0):  # 4:2:0, then 4:4:4
+                hit = _best_quality(img, "jpeg", budget, subsampling=sub)
+                if hit:
+                    found.append(Coded("jpeg", hit[1], size, hit[0]))
+        if found:
+            return max(found, key=lambda c: _psnr(c.decode(), rgb))
+        if min(img.size) <= 8:
+            raise InputError(f"a {w}x{h} secret does not fit in {budget} bytes at any quality")
+        img = img.resize(
+            (max(8, round(img.width * 0.8)), max(8, round(img.height * 0.8))), Image.LANCZOS
+        )
+
+
+# ------------------------------------------------------------------ slots, keys and embedding
+
+
+def _kdf(passphrase: str | None, salt: bytes) -> tuple[bytes, int]:
+    """(AES-256 key, permutation seed) from scrypt(passphrase, salt)."""
+    out = hashlib.scrypt((passphrase or "").encode("utf-8"), salt=salt, dklen=64, **SCRYPT)
+    return out[:32], int.from_bytes(out[32:], "big")
+
+
+def _header_slots(n_slots: int) -> np.ndarray:
+    """The 272 public slots of the header (distinct; the same for every image of this size)."""
+    if n_slots < 2 * HEADER_BITS:
+        raise InputError("the cover is too small to hold anything")
+    raw = np.random.Generator(np.random.PCG64(PUBLIC_SEED)).bit_generator.random_raw(
+        4 * HEADER_BITS
+    )
+    chosen: list[int] = []
+    seen: set[int] = set()
+    for r in (raw % n_slots).tolist():
+        if r not in seen:
+            seen.add(r)
+            chosen.append(r)
+            if len(chosen) == HEADER_BITS:
+                return np.array(chosen, dtype=np.int64)
+    raise InputError("the cover is too small to hold anything")  # pragma: no cover
+
+
+def _payload_slots(n_slots: int, header: np.ndarray, seed: int, count: int) -> np.ndarray:
+    """The first ``count`` slots of a key-derived permutation of the non-header slots.
+
+    Built only from the PCG64 raw stream (stable across NumPy versions) and a stable sort.
+    """
+    keys = np.random.Generator(np.random.PCG64(seed)).bit_generator.random_raw(n_slots)
+    keys[header] = np.iinfo(np.uint64).max
+    return np.argsort(keys, kind="stable")[:count]
+
+
+def capacity(shape: tuple[int, ...], bits: int) -> int:
+    """Ciphertext bytes an (H, W, 3) cover holds at ``bits`` per slot."""
+    n_slots = int(np.prod(shape))
+    return max(0, (n_slots - HEADER_BITS) * bits // 8)
+
+
+def _to_symbols(data: bytes, bits: int) -> np.ndarray:
+    b = np.unpackbits(np.frombuffer(data, dtype=np.uint8))
+    b = np.concatenate([b, np.zeros((-len(b)) % bits, dtype=np.uint8)]).reshape(-1, bits)
+    return (b * (1 << np.arange(bits - 1, -1, -1))).sum(1).astype(np.int16)
+
+
+def _from_symbols(sym: np.ndarray, bits: int, n_bytes: int) -> bytes:
+    b = (sym[:, None].astype(np.int64) >> np.arange(bits - 1, -1, -1)) & 1
+    return np.packbits(b.reshape(-1).astype(np.uint8))[:n_bytes].tobytes()
+
+
+def _match(values: np.ndarray, symbols: np.ndarray, bits: int, rng) -> np.ndarray:
+    """Nearest value in [0, 255] with low ``bits`` equal to ``symbols`` (random tie break)."""
+    v = values.astype(np.int16)
+    m = 1 << bits
+    base = v - (v % m) + symbols
+    cands = np.stack([base - m, base, base + m])
+    dist = np.abs(cands - v).astype(np.float64)
+    dist[(cands < 0) | (cands > 255)] = np.inf
+    dist += rng.random(dist.shape) * 0.5  # only breaks ties: distances differ by >= 1
+    return np.take_along_axis(cands, dist.argmin(0)[None], 0)[0].astype(np.uint8)
+
+
+# ------------------------------------------------------------------ hide / reveal
+
+
+def _pack(coded: list[Coded]) -> bytes:
+    parts = [bytes([len(coded)])]
+    for c in coded:
+        parts.append(SECRET.pack(CODECS.index(c.codec), *c.size, len(c.stream)))
+        parts.append(c.stream)
+    return b"".join(parts)
+
+
+def _unpack(plain: bytes) -> list[Coded]:
+    n, pos, out = plain[0], 1, []
+    for _ in range(n):
+        codec, w, h, length = SECRET.unpack_from(plain, pos)
+        pos += SECRET.size
+        out.append(Coded(CODECS[codec], plain[pos : pos + length], (w, h), 0))
+        pos += length
+    return out
+
+
+def plan(shape: tuple[int, ...], n: int, bits: int) -> int:
+    """Bytes each of ``n`` secrets may use in an (H, W, 3) cover at ``bits`` per slot."""
+    room = capacity(shape, bits) - TAG - 1 - n * SECRET.size
+    return room // n
+
+
+def hide_lsb(
+    cover: np.ndarray,
+    secrets: list[np.ndarray],
+    *,
+    bits: int = 1,
+    passphrase: str | None = None,
+    codec: str = "auto",
+    coded: list[Coded] | None = None,
+) -> tuple[np.ndarray, list[Coded]]:
+    """Hide 1-4 (h, w, 3) uint8 secrets (any sizes) in an (H, W, 3) uint8 cover.
+
+    Returns (stego (H, W, 3) uint8, the coded secrets; ``Coded.decode()`` is exactly what
+    :func:`reveal_lsb` returns). ``coded`` skips the codec search (reuse a previous plan).
+    """
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    if not 1 <= bits <= 4:
+        raise InputError(f"--bits must be 1 to 4 (the cover keeps at least 4 bits), not {bits}")
+    if not 1 <= len(secrets) <= 4:
+        raise InputError(f"hide takes 1 to 4 secrets, got {len(secrets)}")
+    budget = plan(cover.shape, len(secrets), bits)
+    if budget < 64:
+        raise InputError(
+            f"a {cover.shape[1]}x{cover.shape[0]} cover holds {capacity(cover.shape, bits)} bytes "
+            f"at --bits {bits}: too small for {len(secrets)} secret(s); use a larger cover or more "
+            "--bits"
+        )
+    if coded is None:
+        coded = [code_secret(s, budget, codec) for s in secrets]
+    plain = _pack(coded)
+    salt, nonce = os.urandom(16), os.urandom(12)
+    header = HEADER.pack(VERSION, bits, salt, nonce, len(plain) + TAG)
+    key, seed = _kdf(passphrase, salt)
+    cipher = AESGCM(key).encrypt(nonce, plain, header)
+
+    flat = cover.reshape(-1).copy()
+    rng = np.random.default_rng()
+    hslots = _header_slots(flat.size)
+    flat[hslots] = _match(flat[hslots], _to_symbols(header, 1), 1, rng)
+    symbols = _to_symbols(cipher, bits)
+    slots = _payload_slots(flat.size, hslots, seed, len(symbols))
+    if len(slots) < len(symbols):
+        raise InputError("the secrets do not fit in the cover")  # plan() keeps this from happening
+    flat[slots] = _match(flat[slots], symbols, bits, rng)
+    return flat.reshape(cover.shape), coded
+
+
+def reveal_lsb(stego: np.ndarray, *, passphrase: str | None = None) -> list[np.ndarray]:
+    """The secrets hidden by :func:`hide_lsb`, each at its original size; InputError (one line,
+    "no hidden data found, or wrong passphrase") when nothing authentic is found."""
+    return [c.decode() for c in reveal_coded(stego, passphrase=passphrase)]
+
+
+def reveal_coded(stego: np.ndarray, *, passphrase: str | None = None) -> list[Coded]:
+    """Like :func:`reveal_lsb`, but the coded streams (what travelled)."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    flat = stego.reshape(-1)
+    hslots = _header_slots(flat.size)
+    header = _from_symbols(flat[hslots].astype(np.int16) & 1, 1, HEADER.size)
+    version, bits, salt, nonce, length = HEADER.unpack(header)
+    if version != VERSION or not 1 <= bits <= 4 or not TAG < length <= capacity(stego.shape, bits):
+        raise InputError(NOTHING)
+    key, seed = _kdf(passphrase, salt)
+    n_sym = -(-length * 8 // bits)
+    slots = _payload_slots(flat.size, hslots, seed, n_sym)
+    cipher = _from_symbols(flat[slots].astype(np.int16) % (1 << bits), bits, length)
+    try:
+        plain = AESGCM(key).decrypt(nonce, cipher, header)
+    except InvalidTag:
+        raise InputError(NOTHING) from None
+    return _unpack(plain)
