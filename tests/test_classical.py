@@ -144,3 +144,12 @@ def test_api_lsb():
     assert found[0].size == secret.size
     with pytest.raises(InputError):
         wincli.reveal(stego, method="lsb", passphrase="q")
+
+
+def test_authentic_but_malformed_payload_is_a_clean_error():
+    from wincli.classical import embed_bytes, extract_bytes
+
+    stego = embed_bytes(COVER, b"\x02\x00garbage")  # anyone can write with the public key
+    assert extract_bytes(stego) == b"\x02\x00garbage"
+    with pytest.raises(InputError, match="malformed"):
+        reveal_lsb(stego)

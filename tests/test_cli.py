@@ -222,7 +222,10 @@ def test_eval_command(tmp_path, checkpoints):
         tmp_path / "figs",
     )
     assert res.exit_code == 0, res.output
+    assert "Infinity" not in out.read_text() and "NaN" not in out.read_text()  # strict JSON
     data = json.loads(out.read_text())
+    assert "bicubic LR + residual to bicubic in LSB 3-bit" in data["means"]
+    assert "WIN 8-bit, LR as JPEG q75" in data["means"]
     assert {"WIN 8-bit", "WIN float", "bicubic down+up"} <= set(data["means"])
     assert (tmp_path / "figs" / "im0_restored_residual_x20.png").exists()
     res = run(
@@ -237,7 +240,8 @@ def test_eval_command(tmp_path, checkpoints):
     )
     assert res.exit_code == 0, res.output
     text = (tmp_path / "h.csv").read_text()
-    assert "LSB 4-bit" in text and text.count("MEAN") == 7
+    assert "LSB 4-bit" in text and "WEBP-in-LSB 1-bit" in text and "JPEG-in-LSB 4-bit" in text
+    assert text.count("MEAN,LSB") == 7
     _one_line_error(
         run(
             "eval",
@@ -250,3 +254,22 @@ def test_eval_command(tmp_path, checkpoints):
             tmp_path / "x.txt",
         )
     )
+
+
+def test_batch_inputs_with_the_same_name_are_refused_before_compute(tmp_path, checkpoints):
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+        Image.fromarray(smooth_image(32, 32, 1)).save(tmp_path / sub / "img.png")
+    out = tmp_path / "out"
+    w = checkpoints["rescaling-x2"]
+    res = run("downscale", tmp_path / "a/img.png", tmp_path / "b/img.png", "-o", out, "--weights", w)
+    _one_line_error(res)
+    assert "img" in res.output and not out.exists()
+
+
+@pytest.mark.parametrize("name", ["o.pdf", "o.ico", "o.xyz", "o.gif"])
+def test_outputs_that_cannot_hold_the_image_are_refused(tmp_path, image_file, checkpoints, name):
+    src = image_file("in.png", 32, 32)
+    res = run("downscale", src, "-o", tmp_path / name, "--weights", checkpoints["rescaling-x2"])
+    _one_line_error(res)
+    assert not (tmp_path / name).exists()

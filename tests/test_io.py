@@ -65,8 +65,15 @@ def test_output_path_rules(tmp_path):
     with pytest.raises(OutputError, match="overwrite an input"):
         check_output_path(src, [src])
     with pytest.raises(OutputError, match="lossy"):
-        check_output_path(tmp_path / "o.webp", [src])
-    assert check_output_path(tmp_path / "o.webp", [src], force_lossy=True)
+        check_output_path(tmp_path / "o.jpg", [src])
+    assert check_output_path(tmp_path / "o.jpg", [src], force_lossy=True)
+    assert check_output_path(tmp_path / "o.webp", [src])  # written lossless
+    for bad in ("o.ico", "o.pdf", "o.xyz", "noext", "-", "x" * 300 + ".png"):
+        with pytest.raises(OutputError):  # size-changing, unreadable, unknown, odd names
+            check_output_path(tmp_path / bad if bad != "-" else bad, [src], force_lossy=True)
+    with pytest.raises(OutputError, match="lossy"):
+        check_output_path(tmp_path / "o.gif", [src])  # a palette: lossy, allowed when forced
+    assert check_output_path(tmp_path / "o.gif", [src], force_lossy=True)
     with pytest.raises(OutputError, match="does not exist"):
         check_output_path(tmp_path / "no" / "o.png", [src])
 
@@ -85,3 +92,30 @@ def test_colour_image_is_not_a_gray(tmp_path):
     Image.fromarray(smooth_image(20, 20)).save(tmp_path / "c.png")
     with pytest.raises(InputError, match="colour image"):
         read_gray(tmp_path / "c.png")
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif", ".bmp", ".webp", ".ppm"])
+def test_lossless_outputs_round_trip_exactly(tmp_path, suffix):
+    x = torch.from_numpy(smooth_image(24, 32)).permute(2, 0, 1)[None].float() / 255
+    out = tmp_path / f"o{suffix}"
+    write_image(out, x)
+    back, _ = read_image(out)
+    assert torch.equal(back, x)
+
+
+def test_outputs_honour_the_umask_and_write_through_symlinks(tmp_path):
+    import os
+
+    x = torch.zeros(1, 3, 16, 16)
+    old = os.umask(0o022)
+    try:
+        write_image(tmp_path / "a.png", x)
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.png").stat().st_mode & 0o777 == 0o644
+    target = tmp_path / "real.png"
+    target.write_bytes(b"old")
+    (tmp_path / "link.png").symlink_to(target)
+    write_image(tmp_path / "link.png", x)
+    assert (tmp_path / "link.png").is_symlink()
+    assert read_image(target)[0].shape == (1, 3, 16, 16)

@@ -111,3 +111,32 @@ def test_bench_speed_prints_a_row_per_model(tmp_path):
     ]
     assert len(rows) == 4  # whole image and tiled, for each model
     assert "peak RSS" in r.stdout
+
+
+def test_train_gpu_chunks_resume_and_copy_back(tmp_path):
+    """Dry run of the GPU campaign on the CPU: pack a data subset, two time-limited chunks
+    (the second resumes the first), the run directory copied to --out each time."""
+    import json
+
+    sys.path.insert(0, str(REPO / "scripts"))
+    import train_gpu
+
+    src = tmp_path / "photos"
+    src.mkdir()
+    for i in range(8):
+        Image.fromarray(smooth_image(72, 80, i)).save(src / f"img{i}.png")
+    data = tmp_path / "pack"
+    train_gpu.main(["--pack", str(src), "--pack-dir", str(data), "--pack-mb", "1"])
+    assert len(list(data.iterdir())) == 8
+    common = [
+        "rescaling-x2", "--data", str(data), "--root", str(tmp_path / "runs"),
+        "--preset", "cpu", "--steps", "6", "--batch", "2", "--patch", "32",
+        "--val-every", "2", "--device", "cpu", "--chunk-s", "0",
+    ]  # fmt: skip
+    train_gpu.main([*common, "--out", str(tmp_path / "out1")])
+    first = json.loads((tmp_path / "runs/rescaling-x2/state.json").read_text())["step"]
+    assert first == 1  # a zero-second chunk stops (and checkpoints) after its first step
+    train_gpu.main([*common, "--out", str(tmp_path / "out2")])
+    state = json.loads((tmp_path / "out2/state.json").read_text())
+    assert state["step"] == 2 and state["options"]["preset"] == "cpu"
+    assert (tmp_path / "out2/model.safetensors").exists()

@@ -16,12 +16,32 @@ from wincli.models.tasks import (
 )
 
 
-def test_quantize_rounds_and_passes_gradient():
-    y = torch.tensor([-0.2, 0.1234, 0.5, 1.3], requires_grad=True)
-    q = quantize_8bit(y)
-    assert torch.equal(q.detach(), torch.round(y.detach().clamp(0, 1) * 255) / 255)
-    q.sum().backward()
-    assert torch.equal(y.grad, torch.ones(4))  # straight-through
+def test_quantize_rounds_and_passes_gradient_inside_the_range_only():
+    for ste, grad in (("clamp", [0.0, 1.0, 1.0, 0.0]), ("identity", [1.0, 1.0, 1.0, 1.0])):
+        y = torch.tensor([-0.2, 0.1234, 0.5, 1.3], requires_grad=True)
+        q = quantize_8bit(y, ste)
+        assert torch.equal(q.detach(), torch.round(y.detach().clamp(0, 1) * 255) / 255)
+        q.sum().backward()
+        assert torch.equal(y.grad, torch.tensor(grad))  # straight through the rounding
+
+
+def test_clamped_ste_stops_the_out_of_range_runaway():
+    """The divergence mechanism in miniature: a stored value above 1, an L1 forward loss
+    holding it (weight 0.5) and a reverse loss that wants a brighter stored value (weight 1).
+    With the identity estimator the reverse gradient reaches the out-of-range value, beats the
+    bounded L1 pull and drives it away for good; with the clamped estimator it cannot."""
+    ends = {}
+    for ste in ("identity", "clamp"):
+        y = torch.tensor([1.05], requires_grad=True)
+        opt = torch.optim.Adam([y], lr=1e-2)
+        for _ in range(300):
+            loss = 0.5 * (y - 1.0).abs().sum() - quantize_8bit(y, ste).sum()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        ends[ste] = float(y.detach())
+    assert ends["identity"] > 3.0  # ran away: the forward loss grows without bound
+    assert ends["clamp"] < 1.06  # held at the edge of the range
 
 
 def test_lab_lightness_known_values():

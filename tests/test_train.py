@@ -188,7 +188,9 @@ def test_architecture_overrides_reach_the_checkpoint(image_dir, tmp_path):
     assert state["options"]["init"] == "orthogonal"  # the hiding default, recorded for resume
 
 
-def test_init_from_starts_at_the_checkpoint_with_a_fresh_optimizer(image_dir, tmp_path, checkpoints):
+def test_init_from_starts_at_the_checkpoint_with_a_fresh_optimizer(
+    image_dir, tmp_path, checkpoints
+):
     from wincli.errors import InputError
 
     src = checkpoints["rescaling-x2"]

@@ -174,3 +174,25 @@ def test_publish_uses_hfapi(monkeypatch, tmp_path, checkpoints):
     ops = api.create_commit.call_args.kwargs["operations"]
     assert {op.path_in_repo for op in ops} == {"hiding-1.safetensors", "README.md", "registry.json"}
     assert "hiding-1-test" in pub.model_card([rec], "org/name")
+
+
+def test_altered_tensor_bytes_are_refused_and_unhashed_files_warn(tmp_path, checkpoints):
+    from safetensors.torch import load_file, save_file
+
+    from wincli.checkpoint import CONTENT_KEY, read_metadata
+    from wincli.errors import WeightsError
+    from wincli.weights import load_weights_file
+
+    src = checkpoints["rescaling-x2"]
+    meta = read_metadata(src)
+    assert CONTENT_KEY in meta
+    state = load_file(str(src))
+    name = sorted(state)[0]
+    state[name] = state[name] + 1e-3  # same shapes, one tensor altered, header kept
+    save_file(state, str(tmp_path / "bad.safetensors"), metadata=meta)
+    with pytest.raises(WeightsError, match="content hash"):
+        load_weights_file(tmp_path / "bad.safetensors")
+    plain = {k: v for k, v in meta.items() if k != CONTENT_KEY}
+    save_file(load_file(str(src)), str(tmp_path / "old.safetensors"), metadata=plain)
+    with pytest.warns(UserWarning, match="no content hash"):
+        load_weights_file(tmp_path / "old.safetensors")

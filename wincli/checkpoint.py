@@ -21,22 +21,53 @@ from wincli.errors import WeightsError
 from wincli.models import ModelConfig, build_from_config
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: str | Path, write) -> None:
-    """Call ``write(tmp_path)`` then rename the temp file onto ``path``."""
+    """Call ``write(tmp_path)`` then rename the temp file onto ``path``.
+
+    The result gets the permissions a plain ``open(path, "w")`` would give (0666 minus the
+    umask), not the temp file's 0600. A symlinked ``path`` is written through: the file it
+    points to is replaced, the link stays.
+    """
     path = Path(path)
+    if path.is_symlink():
+        path = path.resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:200]}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
+CONTENT_KEY = "content_sha256"
+
+
+def content_hash(tensors: dict[str, torch.Tensor]) -> str:
+    """sha256 over every tensor's name, dtype, shape and bytes, in name order."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for name in sorted(tensors):
+        t = tensors[name].detach().contiguous().cpu()
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
 def save_tensors(tensors: dict[str, torch.Tensor], path: str | Path, meta: dict[str, str]) -> None:
+    """Safetensors with ``meta`` plus the content hash that every load checks."""
     tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
+    meta = {**meta, CONTENT_KEY: content_hash(tensors)}
     atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=meta))
 
 
@@ -58,14 +89,28 @@ def read_metadata(path: str | Path) -> dict[str, str]:
         raise WeightsError(f"{path}: not a readable safetensors file ({exc})") from None
 
 
-def load_state(path: str | Path) -> dict[str, torch.Tensor]:
+def load_state(path: str | Path, trusted: bool = False) -> dict[str, torch.Tensor]:
+    """Tensors of a safetensors file, checked against the content hash in its metadata.
+
+    A mismatch is an error (the tensor bytes were altered); a file without a hash loads with a
+    warning unless ``trusted`` (a registry file whose whole-file sha256 was already checked).
+    """
+    import warnings
+
     try:
-        return load_file(str(path))
+        state = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as exc:
         raise WeightsError(f"{path}: not a readable safetensors file ({exc})") from None
+    expected = read_metadata(path).get(CONTENT_KEY)
+    if expected is None:
+        if not trusted:
+            warnings.warn(f"{path}: no content hash in the file; its tensors cannot be checked")
+    elif content_hash(state) != expected:
+        raise WeightsError(f"{path}: tensors do not match the file's content hash (altered)")
+    return state
 
 
-def load_model(path: str | Path, config: ModelConfig | None = None):
+def load_model(path: str | Path, config: ModelConfig | None = None, trusted: bool = False):
     """Rebuild the network from ``config`` (or the file's own metadata) and load strictly."""
     if config is None:
         meta = read_metadata(path)
@@ -73,7 +118,7 @@ def load_model(path: str | Path, config: ModelConfig | None = None):
             raise WeightsError(f"{path}: no architecture config in the file; pass one explicitly")
         config = ModelConfig.from_dict(json.loads(meta["config"]))
     model = build_from_config(config)
-    state = load_state(path)
+    state = load_state(path, trusted)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:

@@ -61,11 +61,14 @@ class Coded:
 
     def decode(self) -> np.ndarray:
         """The image reveal returns: the stream decoded, at the original size."""
-        with Image.open(io.BytesIO(self.stream)) as im:
-            im = im.convert("RGB")
-            if im.size != self.size:
-                im = im.resize(self.size, Image.BICUBIC)
-            return np.asarray(im, dtype=np.uint8).copy()
+        try:
+            with Image.open(io.BytesIO(self.stream)) as im:
+                im = im.convert("RGB")
+        except (OSError, ValueError, Image.DecompressionBombError) as exc:
+            raise InputError(f"a hidden {self.codec} stream does not decode ({exc})") from None
+        if im.size != self.size:
+            im = im.resize(self.size, Image.BICUBIC)
+        return np.asarray(im, dtype=np.uint8).copy()
 
 
 # ------------------------------------------------------------------ codecs at a byte budget
@@ -214,12 +217,20 @@ def _pack(coded: list[Coded]) -> bytes:
 
 
 def _unpack(plain: bytes) -> list[Coded]:
-    n, pos, out = plain[0], 1, []
-    for _ in range(n):
-        codec, w, h, length = SECRET.unpack_from(plain, pos)
-        pos += SECRET.size
-        out.append(Coded(CODECS[codec], plain[pos : pos + length], (w, h), 0))
-        pos += length
+    bad = InputError("the hidden payload is authentic but malformed (not written by win?)")
+    try:
+        n, pos, out = plain[0], 1, []
+        for _ in range(n):
+            codec, w, h, length = SECRET.unpack_from(plain, pos)
+            pos += SECRET.size
+            if not (0 < w * h <= (Image.MAX_IMAGE_PIXELS or 2**28)) or pos + length > len(plain):
+                raise bad
+            out.append(Coded(CODECS[codec], plain[pos : pos + length], (w, h), 0))
+            pos += length
+    except (IndexError, struct.error):
+        raise bad from None
+    if not 1 <= len(out) <= 4 or pos != len(plain):
+        raise bad
     return out
 
 
@@ -229,61 +240,50 @@ def plan(shape: tuple[int, ...], n: int, bits: int) -> int:
     return room // n
 
 
-def hide_lsb(
+def embed_bytes(
     cover: np.ndarray,
-    secrets: list[np.ndarray],
+    data: bytes,
     *,
     bits: int = 1,
     passphrase: str | None = None,
-    codec: str = "auto",
-    coded: list[Coded] | None = None,
-) -> tuple[np.ndarray, list[Coded]]:
-    """Hide 1-4 (h, w, 3) uint8 secrets (any sizes) in an (H, W, 3) uint8 cover.
+    matching: bool = True,
+) -> np.ndarray:
+    """Encrypt ``data`` and LSB-match it into a uint8 ``cover`` of any shape (RGB or gray).
 
-    Returns (stego (H, W, 3) uint8, the coded secrets; ``Coded.decode()`` is exactly what
-    :func:`reveal_lsb` returns). ``coded`` skips the codec search (reuse a previous plan).
+    ``matching=False``: LSB replacement, which keeps the high ``8 - bits`` bits of every slot
+    (the thumbnail scheme predicts from them). Fresh salt and nonce each call; raises
+    InputError when it does not fit.
     """
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     if not 1 <= bits <= 4:
         raise InputError(f"--bits must be 1 to 4 (the cover keeps at least 4 bits), not {bits}")
-    if not 1 <= len(secrets) <= 4:
-        raise InputError(f"hide takes 1 to 4 secrets, got {len(secrets)}")
-    budget = plan(cover.shape, len(secrets), bits)
-    if budget < 64:
+    if len(data) + TAG > capacity(cover.shape, bits):
         raise InputError(
-            f"a {cover.shape[1]}x{cover.shape[0]} cover holds {capacity(cover.shape, bits)} bytes "
-            f"at --bits {bits}: too small for {len(secrets)} secret(s); use a larger cover or more "
-            "--bits"
+            f"{len(data):,} bytes do not fit in a cover of {capacity(cover.shape, bits):,} bytes "
+            f"at --bits {bits}"
         )
-    if coded is None:
-        coded = [code_secret(s, budget, codec) for s in secrets]
-    plain = _pack(coded)
     salt, nonce = os.urandom(16), os.urandom(12)
-    header = HEADER.pack(VERSION, bits, salt, nonce, len(plain) + TAG)
+    header = HEADER.pack(VERSION, bits, salt, nonce, len(data) + TAG)
     key, seed = _kdf(passphrase, salt)
-    cipher = AESGCM(key).encrypt(nonce, plain, header)
+    cipher = AESGCM(key).encrypt(nonce, data, header)
 
     flat = cover.reshape(-1).copy()
     rng = np.random.default_rng()
     hslots = _header_slots(flat.size)
-    flat[hslots] = _match(flat[hslots], _to_symbols(header, 1), 1, rng)
     symbols = _to_symbols(cipher, bits)
     slots = _payload_slots(flat.size, hslots, seed, len(symbols))
-    if len(slots) < len(symbols):
-        raise InputError("the secrets do not fit in the cover")  # plan() keeps this from happening
-    flat[slots] = _match(flat[slots], symbols, bits, rng)
-    return flat.reshape(cover.shape), coded
+    if matching:
+        flat[hslots] = _match(flat[hslots], _to_symbols(header, 1), 1, rng)
+        flat[slots] = _match(flat[slots], symbols, bits, rng)
+    else:
+        flat[hslots] = (flat[hslots] & 0xFE) | _to_symbols(header, 1).astype(np.uint8)
+        flat[slots] = (flat[slots] & (0xFF ^ ((1 << bits) - 1))) | symbols.astype(np.uint8)
+    return flat.reshape(cover.shape)
 
 
-def reveal_lsb(stego: np.ndarray, *, passphrase: str | None = None) -> list[np.ndarray]:
-    """The secrets hidden by :func:`hide_lsb`, each at its original size; InputError (one line,
-    "no hidden data found, or wrong passphrase") when nothing authentic is found."""
-    return [c.decode() for c in reveal_coded(stego, passphrase=passphrase)]
-
-
-def reveal_coded(stego: np.ndarray, *, passphrase: str | None = None) -> list[Coded]:
-    """Like :func:`reveal_lsb`, but the coded streams (what travelled)."""
+def extract_bytes(stego: np.ndarray, *, passphrase: str | None = None) -> bytes:
+    """The bytes :func:`embed_bytes` hid; InputError (one line) when nothing authentic is found."""
     from cryptography.exceptions import InvalidTag
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -298,7 +298,181 @@ def reveal_coded(stego: np.ndarray, *, passphrase: str | None = None) -> list[Co
     slots = _payload_slots(flat.size, hslots, seed, n_sym)
     cipher = _from_symbols(flat[slots].astype(np.int16) % (1 << bits), bits, length)
     try:
-        plain = AESGCM(key).decrypt(nonce, cipher, header)
+        return AESGCM(key).decrypt(nonce, cipher, header)
     except InvalidTag:
         raise InputError(NOTHING) from None
-    return _unpack(plain)
+
+
+def hide_lsb(
+    cover: np.ndarray,
+    secrets: list[np.ndarray],
+    *,
+    bits: int = 1,
+    passphrase: str | None = None,
+    codec: str = "auto",
+) -> tuple[np.ndarray, list[Coded]]:
+    """Hide 1-4 (h, w, 3) uint8 secrets (any sizes) in an (H, W, 3) uint8 cover.
+
+    Returns (stego (H, W, 3) uint8, the coded secrets; ``Coded.decode()`` is exactly what
+    :func:`reveal_lsb` returns).
+    """
+    if not 1 <= bits <= 4:
+        raise InputError(f"--bits must be 1 to 4 (the cover keeps at least 4 bits), not {bits}")
+    if not 1 <= len(secrets) <= 4:
+        raise InputError(f"hide takes 1 to 4 secrets, got {len(secrets)}")
+    budget = plan(cover.shape, len(secrets), bits)
+    if budget < 64:
+        raise InputError(
+            f"a {cover.shape[1]}x{cover.shape[0]} cover holds {capacity(cover.shape, bits)} bytes "
+            f"at --bits {bits}: too small for {len(secrets)} secret(s); use a larger cover or more "
+            "--bits"
+        )
+    coded = [code_secret(s, budget, codec) for s in secrets]
+    return embed_bytes(cover, _pack(coded), bits=bits, passphrase=passphrase), coded
+
+
+def reveal_lsb(stego: np.ndarray, *, passphrase: str | None = None) -> list[np.ndarray]:
+    """The secrets hidden by :func:`hide_lsb`, each at its original size; InputError (one line,
+    "no hidden data found, or wrong passphrase") when nothing authentic is found."""
+    return [c.decode() for c in reveal_coded(stego, passphrase=passphrase)]
+
+
+def reveal_coded(stego: np.ndarray, *, passphrase: str | None = None) -> list[Coded]:
+    """Like :func:`reveal_lsb`, but the coded streams (what travelled)."""
+    return _unpack(extract_bytes(stego, passphrase=passphrase))
+
+
+# ------------------------------------------------------------------ the other two tasks
+# The codec-in-LSB schemes that ``win eval`` sets beside WIN's rescaling and decolorization.
+# Each payload starts with a kind byte (hiding payloads start with n = 1..4 instead).
+
+THUMB, THUMB_RESIDUAL, GRAY_LUMA, GRAY_LAB = 0x10, 0x11, 0x20, 0x21
+
+
+def _one(kind: int, extra: bytes, coded: Coded) -> bytes:
+    return bytes([kind]) + extra + _pack([coded])[1:]
+
+
+def _read_one(data: bytes, kind_set: tuple[int, ...], extra: int) -> tuple[int, bytes, Coded]:
+    if not data or data[0] not in kind_set:
+        raise InputError("the hidden payload is not of this kind (made by another win verb?)")
+    return data[0], data[1 : 1 + extra], _unpack(b"\x01" + data[1 + extra :])[0]
+
+
+def _bicubic(img: np.ndarray, size: tuple[int, int], down: bool) -> np.ndarray:
+    """The project's bicubic (anti-aliased, a = -0.5) on uint8 (H, W, 3), rounded to 8 bits."""
+    import torch
+
+    from wincli.models.tasks import bicubic_down, bicubic_up
+
+    x = torch.from_numpy(img.astype(np.float32) / 255).permute(2, 0, 1)[None]
+    y = bicubic_down(x, x.shape[-2] // size[0]) if down else bicubic_up(x, size[0] // x.shape[-2])
+    return (y[0].permute(1, 2, 0).clamp(0, 1) * 255).round().byte().numpy()
+
+
+def _predict(lr_stego: np.ndarray, scale: int, bits: int) -> np.ndarray:
+    """The HR prediction both sides can make: the LR's high bits (mid-bin), bicubic up."""
+    mid = ((lr_stego >> bits) << bits).astype(np.int32) + ((1 << bits) >> 1)
+    lr = np.clip(mid, 0, 255).astype(np.uint8)
+    h, w = lr.shape[:2]
+    return _bicubic(lr, (h * scale, w * scale), down=False)
+
+
+def thumbnail_lsb(
+    hr: np.ndarray, scale: int, *, bits: int = 3, codec: str = "auto", residual: bool = True
+) -> tuple[np.ndarray, Coded]:
+    """The bicubic thumbnail of (H, W, 3) uint8 ``hr`` (H, W multiples of ``scale``) carrying
+    a WebP/JPEG stream of ``hr`` in its ``bits`` low bits (LSB replacement). ``residual``: the
+    stream codes ``hr`` minus the receiver's own bicubic prediction (offset by 128)."""
+    h, w = hr.shape[:2]
+    lr = _bicubic(hr, (h // scale, w // scale), down=True)
+    budget = capacity(lr.shape, bits) - TAG - 2 - SECRET.size
+    if residual:
+        keep = (lr >> bits) << bits  # what replacement leaves of the thumbnail
+        pred = _predict(keep, scale, bits)
+        img = np.clip(hr.astype(np.int32) - pred + 128, 0, 255).astype(np.uint8)
+    else:
+        img = hr
+    coded = code_secret(img, budget, codec)
+    data = _one(THUMB_RESIDUAL if residual else THUMB, bytes([scale]), coded)
+    return embed_bytes(lr, data, bits=bits, matching=False), coded
+
+
+def restore_thumbnail(lr_stego: np.ndarray) -> np.ndarray:
+    """The HR image the receiver of :func:`thumbnail_lsb` gets."""
+    kind, extra, coded = _read_one(extract_bytes(lr_stego), (THUMB, THUMB_RESIDUAL), 1)
+    dec = coded.decode()
+    if kind == THUMB:
+        return dec
+    bits = HEADER.unpack(
+        _from_symbols(lr_stego.reshape(-1)[_header_slots(lr_stego.size)] & 1, 1, HEADER.size)
+    )[1]
+    pred = _predict(lr_stego, extra[0], bits)
+    return np.clip(pred.astype(np.int32) + dec - 128, 0, 255).astype(np.uint8)
+
+
+_M = np.array(
+    [[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750],
+     [0.0193339, 0.1191920, 0.9503041]]
+)  # fmt: skip
+_WHITE = np.array([0.95047, 1.0, 1.08883])
+
+
+def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
+    """sRGB (..., 3) uint8 -> CIE Lab (D65) float: L in [0, 100], a and b about +-100."""
+    c = rgb.astype(np.float64) / 255
+    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    t = (lin @ _M.T) / _WHITE
+    eps = (6 / 29) ** 3
+    f = np.where(t > eps, np.cbrt(np.maximum(t, eps)), t / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.stack(
+        [116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], -1
+    )
+
+
+def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
+    """CIE Lab (D65) float (..., 3) -> sRGB uint8 (out-of-gamut colours clipped)."""
+    fy = (lab[..., 0] + 16) / 116
+    f = np.stack([fy + lab[..., 1] / 500, fy, fy - lab[..., 2] / 200], -1)
+    t = np.where(f > 6 / 29, f**3, 3 * (6 / 29) ** 2 * (f - 4 / 29)) * _WHITE
+    lin = np.clip(t @ np.linalg.inv(_M).T, 0, 1)
+    c = np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * lin ** (1 / 2.4) - 0.055)
+    return np.clip(np.round(c * 255), 0, 255).astype(np.uint8)
+
+
+def gray_lsb(
+    color: np.ndarray, *, bits: int = 2, codec: str = "auto", target: str = "luma"
+) -> tuple[np.ndarray, Coded]:
+    """A gray (H, W) uint8 image carrying ``color``'s chroma as WebP/JPEG in its low bits.
+
+    ``target="luma"``: the gray is the BT.601 luma (PIL "L") and the chroma is Cb, Cr;
+    ``"lab"``: the gray is CIE Lab L (the WIN target, L * 255 / 100) and the chroma is a, b.
+    The chroma travels as the RGB image (chroma 1, chroma 2, 128).
+    """
+    if target == "luma":
+        ycc = np.asarray(Image.fromarray(color).convert("YCbCr"))
+        gray, chroma = ycc[..., 0], ycc[..., 1:]
+    elif target == "lab":
+        lab = rgb_to_lab(color)
+        gray = np.clip(np.round(lab[..., 0] * 2.55), 0, 255).astype(np.uint8)
+        chroma = np.clip(np.round(lab[..., 1:] + 128), 0, 255).astype(np.uint8)
+    else:
+        raise ValueError(f"target must be luma or lab, not {target!r}")
+    img = np.concatenate([chroma, np.full_like(chroma[..., :1], 128)], -1)
+    budget = capacity(gray.shape, bits) - TAG - 1 - SECRET.size
+    coded = code_secret(img, budget, codec)
+    data = _one(GRAY_LUMA if target == "luma" else GRAY_LAB, b"", coded)
+    return embed_bytes(gray, data, bits=bits), coded
+
+
+def colorize_gray(gray: np.ndarray) -> np.ndarray:
+    """The colour image the receiver of :func:`gray_lsb` gets: (H, W, 3) uint8."""
+    kind, _, coded = _read_one(extract_bytes(gray), (GRAY_LUMA, GRAY_LAB), 0)
+    chroma = coded.decode()[..., :2]
+    if kind == GRAY_LUMA:
+        ycc = np.concatenate([gray[..., None], chroma], -1)
+        return np.asarray(Image.fromarray(ycc, "YCbCr").convert("RGB"))
+    lab = np.stack(
+        [gray.astype(np.float64) / 2.55, chroma[..., 0] - 128.0, chroma[..., 1] - 128.0], -1
+    )
+    return lab_to_rgb(lab)

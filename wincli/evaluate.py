@@ -39,10 +39,10 @@ def psnr8(a: torch.Tensor, b: torch.Tensor, shave: int = 0) -> float:
 
 
 def _gauss(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
+    """The normalised 1-D Gaussian; the 2-D window is its outer product (separable)."""
     ax = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
     g = torch.exp(-(ax**2) / (2 * sigma**2))
-    g /= g.sum()
-    return (g[:, None] * g[None, :])[None, None]
+    return g / g.sum()
 
 
 def ssim8(a: torch.Tensor, b: torch.Tensor, shave: int = 0) -> float:
@@ -51,11 +51,12 @@ def ssim8(a: torch.Tensor, b: torch.Tensor, shave: int = 0) -> float:
     if shave:
         a, b = a[..., shave:-shave, shave:-shave], b[..., shave:-shave, shave:-shave]
     c = a.shape[1]
-    w = _gauss().to(a).repeat(c, 1, 1, 1)
+    g = _gauss().to(a)
+    wv, wh = g.view(1, 1, -1, 1).repeat(c, 1, 1, 1), g.view(1, 1, 1, -1).repeat(c, 1, 1, 1)
     c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
 
-    def f(t):
-        return F.conv2d(t, w, groups=c)
+    def f(t):  # the 11x11 window as two 1-D passes (11x fewer operations, same valid region)
+        return F.conv2d(F.conv2d(t, wv, groups=c), wh, groups=c)
 
     mu_a, mu_b = f(a), f(b)
     saa = f(a * a) - mu_a**2
@@ -117,7 +118,13 @@ def hiding_groups(paths: list[Path], secrets: int) -> list[list[Path]]:
 
 
 def eval_hiding(
-    conv, paths, secrets: int, crop: int | None, lsb: bool = True, save=None
+    conv,
+    paths,
+    secrets: int,
+    crop: int | None,
+    lsb: bool = True,
+    save=None,
+    frontier: bool = False,
 ) -> list[Row]:
     rows = []
     for group in hiding_groups(paths, secrets):
@@ -161,10 +168,12 @@ def eval_hiding(
                 m["secret_ssim"] = float(np.mean([ssim8(r, t) for r, t in pairs]))
                 m["sum_psnr"] = m["stego_psnr"] + m["secret_psnr"]
                 rows.append(Row(name, f"LSB {k}-bit", m))
+        if frontier:
+            rows += frontier_hiding(conv, name, cover, secs)
     return rows
 
 
-def eval_rescaling(conv, paths, scale: int, save=None) -> list[Row]:
+def eval_rescaling(conv, paths, scale: int, save=None, frontier: bool = False) -> list[Row]:
     rows = []
     for p in sorted(paths):
         hr = load_rgb(p)
@@ -201,10 +210,12 @@ def eval_rescaling(conv, paths, scale: int, save=None) -> list[Row]:
                 },
             )
         )
+        if frontier:
+            rows += frontier_rescaling(conv, p.stem, hr, scale)
     return rows
 
 
-def eval_decolorization(conv, paths, save=None) -> list[Row]:
+def eval_decolorization(conv, paths, save=None, frontier: bool = False) -> list[Row]:
     rows = []
     for p in sorted(paths):
         color = load_rgb(p)
@@ -245,17 +256,200 @@ def eval_decolorization(conv, paths, save=None) -> list[Row]:
                 },
             )
         )
+        if frontier:
+            rows += frontier_decolorization(conv, p.stem, color)
     return rows
 
 
-def summary(rows: list[Row]) -> dict[str, dict[str, float]]:
-    """Mean of every metric per method (in first-seen order)."""
+def summary(rows: list[Row]) -> dict[str, dict[str, float | None]]:
+    """Mean of every metric per method (in first-seen order); ``None`` values (a payload that
+    did not survive) are left out of a mean, and a metric with no value at all stays ``None``."""
     out: dict[str, dict[str, list[float]]] = {}
     for r in rows:
         d = out.setdefault(r.method, {})
         for k, v in r.metrics.items():
-            d.setdefault(k, []).append(v)
-    return {m: {k: float(np.mean(v)) for k, v in d.items()} for m, d in out.items()}
+            d.setdefault(k, [])
+            if v is not None:
+                d[k].append(v)
+    return {
+        m: {k: (float(np.mean(v)) if v else None) for k, v in d.items()} for m, d in out.items()
+    }
+
+
+# ------------------------------------------------------------------ the honest frontier
+# Codec-in-LSB schemes (wincli.classical), rate-distortion and JPEG robustness, on the same
+# images as WIN. Rows are labelled by scheme; a metric is None where nothing survived.
+
+JPEG_QUALITIES = (95, 90, 75)
+LSB_BITS = (1, 2, 3, 4)  # every k that leaves the visible image at least 4 bits
+
+
+def _u8(x: torch.Tensor) -> np.ndarray:
+    """(1, C, H, W) float -> (H, W, C) uint8 ((H, W) for one channel)."""
+    a = to8(x)[0].permute(1, 2, 0).to(torch.uint8).cpu().numpy()
+    return a[..., 0] if a.shape[-1] == 1 else a
+
+
+def _f(a: np.ndarray) -> torch.Tensor:
+    """(H, W, C) or (H, W) uint8 -> (1, C, H, W) float in [0, 1]."""
+    t = torch.from_numpy(np.ascontiguousarray(a)).float() / 255
+    return (t[None] if t.ndim == 2 else t.permute(2, 0, 1))[None]
+
+
+def jpeg_round_trip(x: torch.Tensor, quality: int) -> torch.Tensor:
+    """(1, C, H, W) through Pillow's JPEG at ``quality`` (what a re-encoding service does)."""
+    import io as _io
+
+    from PIL import Image
+
+    buf = _io.BytesIO()
+    Image.fromarray(_u8(x)).save(buf, format="JPEG", quality=quality)
+    with Image.open(_io.BytesIO(buf.getvalue())) as im:
+        return _f(np.asarray(im))
+
+
+def png_bytes(x: torch.Tensor) -> int:
+    """Size of the PNG ``win`` writes for an 8-bit image (compress level 6, no metadata)."""
+    import io as _io
+
+    from PIL import Image
+
+    buf = _io.BytesIO()
+    Image.fromarray(_u8(x)).save(buf, format="PNG", compress_level=6)
+    return buf.tell()
+
+
+def frontier_hiding(conv, name: str, cover: torch.Tensor, secs: list[torch.Tensor]) -> list[Row]:
+    from wincli.classical import hide_lsb, reveal_lsb
+    from wincli.errors import InputError
+
+    rows = []
+
+    def row(label, stego, revealed):
+        m = {"stego_psnr": psnr8(stego, cover), "stego_ssim": ssim8(stego, cover)}
+        if revealed is None:
+            m.update(secret_psnr=None, secret_ssim=None, sum_psnr=None)
+        else:
+            m["secret_psnr"] = float(
+                np.mean([psnr8(r, t) for r, t in zip(revealed, secs, strict=True)])
+            )
+            m["secret_ssim"] = float(
+                np.mean([ssim8(r, t) for r, t in zip(revealed, secs, strict=True)])
+            )
+            m["sum_psnr"] = m["stego_psnr"] + m["secret_psnr"]
+        rows.append(Row(name, label, m))
+
+    c8, s8 = _u8(cover), [_u8(t) for t in secs]
+    first = None
+    for k in LSB_BITS:
+        for codec in ("webp", "jpeg"):
+            try:
+                st, _ = hide_lsb(c8, s8, bits=k, codec=codec)
+            except InputError:  # the cover is too small for this k
+                continue
+            row(f"{codec.upper()}-in-LSB {k}-bit", _f(st), [_f(r) for r in reveal_lsb(st)])
+            first = first or (f"{codec.upper()}-in-LSB {k}-bit", st)
+    n = len(secs)
+    win_stego = conv.forward(torch.cat([cover, *secs], 1)) if conv is not None else None
+    for q in JPEG_QUALITIES:
+        if win_stego is not None:
+            stego = jpeg_round_trip(win_stego, q)
+            rec = conv.inverse(stego, clamp=True)
+            row(
+                f"WIN 8-bit, stego as JPEG q{q}",
+                stego,
+                [rec[:, 3 * i : 3 * i + 3] for i in range(1, n + 1)],
+            )
+        if first is not None:
+            stego = jpeg_round_trip(_f(first[1]), q)
+            try:
+                got = [_f(r) for r in reveal_lsb(_u8(stego))]
+            except InputError:  # the payload did not survive
+                got = None
+            row(f"{first[0]}, stego as JPEG q{q}", stego, got)
+    return rows
+
+
+def frontier_rescaling(conv, name: str, hr: torch.Tensor, scale: int) -> list[Row]:
+    from wincli.classical import code_secret, restore_thumbnail, thumbnail_lsb
+    from wincli.errors import InputError
+
+    rows = []
+    lr_ref = bicubic_down(hr, scale)
+    hr8 = _u8(hr)
+
+    def row(label, lr, rec, **extra):
+        m = {"hr_psnr": psnr8(rec, hr, scale), "hr_ssim": ssim8(rec, hr, scale)}
+        m["lr_psnr"] = psnr8(lr, lr_ref) if lr is not None else None
+        rows.append(Row(name, label, {**m, **extra}))
+
+    for k in LSB_BITS:
+        for codec, residual in (("webp", False), ("jpeg", False), ("auto", True)):
+            try:
+                lr, _ = thumbnail_lsb(hr8, scale, bits=k, codec=codec, residual=residual)
+            except InputError:
+                continue
+            what = "residual to bicubic" if residual else codec.upper()
+            row(f"bicubic LR + {what} in LSB {k}-bit", _f(lr), _f(restore_thumbnail(lr)))
+    if conv is not None:
+        lr = conv.forward(hr)
+        size = png_bytes(lr)
+        for codec in ("jpeg", "webp"):
+            coded = code_secret(hr8, size, codec)
+            row(
+                f"HR as {codec.upper()} in WIN's LR-PNG bytes",
+                None,
+                _f(coded.decode()),
+                bytes=float(len(coded.stream)),
+            )
+        rows[-1].metrics["lr_png_bytes"] = float(size)
+        for q in JPEG_QUALITIES:
+            lq = jpeg_round_trip(lr, q)
+            row(f"WIN 8-bit, LR as JPEG q{q}", lq, conv.inverse(lq, size=tuple(hr.shape[-2:])))
+    return rows
+
+
+def frontier_decolorization(conv, name: str, color: torch.Tensor) -> list[Row]:
+    from wincli.classical import colorize_gray, gray_lsb
+    from wincli.errors import InputError
+
+    rows = []
+    target = lab_lightness(color)
+    c8 = _u8(color)
+    for k in LSB_BITS:
+        for gray_kind, label in (("luma", "luma (Y) gray"), ("lab", "Lab L gray")):
+            try:
+                gray, _ = gray_lsb(c8, bits=k, target=gray_kind)
+            except InputError:
+                continue
+            rec = _f(colorize_gray(gray))
+            ref = target if gray_kind == "lab" else _f(np.asarray(_pil_l(c8)))
+            m = {
+                "color_psnr": psnr8(rec, color),
+                "color_ssim": ssim8(rec, color),
+                "gray_psnr": psnr8(_f(gray), ref),
+                "gray_ssim": ssim8(_f(gray), ref),
+            }
+            rows.append(Row(name, f"{label} + chroma in LSB {k}-bit", m))
+    if conv is not None:
+        gray = conv.forward(color)
+        for q in JPEG_QUALITIES:
+            gq = jpeg_round_trip(gray, q)
+            rec = conv.inverse(gq)
+            m = {
+                "color_psnr": psnr8(rec, color),
+                "color_ssim": ssim8(rec, color),
+                "gray_psnr": psnr8(gq, target),
+                "gray_ssim": ssim8(gq, target),
+            }
+            rows.append(Row(name, f"WIN 8-bit, gray as JPEG q{q}", m))
+    return rows
+
+
+def _pil_l(rgb: np.ndarray):
+    from PIL import Image
+
+    return Image.fromarray(rgb).convert("L")
 
 
 def residual_map(a: torch.Tensor, b: torch.Tensor, gain: float = 20.0) -> torch.Tensor:
@@ -279,6 +473,11 @@ def image_saver(folder: Path):
     return save
 
 
+def _finite(d: dict) -> dict:
+    """Strict JSON: infinite or NaN values become None (null)."""
+    return {k: (v if v is None or math.isfinite(v) else None) for k, v in d.items()}
+
+
 def write_rows(path: Path, rows: list[Row], means: dict) -> None:
     """Rows (and means) as CSV or JSON, chosen by the suffix; written atomically."""
     import csv
@@ -290,7 +489,12 @@ def write_rows(path: Path, rows: list[Row], means: dict) -> None:
 
     path = Path(path)
     if path.suffix.lower() == ".json":
-        text = json.dumps({"rows": [r.__dict__ for r in rows], "means": means}, indent=1)
+        doc = {
+            "null": "PSNR of identical images (infinite), or a payload that did not survive",
+            "rows": [{**r.__dict__, "metrics": _finite(r.metrics)} for r in rows],
+            "means": {m: _finite(d) for m, d in means.items()},
+        }
+        text = json.dumps(doc, indent=1, allow_nan=False)
     elif path.suffix.lower() == ".csv":
         keys = sorted({k for r in rows for k in r.metrics})
         buf = io.StringIO()

@@ -27,7 +27,13 @@ from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 from wincli.checkpoint import atomic_write
 from wincli.errors import InputError, OutputError
 
-LOSSY_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".jfif", ".webp", ".avif", ".heic", ".jp2"}
+# Output formats by what they can do with a full-size 8-bit RGB / gray image (Pillow's names).
+# Lossless: written bit-exact and read back at full size (WebP is written lossless).
+LOSSLESS_FORMATS = {"PNG", "TIFF", "BMP", "PPM", "WEBP"}
+# Lossy but full size and readable: only with --force-lossy (GIF: a 256-colour palette).
+LOSSY_FORMATS = {"JPEG", "JPEG2000", "GIF", "AVIF", "HEIF"}
+# Everything else Pillow knows (ICO shrinks to 256 px, PDF and EPS cannot be read back, ...)
+# and every unknown extension is refused.
 MIN_SIDE = 16
 
 
@@ -134,8 +140,20 @@ def require_inputs(paths: list[str | Path]) -> None:
 def check_output_path(
     out: str | Path, inputs: list[str | Path], *, force_lossy: bool = False, what: str = "output"
 ) -> Path:
-    """Refuse to overwrite an input or to store a WIN image in a lossy format."""
+    """Refuse to overwrite an input, to store a WIN image in a lossy format (without
+    ``force_lossy``) or in a format that changes its size or cannot be read back."""
+    if str(out) in ("", "-"):
+        raise OutputError(f"-o {str(out)!r}: give a file name (writing to stdout is not supported)")
     out = Path(out)
+    if len(out.name.encode()) > 255:
+        raise OutputError(f"{out.name[:40]}...: file name longer than 255 bytes")
+    fmt = Image.registered_extensions().get(out.suffix.lower())
+    if fmt not in LOSSLESS_FORMATS | LOSSY_FORMATS:
+        kind = f"{out.suffix} ({fmt})" if fmt else f"{out.suffix or 'no extension'}"
+        raise OutputError(
+            f"{out}: {kind} cannot hold a full-size 8-bit image that win reads back; use .png "
+            "(or .tif, .bmp, .webp)"
+        )
     for i in inputs:
         try:
             same = out.resolve() == Path(i).resolve()
@@ -143,7 +161,7 @@ def check_output_path(
             same = False
         if same:
             raise OutputError(f"{out}: output would overwrite an input; choose another -o")
-    if out.suffix.lower() in LOSSY_SUFFIXES and not force_lossy:
+    if fmt in LOSSY_FORMATS and not force_lossy:
         raise OutputError(
             f"{out}: {out.suffix} is lossy and would destroy the hidden information in the "
             f"{what}; write PNG, or pass --force-lossy"
@@ -187,6 +205,8 @@ def write_image(
         for k, v in (text or {}).items():
             info.add_text(k, v)
         kwargs = {"pnginfo": info, "compress_level": 6}
+    elif fmt == "WEBP":
+        kwargs = {"lossless": True, "exact": True}
     elif fmt == "JPEG":
         if im.mode in ("RGBA", "LA"):
             im = im.convert("RGB" if im.mode == "RGBA" else "L")

@@ -195,7 +195,7 @@ def load_record(rec: WeightsRecord, allow_download: bool = True):
 
     path, source = resolve(rec, allow_download)
     verify(rec, path)
-    return load_model(path, rec.model_config), path, source
+    return load_model(path, rec.model_config, trusted=True), path, source
 
 
 def load_weights_file(path: str | Path, expect: ModelConfig | None = None):

@@ -123,6 +123,37 @@ def _err(msg: str) -> None:
     typer.echo(f"error: {msg}", err=True)
 
 
+def _interrupt_on_signals() -> None:
+    """SIGTERM and SIGHUP end a command the way Ctrl-C does: temp files are removed, nothing
+    half-written is left, one line on stderr."""
+    import signal
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    for name in ("SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is not None:
+            try:
+                signal.signal(sig, handler)
+            except ValueError:  # not the main thread (e.g. inside a test runner's thread)
+                pass
+
+
+def _no_collisions(files: list[Path], out: Path) -> None:
+    """Several inputs into one folder: two with the same name would overwrite each other."""
+    from wincli.errors import OutputError
+
+    seen: dict[str, Path] = {}
+    for f in files:
+        if f.stem in seen:
+            raise OutputError(
+                f"{seen[f.stem]} and {f} would both be written as {out / f.stem}*; rename one "
+                "or run them separately"
+            )
+        seen[f.stem] = f
+
+
 def guarded(fn):
     """Turn every WincliError into one line on stderr and exit code 2."""
 
@@ -133,6 +164,7 @@ def guarded(fn):
 
         old = warnings.showwarning
         warnings.showwarning = _warn
+        _interrupt_on_signals()
         try:
             return fn(*args, **kwargs)
         except WincliError as exc:
@@ -272,6 +304,7 @@ def _single_input(
         raise OutputError("several inputs need -o DIR (a folder for the outputs)")
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: several inputs need -o to be a folder")
+    _no_collisions(files, out)
     out.mkdir(parents=True, exist_ok=True)
     with _progress(conv, len(files)) as advance:
         for f in files:
@@ -370,6 +403,8 @@ def reveal(
     if not 1 <= secrets <= 4:
         raise InputError(f"--secrets must be 1 to 4, not {secrets}")
     files = _expand_inputs(stegos)
+    if output is not None and len(files) > 1:
+        _no_collisions(files, output)
     if method == Method.lsb:
         key = _passphrase(passphrase, ask_passphrase)
         for f in files:
@@ -594,6 +629,14 @@ def train(
     ckpt_every: Annotated[int | None, typer.Option("--ckpt-every", help="Default 250.")] = None,
     log_every: Annotated[int | None, typer.Option("--log-every", help="Default 25.")] = None,
     channels_last: Annotated[bool, typer.Option("--channels-last")] = False,
+    ste: Annotated[
+        str,
+        typer.Option(
+            "--ste",
+            help="Rounding gradient: clamp (none outside [0, 1]; default) or identity (the old "
+            "estimator that let hiding training diverge).",
+        ),
+    ] = "clamp",
     out: Annotated[Path, typer.Option("--out", help="Run directory.")] = Path("runs/win"),
     resume: Annotated[Path | None, typer.Option("--resume", help="Continue this run.")] = None,
     init_from: Annotated[
@@ -607,6 +650,10 @@ def train(
     stop_at: Annotated[
         int | None, typer.Option("--stop-at", help="Checkpoint and stop at this step.")
     ] = None,
+    time_limit: Annotated[
+        float | None,
+        typer.Option("--time-limit", help="Checkpoint and stop after this many seconds."),
+    ] = None,
 ) -> None:
     """Train a WIN model on folders of images (GPU when present; torchrun for several)."""
     from wincli.errors import InputError
@@ -617,6 +664,8 @@ def train(
         raise InputError("--data DIR is required (or --resume RUNDIR)")
     if init not in (None, "task", "orthogonal"):
         raise InputError("--init must be task or orthogonal")
+    if ste not in ("clamp", "identity"):
+        raise InputError("--ste must be clamp or identity")
     opts = TrainOptions(
         task=task.value,
         secrets=secrets,
@@ -643,10 +692,12 @@ def train(
         ckpt_every=ckpt_every,
         log_every=log_every,
         channels_last=channels_last,
+        ste=ste,
         out=str(out),
         resume=str(resume) if resume else None,
         init_from=init_from,
         stop_at=stop_at,
+        time_limit=time_limit,
     )
     metrics = run(opts)
     if metrics:
@@ -680,6 +731,13 @@ def eval_cmd(
         Path | None, typer.Option("--save-images", help="Outputs + x20 residual maps here.")
     ] = None,
     verbose: VerboseOpt = False,
+    frontier: Annotated[
+        bool,
+        typer.Option(
+            "--frontier/--no-frontier",
+            help="Also the codec-in-LSB schemes, rate-distortion and JPEG robustness rows.",
+        ),
+    ] = True,
 ) -> None:
     """The paper's protocol on a folder: PSNR / SSIM of WIN (8-bit and float) and baselines."""
     from rich.console import Console
@@ -709,28 +767,34 @@ def eval_cmd(
     if task == Task.hiding:
         if len(files) < secrets + 1:
             raise InputError(f"hiding-{secrets} needs at least {secrets + 1} images")
-        rows = E.eval_hiding(conv, files, secrets, crop, save=save)
+        rows = E.eval_hiding(conv, files, secrets, crop, save=save, frontier=frontier)
     elif task == Task.rescaling:
-        rows = E.eval_rescaling(conv, files, scale, save=save)
+        rows = E.eval_rescaling(conv, files, scale, save=save, frontier=frontier)
     else:
-        rows = E.eval_decolorization(conv, files, save=save)
+        rows = E.eval_decolorization(conv, files, save=save, frontier=frontier)
     console = Console()
-    keys = list(rows[0].metrics)
+    keys = list(dict.fromkeys(k for r in rows for k in r.metrics))
+
+    def cells(m: dict) -> list[str]:
+        def fmt(k):
+            v = m.get(k)
+            if v is None:
+                return "-"
+            return f"{v:,.0f}" if "bytes" in k else f"{v:.4f}" if "ssim" in k else f"{v:.2f}"
+
+        return [fmt(k) for k in keys]
+
     if per_image:
-        t = Table("image", "method", *keys, title="per image")
+        t = Table("image", "method", *keys, title="per image (the means table has every row)")
+        lsb_shown = f"LSB {max(1, 4 // secrets)}-bit"
         for r in rows:
-            if r.method.startswith("LSB") and r.method != f"LSB {max(1, 4 // secrets)}-bit":
-                continue
-            t.add_row(
-                r.image,
-                r.method,
-                *(f"{r.metrics[k]:.4f}" if "ssim" in k else f"{r.metrics[k]:.2f}" for k in keys),
-            )
+            if r.method.startswith("WIN") and "JPEG" not in r.method or r.method == lsb_shown:
+                t.add_row(r.image, r.method, *cells(r.metrics))
         console.print(t)
     means = E.summary(rows)
     t = Table("method", *keys, title=f"mean over {len({r.image for r in rows})} images")
     for method, m in means.items():
-        t.add_row(method, *(f"{m[k]:.4f}" if "ssim" in k else f"{m[k]:.2f}" for k in keys))
+        t.add_row(method, *cells(m))
     console.print(t)
     if out is not None:
         E.write_rows(out, rows, means)

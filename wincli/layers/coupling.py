@@ -73,11 +73,22 @@ class AffineCoupling(nn.Module):
     def _scale(self, y1: torch.Tensor) -> torch.Tensor:
         return self.alpha * (2.0 * torch.sigmoid(self.rho(y1)) - 1.0)
 
+    record: bool = False  # training diagnostics: keep min/max of s and of phi, eta in .stats
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # x = [x1, x2] -> y = [y1, y2]
         x1, x2 = x[:, : self.c1], x[:, self.c1 :]
-        y1 = x1 + self.phi(x2)
-        y2 = x2 * torch.exp(self._scale(y1)) + self.eta(y1)
+        shift1 = self.phi(x2)
+        y1 = x1 + shift1
+        s, shift2 = self._scale(y1), self.eta(y1)
+        y2 = x2 * torch.exp(s) + shift2
+        if self.record:
+            with torch.no_grad():
+                self.stats = {
+                    "s_min": float(s.min()),
+                    "s_max": float(s.max()),
+                    "add_max": float(torch.maximum(shift1.abs().max(), shift2.abs().max())),
+                }
         return torch.cat([y1, y2], 1)
 
     def inverse(self, y: torch.Tensor) -> torch.Tensor:

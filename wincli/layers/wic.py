@@ -111,6 +111,13 @@ class WIC(nn.Module):
     def inverse(self, y: torch.Tensor) -> torch.Tensor:
         return _conv1x1(self.augment(y), self.left_inverse())
 
+    @torch.no_grad()
+    def condition(self) -> float:
+        """Condition number of W (largest / smallest singular value): how much the left
+        inverse amplifies an error in its input (8-bit rounding) relative to the forward."""
+        sv = torch.linalg.svdvals(self.weight.detach().double())
+        return float(sv.max() / sv.min().clamp_min(1e-300))
+
     def log_det(self) -> torch.Tensor:
         """log det(W^T W) in float64; L_det is its absolute value."""
         w64 = self.weight.double()

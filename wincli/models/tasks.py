@@ -19,13 +19,23 @@ from wincli.layers.wic import spatial_shift
 from wincli.models.config import ModelConfig
 
 
-def quantize_8bit(y: torch.Tensor) -> torch.Tensor:
-    """Clamp to [0, 1], round to 8 bits; straight-through gradient (identity backward).
+def quantize_8bit(y: torch.Tensor, ste: str = "clamp") -> torch.Tensor:
+    """Clamp to [0, 1], round to 8 bits, with a straight-through gradient for the rounding.
 
     The one step that breaks exact invertibility; everything written to a file passes here.
+    ``ste="clamp"`` (default): the gradient passes the rounding but not the clamp, so it is
+    zero where ``y`` is outside [0, 1] (a change there does not change the stored image).
+    ``ste="identity"``: the old estimator, identity everywhere; it lets the reverse loss push
+    out-of-range values further out with nothing but the forward loss holding them, which is
+    how hiding training diverged (README, "Why training diverged"). Values are the same.
     """
-    q = torch.round(y.clamp(0.0, 1.0) * 255.0) / 255.0
-    return y + (q - y).detach()
+    if ste == "identity":
+        q = torch.round(y.clamp(0.0, 1.0) * 255.0) / 255.0
+        return y + (q - y).detach()
+    if ste != "clamp":
+        raise ValueError(f"ste must be clamp or identity, not {ste!r}")
+    c = y.clamp(0.0, 1.0)
+    return c + (torch.round(c * 255.0) / 255.0 - c).detach()
 
 
 def pack_hiding(cover: torch.Tensor, secrets: list[torch.Tensor]) -> torch.Tensor:
@@ -110,6 +120,7 @@ def compute_losses(
     x: torch.Tensor,
     weights: LossWeights = LossWeights(),
     quantize: bool = True,
+    ste: str = "clamp",
 ) -> dict[str, torch.Tensor]:
     """One training evaluation of L = lf L_forward + lr L_reverse + ls L_shift + ld L_det.
 
@@ -132,7 +143,7 @@ def compute_losses(
     else:
         l_fwd = crit_f(image, target)
         full_target = target
-    stored = quantize_8bit(image) if quantize else image
+    stored = quantize_8bit(image, ste) if quantize else image
     recovered = model.inverse(image_to_input(cfg, stored))
     if cfg.task == "hiding":
         l_rev = crit_r(recovered[:, 3:], x[:, 3:])

@@ -11,6 +11,7 @@ batches it would have drawn, in any number of worker processes, on any number of
 from __future__ import annotations
 
 import hashlib
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +46,10 @@ def split_holdout(paths: list[Path], holdout: int) -> tuple[list[Path], list[Pat
     choice is spread over sub-folders and stable across machines."""
     if holdout <= 0:
         return paths, []
+    if len(paths) <= holdout:
+        raise InputError(
+            f"{len(paths)} training image(s) and --holdout {holdout} leave none to train on"
+        )
     ranked = sorted(paths, key=lambda p: hashlib.sha256(p.name.encode()).hexdigest())
     held = set(ranked[:holdout])
     return [p for p in paths if p not in held], sorted(held)
@@ -52,12 +57,18 @@ def split_holdout(paths: list[Path], holdout: int) -> tuple[list[Path], list[Pat
 
 def load_images(paths: list[Path], min_size: int = 0) -> list[torch.Tensor]:
     """Decode to (3, H, W) uint8 tensors (grey and alpha converted to RGB)."""
-    out = []
+    out, bad = [], []
     for p in paths:
-        with Image.open(p) as im:
-            arr = np.asarray(im.convert("RGB"))
+        try:
+            with Image.open(p) as im:
+                arr = np.asarray(im.convert("RGB"))
+        except (OSError, ValueError, Image.DecompressionBombError) as exc:
+            bad.append(f"{p} ({exc})")
+            continue
         if min(arr.shape[:2]) >= min_size:
             out.append(torch.from_numpy(arr.copy()).permute(2, 0, 1).contiguous())
+    if bad:
+        warnings.warn(f"skipped {len(bad)} unreadable image(s): {'; '.join(bad[:3])}", stacklevel=2)
     if not out:
         raise InputError("no usable training images")
     return out

@@ -42,6 +42,7 @@ from wincli.models.tasks import (
     psnr,
     quantize_8bit,
 )
+from wincli.train.diagnose import Probe
 from wincli.train.data import (
     PatchDataset,
     StepSampler,
@@ -79,6 +80,8 @@ class TrainOptions:
     init: str | None = None  # task, orthogonal; default: orthogonal for hiding, else task
     lambda_forward: float | None = None  # 2.0, the paper's lambda_f; raise it to favour forward
     quantize: bool = True
+    ste: str = "clamp"  # straight-through rounding: "clamp" (no gradient outside [0, 1]) or the
+    # old "identity", kept to reproduce the divergence it caused
     channels_last: bool = False
     val_every: int | None = None  # 500
     val_size: int = 128
@@ -88,6 +91,7 @@ class TrainOptions:
     resume: str | None = None
     init_from: str | None = None  # start from a shipped checkpoint (registry name or file)
     stop_at: int | None = None  # checkpoint and stop here (the schedule still spans ``steps``)
+    time_limit: float | None = None  # checkpoint and stop after this many seconds (GPU chunks)
 
 
 # Options that ``None`` means "not given" for, so that a resumed run keeps its saved value unless
@@ -105,6 +109,7 @@ PLAIN_DEFAULTS = {
 RESUME_OVERRIDES = (
     "steps",
     "stop_at",
+    "time_limit",
     "lambda_forward",
     "device",
     "threads",
@@ -124,9 +129,7 @@ def _defaults(opts: TrainOptions, device: torch.device) -> TrainOptions:
         "lr": default_lr(opts),
         "init": "orthogonal" if opts.task == "hiding" else "task",
     }
-    return dataclasses.replace(
-        opts, **{k: v for k, v in fill.items() if getattr(opts, k) is None}
-    )
+    return dataclasses.replace(opts, **{k: v for k, v in fill.items() if getattr(opts, k) is None})
 
 
 def check_options(opts: TrainOptions) -> None:
@@ -169,12 +172,12 @@ def lr_at(step: int, opts: TrainOptions) -> float:
 class _LossModule(nn.Module):
     """Puts the whole loss inside ``forward`` so DistributedDataParallel sees every use."""
 
-    def __init__(self, net: nn.Module, weights: LossWeights, quantize: bool):
+    def __init__(self, net: nn.Module, weights: LossWeights, quantize: bool, ste: str = "clamp"):
         super().__init__()
-        self.net, self.weights, self.quantize = net, weights, quantize
+        self.net, self.weights, self.quantize, self.ste = net, weights, quantize, ste
 
     def forward(self, x: torch.Tensor):
-        return compute_losses(self.net, x, self.weights, self.quantize)
+        return compute_losses(self.net, x, self.weights, self.quantize, self.ste)
 
 
 @torch.no_grad()
@@ -248,6 +251,7 @@ def train(opts: TrainOptions) -> dict[str, float]:
         saved = json.loads(state_file.read_text())
         keep = {k: v for k, v in saved["options"].items() if k in TrainOptions.__annotations__}
         keep.pop("stop_at", None)  # belongs to the invocation that stopped, not to the run
+        keep.pop("time_limit", None)
         # a resumed run keeps its recipe; only these may be changed on the command line
         overrides = {
             f.name: getattr(opts, f.name)
@@ -327,7 +331,8 @@ def train(opts: TrainOptions) -> dict[str, float]:
     net.to(device)
     if opts.channels_last:
         net.to(memory_format=torch.channels_last)
-    module = _LossModule(net, LossWeights(forward=opts.lambda_forward), opts.quantize)
+    module = _LossModule(net, LossWeights(forward=opts.lambda_forward), opts.quantize, opts.ste)
+    probe = Probe(net)
     if world > 1:
         module = nn.parallel.DistributedDataParallel(
             module, device_ids=[device.index] if device.type == "cuda" else None
@@ -380,6 +385,7 @@ def train(opts: TrainOptions) -> dict[str, float]:
     it = iter(loader)
     net.train()
     sums: dict[str, float] = {}
+    grad_norms: list[float] = []
     step = start_step
     end = min(opts.steps, opts.stop_at or opts.steps)
     for step in range(start_step, end):
@@ -388,10 +394,11 @@ def train(opts: TrainOptions) -> dict[str, float]:
         x = next(it).to(device, non_blocking=True)
         if opts.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
+        probe.arm((step + 1) % opts.log_every == 0)
         terms = module(x)
         opt.zero_grad(set_to_none=True)
         terms["total"].backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
+        grad_norms.append(float(torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)))
         opt.step()
         for k in ("total", "forward", "reverse", "shift", "det"):
             sums[k] = sums.get(k, 0.0) + float(terms[k].detach())
@@ -406,6 +413,8 @@ def train(opts: TrainOptions) -> dict[str, float]:
             rate = n / max(now - last_t, 1e-9)
             rec = {k: v / n for k, v in sums.items()}
             rec.update(step=done, lr=lr_at(step, opts), it_s=rate, elapsed_s=elapsed0 + now - t0)
+            rec.update(probe.read(terms["image"], grad_norms))
+            grad_norms = []
             log(rec)
             if rank == 0:
                 eta = (opts.steps - done) / max(rate, 1e-9)
@@ -437,8 +446,17 @@ def train(opts: TrainOptions) -> dict[str, float]:
                         run / "best.safetensors",
                         {"step": str(done), "val": json.dumps(metrics)},
                     )
-        if done % opts.ckpt_every == 0 or done == end:
+        out_of_time = opts.time_limit is not None and time.time() - t0 > opts.time_limit
+        if world > 1 and opts.time_limit is not None:  # every process stops at the same step
+            flag = torch.tensor([float(out_of_time)], device=device)
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            out_of_time = bool(flag.item())
+        if done % opts.ckpt_every == 0 or done == end or out_of_time:
             checkpoint(done)
+        if out_of_time:
+            if rank == 0:
+                print(f"time limit reached: stopped at step {done}", file=sys.stderr)
+            break
     if world > 1:
         dist.barrier()
     return metrics
