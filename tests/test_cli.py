@@ -262,7 +262,9 @@ def test_batch_inputs_with_the_same_name_are_refused_before_compute(tmp_path, ch
         Image.fromarray(smooth_image(32, 32, 1)).save(tmp_path / sub / "img.png")
     out = tmp_path / "out"
     w = checkpoints["rescaling-x2"]
-    res = run("downscale", tmp_path / "a/img.png", tmp_path / "b/img.png", "-o", out, "--weights", w)
+    res = run(
+        "downscale", tmp_path / "a/img.png", tmp_path / "b/img.png", "-o", out, "--weights", w
+    )
     _one_line_error(res)
     assert "img" in res.output and not out.exists()
 

@@ -104,7 +104,9 @@ def load_state(path: str | Path, trusted: bool = False) -> dict[str, torch.Tenso
     expected = read_metadata(path).get(CONTENT_KEY)
     if expected is None:
         if not trusted:
-            warnings.warn(f"{path}: no content hash in the file; its tensors cannot be checked")
+            warnings.warn(
+                f"{path}: no content hash in the file; its tensors cannot be checked", stacklevel=2
+            )
     elif content_hash(state) != expected:
         raise WeightsError(f"{path}: tensors do not match the file's content hash (altered)")
     return state

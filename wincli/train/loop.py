@@ -42,7 +42,6 @@ from wincli.models.tasks import (
     psnr,
     quantize_8bit,
 )
-from wincli.train.diagnose import Probe
 from wincli.train.data import (
     PatchDataset,
     StepSampler,
@@ -51,6 +50,7 @@ from wincli.train.data import (
     split_holdout,
     validation_batch,
 )
+from wincli.train.diagnose import Probe
 
 
 @dataclass
