@@ -305,7 +305,7 @@ def jpeg_round_trip(x: torch.Tensor, quality: int) -> torch.Tensor:
     buf = _io.BytesIO()
     Image.fromarray(_u8(x)).save(buf, format="JPEG", quality=quality)
     with Image.open(_io.BytesIO(buf.getvalue())) as im:
-        return _f(np.asarray(im))
+        return _f(np.array(im))
 
 
 def png_bytes(x: torch.Tensor) -> int:
