@@ -216,3 +216,18 @@ def test_init_from_a_registry_name(image_dir, tmp_path):
     shipped = load_state(resolve(default_record("rescaling", scale=2))[0])
     after = load_state(run / "model.safetensors")
     assert all(torch.equal(shipped[k], after[k]) for k in shipped)
+
+
+def test_log_carries_the_divergence_diagnostics(image_dir, tmp_path):
+    run = tmp_path / "diag"
+    train(_opts(image_dir, run, task="hiding", steps=4, log_every=2, ste="identity"))
+    recs = [r for r in _log(run) if "total" in r]
+    assert recs and all(
+        {"grad_norm", "s_min", "s_max", "add_max", "wim_act_max", "wic_cond", "out_of_range"}
+        <= set(r)
+        for r in recs
+    )
+    r = recs[-1]
+    assert len(r["s_min"]) == len(r["add_max"]) > 0 and min(r["wic_cond"]) >= 1.0
+    assert 0.0 <= r["out_of_range"] <= 1.0 and r["grad_norm"] > 0
+    assert json.loads((run / "state.json").read_text())["options"]["ste"] == "identity"
