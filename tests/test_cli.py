@@ -275,3 +275,10 @@ def test_outputs_that_cannot_hold_the_image_are_refused(tmp_path, image_file, ch
     res = run("downscale", src, "-o", tmp_path / name, "--weights", checkpoints["rescaling-x2"])
     _one_line_error(res)
     assert not (tmp_path / name).exists()
+
+
+def test_default_weights_print_their_status_note(tmp_path, image_file):
+    src = image_file("in.png", 32, 32)
+    res = run("downscale", src, "-o", tmp_path / "lr.png")
+    assert res.exit_code == 0, res.output
+    assert "note: early checkpoint: Set5 HR" in res.output

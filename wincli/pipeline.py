@@ -40,6 +40,7 @@ class Converter:
     halo: int = DEFAULT_HALO
     half: bool = False
     source: str = ""
+    note: str = ""  # the registry's status line for the loaded checkpoint (e.g. "early ...")
     on_tile: Callable[[], None] | None = None
 
     @classmethod
@@ -63,17 +64,26 @@ class Converter:
         if half and dev.type != "cuda":
             raise InputError("--half needs a CUDA device")
         expect = preset_config(task, secrets=secrets, scale=scale, variant=variant, preset="cpu")
+        note = ""
         if weights:
             net = load_weights_file(weights, expect)
             source = f"--weights {weights}"
+            if net.config.variant != variant:
+                import warnings
+
+                warnings.warn(
+                    f"--model {variant} ignored: {weights} is a {net.config.variant} checkpoint",
+                    stacklevel=2,
+                )
         else:
             rec = default_record(task, secrets=secrets, scale=scale, variant=variant)
             net, path, where = load_record(rec, allow_download)
             source = f"{rec.name} from {where}"
+            note = rec.status
         net = net.to(dev).eval()
         if half:
             net = net.half()
-        return cls(net=net, device=dev, tile=tile, half=half, source=source)
+        return cls(net=net, device=dev, tile=tile, half=half, source=source, note=note)
 
     @property
     def config(self):

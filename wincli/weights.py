@@ -58,6 +58,7 @@ class WeightsRecord:
     revision: str = "main"
     recipe: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
+    status: str = ""  # printed by the CLI when the checkpoint is used, e.g. below its floors
 
     @property
     def model_config(self) -> ModelConfig:

@@ -236,6 +236,8 @@ def _converter(
     )
     if verbose:
         typer.echo(f"device: {conv.device}; weights: {conv.source}", err=True)
+    if conv.note:
+        typer.echo(f"note: {conv.note}", err=True)
     return conv
 
 
