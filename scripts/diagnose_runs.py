@@ -28,7 +28,8 @@ def main(argv=None) -> None:
     ap.add_argument("runs", nargs="+", type=Path)
     ap.add_argument("--every", type=int, default=40)
     args = ap.parse_args(argv)
-    print("| run | step | forward | reverse | out of [0,1] | grad norm | WIC cond | add max | s range |")
+    cols = "run | step | forward | reverse | out of [0,1] | grad norm | WIC cond | add max | s range"
+    print(f"| {cols} |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     vals = []
     for run in args.runs:
@@ -39,7 +40,8 @@ def main(argv=None) -> None:
                 continue
             print(
                 f"| {run.name} | {step} | {r['forward']:.0f} | {r['reverse']:.0f} | "
-                f"{100 * r['out_of_range']:.1f}% | {r['grad_norm']:.0f} | {max(r['wic_cond']):.1f} | "
+                f"{100 * r['out_of_range']:.1f}% | {r['grad_norm']:.0f} | "
+                f"{max(r['wic_cond']):.1f} | "
                 f"{max(r['add_max']):.2f} | {min(r['s_min']):.2f}..{max(r['s_max']):.2f} |"
             )
         vals += [(run.name, s, v) for s, v in sorted(val.items())]
