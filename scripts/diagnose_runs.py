@@ -28,7 +28,9 @@ def main(argv=None) -> None:
     ap.add_argument("runs", nargs="+", type=Path)
     ap.add_argument("--every", type=int, default=40)
     args = ap.parse_args(argv)
-    cols = "run | step | forward | reverse | out of [0,1] | grad norm | WIC cond | add max | s range"
+    cols = (
+        "run | step | forward | reverse | out of [0,1] | grad norm | WIC cond | add max | s range"
+    )
     print(f"| {cols} |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     vals = []
