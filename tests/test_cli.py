@@ -282,3 +282,22 @@ def test_default_weights_print_their_status_note(tmp_path, image_file):
     res = run("downscale", src, "-o", tmp_path / "lr.png")
     assert res.exit_code == 0, res.output
     assert "note: early checkpoint: Set5 HR" in res.output
+
+
+def test_honest_notes_for_lossy_and_foreign_inputs(tmp_path, image_file, checkpoints):
+    src = image_file("photo.png", 32, 32)
+    jpg = tmp_path / "lr.jpg"
+    Image.open(src).save(jpg, quality=90)
+    res = run("upscale", jpg, "-o", tmp_path / "up.png", "--weights", checkpoints["rescaling-x2"])
+    assert res.exit_code == 0, res.output
+    assert "(lossy)" in res.output and "not super-resolution" in res.output
+    frames = [Image.fromarray(smooth_image(32, 32, s)) for s in range(2)]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
+    res = run("decolorize", tmp_path / "anim.gif", "-o", tmp_path / "g.png",
+              "--weights", checkpoints["decolorization"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "only the first is used" in res.output
+    rgb16 = (smooth_image(32, 32).astype(np.uint16) * 257)
+    Image.fromarray(rgb16[..., 0]).save(tmp_path / "g16.png")  # 16-bit gray reference path
+    assert "8 bits" in run("downscale", tmp_path / "g16.png", "-o", tmp_path / "o16.png",
+                           "--weights", checkpoints["rescaling-x2"]).output  # fmt: skip

@@ -45,6 +45,11 @@ class ImageMeta:
     size: tuple[int, int]  # (width, height)
     alpha: np.ndarray | None = None  # (H, W) uint8
     text: dict[str, str] | None = None
+    format: str | None = None  # Pillow's name of the file format (PNG, JPEG, ...)
+
+    @property
+    def lossy(self) -> bool:
+        return self.format in LOSSY_FORMATS
 
 
 def _open(path: str | Path, min_side: int = MIN_SIDE) -> Image.Image:
@@ -63,6 +68,11 @@ def _open(path: str | Path, min_side: int = MIN_SIDE) -> Image.Image:
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise InputError(f"{p}: cannot decode image ({exc})") from None
     text = dict(getattr(im, "text", {}) or {})
+    if getattr(im, "n_frames", 1) > 1:
+        warnings.warn(f"{p}: has {im.n_frames} frames; only the first is used", stacklevel=3)
+    if im.format == "PNG" and _png_bit_depth(p) == 16 and im.mode in ("RGB", "RGBA"):
+        warnings.warn(f"{p}: 16-bit PNG reduced to 8 bits", stacklevel=3)
+    im.info["win_format"] = im.format
     try:
         im = ImageOps.exif_transpose(im)
     except Exception:  # a broken EXIF block must not stop us; orientation is then as stored
@@ -72,6 +82,12 @@ def _open(path: str | Path, min_side: int = MIN_SIDE) -> Image.Image:
     if min(w, h) < min_side:
         raise InputError(f"{p}: image is {w}x{h}; win needs at least {min_side}x{min_side} pixels")
     return im
+
+
+def _png_bit_depth(path: Path) -> int:
+    with open(path, "rb") as f:
+        head = f.read(25)
+    return head[24] if len(head) == 25 and head[12:16] == b"IHDR" else 8
 
 
 def _to_8bit(im: Image.Image, path: str | Path) -> Image.Image:
@@ -88,13 +104,14 @@ def _load(path: str | Path, min_side: int) -> tuple[Image.Image, ImageMeta]:
     im = _open(path, min_side)
     mode = im.mode
     text = im.info.get("win_text", {})
+    fmt = im.info.get("win_format")
     im = _to_8bit(im, path)
     if im.mode == "P":
         im = im.convert("RGBA" if "transparency" in im.info else "RGB")
     alpha = None
     if im.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
         alpha = np.asarray(im.getchannel("A")).copy()
-    return im, ImageMeta(mode=mode, size=im.size, alpha=alpha, text=text)
+    return im, ImageMeta(mode=mode, size=im.size, alpha=alpha, text=text, format=fmt)
 
 
 def read_image(path: str | Path, min_side: int = MIN_SIDE) -> tuple[torch.Tensor, ImageMeta]:

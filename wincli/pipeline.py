@@ -238,11 +238,26 @@ def _reveal_targets(stego_path, out_dir, names: list[str], force_lossy: bool = F
         folder, prefix = Path(out_dir), ""
         if folder.exists() and not folder.is_dir():
             raise InputError(f"{folder}: reveal writes a folder of files; -o must be a folder")
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        from wincli.errors import OutputError
+
+        raise OutputError(f"{folder}: cannot create the output folder ({exc.strerror})") from None
     return [
         check_output_path(folder / f"{prefix}{name}", [stego_path], force_lossy=force_lossy)
         for name in names
     ]
+
+
+def lossy_input_notes(path, meta, what: str) -> list[str]:
+    """A note when the image to invert was stored lossily (its hidden low bits are damaged)."""
+    if meta.lossy:
+        return [
+            f"{path}: is {meta.format} (lossy); the {what} it carried are damaged, expect a "
+            "poor result (keep WIN images as PNG)"
+        ]
+    return []
 
 
 def reveal_file(
@@ -260,7 +275,7 @@ def reveal_file(
         write_image(t, x[:, 3 * i : 3 * i + 3], meta, keep_alpha=False)
     if with_cover:
         write_image(targets[-1], x[:, :3], meta)
-    return Result([str(t) for t in targets], [])
+    return Result([str(t) for t in targets], lossy_input_notes(stego_path, meta, "secrets"))
 
 
 def hide_lsb_file(
@@ -385,7 +400,7 @@ def upscale_file(conv: Converter, lr_path, out) -> Result:
     s = conv.config.scale
     lr, meta = read_image(lr_path, min_side=4)
     recorded_scale = (meta.text or {}).get("win:scale")
-    notes = []
+    notes = lossy_input_notes(lr_path, meta, "high-resolution detail")
     if recorded_scale and recorded_scale != str(s):
         raise InputError(
             f"{lr_path}: was downscaled x{recorded_scale}; use --scale {recorded_scale}"
@@ -393,7 +408,9 @@ def upscale_file(conv: Converter, lr_path, out) -> Result:
     size = recorded_size(meta, tuple(lr.shape[-2:]), s)
     if size is None:
         notes.append(
-            f"{lr_path}: no original size recorded; restoring {lr.shape[-1] * s}x{lr.shape[-2] * s}"
+            f"{lr_path}: not made by `win downscale` (no original size recorded), so this is not "
+            f"a restoration: expect about bicubic quality, not super-resolution; restoring "
+            f"{lr.shape[-1] * s}x{lr.shape[-2] * s}"
         )
     hr = conv.inverse(lr, size=size)
     if meta.alpha is not None:
@@ -427,4 +444,4 @@ def colorize_file(conv: Converter, gray_path, out) -> Result:
     out = check_output_path(out, [gray_path], force_lossy=True)
     gray, meta = read_gray(gray_path)
     write_image(out, conv.inverse(gray), meta)
-    return Result([str(out)], [])
+    return Result([str(out)], lossy_input_notes(gray_path, meta, "colours"))

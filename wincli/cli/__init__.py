@@ -286,6 +286,14 @@ def _progress(conv=None, files: int = 0):
                 conv.on_tile = None
 
 
+def _is_dir(p: Path) -> bool:
+    """``p.is_dir()`` that says False instead of raising (e.g. a name over 255 bytes)."""
+    try:
+        return p.is_dir()
+    except OSError:
+        return False
+
+
 def _single_input(
     task: str, inputs: list[Path], out: Path | None, default_name, verb, **load
 ) -> None:
@@ -296,7 +304,7 @@ def _single_input(
 
     files = _expand_inputs(inputs)  # before loading the model: bad input fails fast
     conv = _converter(task, **load)
-    if len(files) == 1 and not inputs[0].is_dir() and (out is None or not out.is_dir()):
+    if len(files) == 1 and not inputs[0].is_dir() and (out is None or not _is_dir(out)):
         target = out if out is not None else files[0].with_name(default_name(files[0]))
         with _progress(conv):
             result = verb(conv, files[0], target)
@@ -307,7 +315,10 @@ def _single_input(
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: several inputs need -o to be a folder")
     _no_collisions(files, out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot create the output folder ({exc.strerror})") from None
     with _progress(conv, len(files)) as advance:
         for f in files:
             _report(verb(conv, f, out / f"{f.stem}.png"))
@@ -765,6 +776,8 @@ def eval_cmd(
             tile=tile,
             verbose=verbose,
         )
+    if save_images is not None and save_images.exists() and not save_images.is_dir():
+        raise InputError(f"--save-images {save_images}: is a file; give a folder")
     save = E.image_saver(save_images) if save_images else None
     if task == Task.hiding:
         if len(files) < secrets + 1:

@@ -144,6 +144,8 @@ def check_options(opts: TrainOptions) -> None:
         raise InputError(f"--secrets must be 1 to 4, not {opts.secrets}")
     if opts.patch is not None and (opts.patch < 16 or opts.patch % 8):
         raise InputError(f"--patch must be a multiple of 8 (at least 16), not {opts.patch}")
+    if not opts.resume and Path(opts.out).exists() and not Path(opts.out).is_dir():
+        raise InputError(f"--out {opts.out}: is a file; a run needs a folder")
     if opts.stop_at is not None and opts.stop_at < 1:
         raise InputError(f"--stop-at must be positive, not {opts.stop_at}")
 

@@ -1,0 +1,116 @@
+"""The corpus of bad inputs as one table: each case must end in exit code 2, one line on
+stderr starting with "error:", no new file and untouched inputs (issue: nothing lost)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from tests.conftest import smooth_image
+from wincli.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory, checkpoints):
+    d = tmp_path_factory.mktemp("corpus")
+    good = d / "good.png"
+    Image.fromarray(smooth_image(32, 32)).save(good)
+    (d / "text.png").write_text("not an image\n")
+    (d / "empty.png").write_bytes(b"")
+    (d / "trunc.png").write_bytes(good.read_bytes()[:200])
+    Image.new("RGB", (1, 1)).save(d / "tiny.png")
+    Image.new("1", (20000, 20000)).save(d / "bomb.png")  # 400 MP: a decompression bomb
+    (d / "emptydir").mkdir()
+    (d / "model.pt").write_bytes(b"\x80\x04pickle")
+    (d / "afile.txt").write_text("x")
+    data = d / "data"
+    data.mkdir()
+    for i in range(3):
+        Image.fromarray(smooth_image(72, 72, i)).save(data / f"im{i}.png")
+    return d, checkpoints
+
+
+BAD = ["missing.png", "text.png", "empty.png", "trunc.png", "tiny.png", "bomb.png", "emptydir"]
+W = {"hide": "hiding-1", "downscale": "rescaling-x2", "upscale": "rescaling-x2",
+     "decolorize": "decolorization", "colorize": "decolorization", "reveal": "hiding-1"}  # fmt: skip
+
+CASES = []
+for bad in BAD:
+    CASES += [
+        ("hide", "{%s}" % bad, "{good.png}", "-o", "{out}/s.png", "--weights", "[hiding-1]"),
+        ("hide", "{good.png}", "{%s}" % bad, "-o", "{out}/s.png", "--weights", "[hiding-1]"),
+        ("hide", "{%s}" % bad, "{good.png}", "-o", "{out}/s.png", "--method", "lsb"),
+        ("reveal", "{%s}" % bad, "-o", "{out}/r", "--weights", "[hiding-1]"),
+        ("downscale", "{%s}" % bad, "-o", "{out}/l.png", "--weights", "[rescaling-x2]"),
+        ("upscale", "{%s}" % bad, "-o", "{out}/u.png", "--weights", "[rescaling-x2]"),
+        ("decolorize", "{%s}" % bad, "-o", "{out}/g.png", "--weights", "[decolorization]"),
+        ("colorize", "{%s}" % bad, "-o", "{out}/c.png", "--weights", "[decolorization]"),
+    ]
+for name in ["o.pdf", "o.ico", "o.xyz", "noext", "o.jpg", "nodir/o.png", "x" * 300 + ".png"]:
+    CASES.append(("downscale", "{good.png}", "-o", "{out}/" + name, "--weights", "[rescaling-x2]"))
+CASES += [
+    ("downscale", "{good.png}", "-o", "-", "--weights", "[rescaling-x2]"),
+    ("downscale", "{good.png}", "-o", "{good.png}", "--weights", "[rescaling-x2]"),
+    ("downscale", "{good.png}", "--scale", "3", "-o", "{out}/l.png"),
+    ("downscale", "{good.png}", "--tile", "big", "-o", "{out}/l.png"),
+    ("downscale", "{good.png}", "--tile", "8", "-o", "{out}/l.png"),
+    ("downscale", "{good.png}", "--device", "tpu", "-o", "{out}/l.png"),
+    ("downscale", "{good.png}", "--half", "-o", "{out}/l.png", "--weights", "[rescaling-x2]"),
+    ("downscale", "{good.png}", "-o", "{out}/l.png", "--weights", "{missing.safetensors}"),
+    ("downscale", "{good.png}", "-o", "{out}/l.png", "--weights", "{model.pt}"),
+    ("downscale", "{good.png}", "-o", "{out}/l.png", "--weights", "[decolorization]"),
+    ("reveal", "{good.png}", "-n", "5"),
+    ("hide", "{good.png}", *["{good.png}"] * 5, "-o", "{out}/s.png"),
+    ("hide", "{good.png}", "{good.png}", "-o", "{out}/s.png", "--method", "lsb", "--bits", "7"),
+    ("hide", "{good.png}", "{good.png}", "-o", "{out}/s.png", "--method", "lsb", "--codec", "gif"),
+    ("hide", "{tiny16.png}", "{good.png}", "-o", "{out}/s.png", "--method", "lsb"),
+    ("reveal", "{good.png}", "--method", "lsb", "-o", "{out}/r"),
+    ("train", "--task", "hiding"),
+    ("train", "--data", "{data}", "--task", "hiding", "--secrets", "7", "--out", "{out}/t"),
+    ("train", "--data", "{data}", "--patch", "7", "--out", "{out}/t"),
+    ("train", "--data", "{data}", "--steps", "0", "--out", "{out}/t"),
+    ("train", "--data", "{data}", "--steps", "-3", "--out", "{out}/t"),
+    ("train", "--data", "{data}", "--batch", "0", "--out", "{out}/t"),
+    ("train", "--data", "{data}", "--lr", "-1", "--out", "{out}/t"),
+    ("train", "--data", "{data}", "--out", "{afile.txt}"),
+    ("train", "--data", "{data}", "--init-from", "no-such-model", "--out", "{out}/t"),
+    ("train", "--data", "{data}", "--ste", "magic", "--out", "{out}/t"),
+    ("train", "--data", "{data}", "--holdout", "5", "--out", "{out}/t"),
+    ("train", "--resume", "{out}/no-run"),
+    ("eval", "--task", "rescaling", "--data", "{data}", "--save-images", "{afile.txt}"),
+    ("eval", "--task", "rescaling", "--data", "{emptydir}"),
+]
+
+
+def _digest(folder):
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir() if p.is_file()
+    }
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: " ".join(c)[:60])
+def test_bad_input_is_one_clean_line(case, corpus, tmp_path):
+    d, ckpt = corpus
+    Image.fromarray(smooth_image(16, 16)).save(d / "tiny16.png")
+    out = tmp_path / "out"
+    out.mkdir()
+
+    def fill(arg: str) -> str:
+        if arg.startswith("[") and arg.endswith("]"):
+            return str(ckpt[arg[1:-1]])
+        return arg.replace("{out}", str(out)).replace("{", str(d) + "/").replace("}", "")
+
+    before = _digest(d)
+    res = runner.invoke(app, [fill(a) for a in case])
+    text = res.output.strip()
+    assert res.exit_code == 2, text
+    lines = [ln for ln in text.splitlines() if not ln.startswith(("warning:", "note:"))]
+    assert len(lines) == 1 and lines[0].startswith("error:"), text
+    assert "Traceback" not in text
+    assert list(out.iterdir()) == []  # nothing written, no temp files
+    assert _digest(d) == before  # inputs untouched
