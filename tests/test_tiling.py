@@ -65,3 +65,21 @@ def test_tiled_matches_untiled(task, kw):
     ra, rb = c.inverse(ya), t.inverse(ya)
     mse = float(((ra - rb) ** 2).mean())
     assert mse == 0 or -10 * math.log10(mse) > 50
+
+
+def test_auto_tile_fits_the_memory_budget_and_the_cap(monkeypatch):
+    import torch
+
+    from wincli import tiling
+
+    cpu = torch.device("cpu")
+    for free in (1 << 30, 64 << 30, 1 << 40):  # 1 GiB, 64 GiB, 1 TiB "free"
+        monkeypatch.setattr(tiling, "available_memory", lambda d, f=free: f)
+        for unit in (1, 2, 4):
+            t = tiling.auto_tile(cpu, 2500.0, unit)
+            side = t * unit
+            budget = min(free * 0.25, 1 << 30)
+            assert side * side * 2500.0 <= budget or t == 16  # 16 units is the floor
+    from wincli.cli import _tile
+
+    assert _tile(None) == "auto" and _tile("0") is None and _tile("512") == 512

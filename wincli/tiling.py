@@ -89,8 +89,10 @@ def auto_tile(
     unit_in: int,
     budget: float = 0.25,
     max_units: int = 1024,
+    cap_bytes: float = 1 << 30,
 ) -> int:
-    """Largest tile (in units) whose activations fit ``budget`` of the free memory."""
-    pixels = available_memory(device) * budget / bytes_per_pixel
+    """Largest tile (in units) whose activations fit ``budget`` of the free memory, and never
+    more than ``cap_bytes`` (so the default run of a big photo stays bounded)."""
+    pixels = min(available_memory(device) * budget, cap_bytes) / bytes_per_pixel
     side = int(pixels**0.5) // unit_in
     return max(16, min(side, max_units))

@@ -60,7 +60,11 @@ WeightsOpt = Annotated[
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or mps.")]
 TileOpt = Annotated[
     str | None,
-    typer.Option("--tile", help="Tile size in pixels, or 'auto' (sized from free memory)."),
+    typer.Option(
+        "--tile",
+        help="Tile size in pixels, 'auto' (default: sized from free memory, at most 1 GiB of "
+        "activations) or 0 (the whole image at once).",
+    ),
 ]
 HalfOpt = Annotated[bool, typer.Option("--half", help="float16 inference (CUDA only).")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Say which device and weights.")]
@@ -197,14 +201,14 @@ def _root(
 def _tile(value: str | None):
     from wincli.errors import InputError
 
-    if value is None:
-        return None
-    if value == "auto":
+    if value is None or value == "auto":
         return "auto"
     try:
         n = int(value)
     except ValueError:
         raise InputError(f"--tile must be a number of pixels or 'auto', not {value!r}") from None
+    if n == 0:
+        return None
     if n < 32:
         raise InputError("--tile must be at least 32 pixels")
     return n
@@ -773,7 +777,7 @@ def eval_cmd(
             model=model,
             weights=weights,
             device=device,
-            tile=tile,
+            tile=tile if tile is not None else "0",  # the protocol: whole images
             verbose=verbose,
         )
     if save_images is not None and save_images.exists() and not save_images.is_dir():
