@@ -56,6 +56,7 @@ def main(argv=None) -> None:
     ap.add_argument("--file", default="best", choices=["best", "model"])
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument("--notes", default="")
+    ap.add_argument("--status", default="", help="the line the CLI prints when it is used")
     args = ap.parse_args(argv)
 
     from wincli.checkpoint import load_model, read_metadata
@@ -94,10 +95,13 @@ def main(argv=None) -> None:
             "patch": opts["patch"],
             "lr": opts["lr"],
             "lambda_forward": opts.get("lambda_forward", 2.0),
+            "init_from": opts.get("init_from"),
+            "ste": opts.get("ste", "identity"),
             "train_cpu_hours": round(state.get("elapsed_s", 0) / 3600, 2),
             "notes": args.notes,
         },
         "metrics": metrics,
+        "status": args.status,
     }
     reg_path = REPO / "weights" / "registry.json"
     reg = json.loads(reg_path.read_text())
