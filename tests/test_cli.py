@@ -297,7 +297,31 @@ def test_honest_notes_for_lossy_and_foreign_inputs(tmp_path, image_file, checkpo
               "--weights", checkpoints["decolorization"])  # fmt: skip
     assert res.exit_code == 0, res.output
     assert "only the first is used" in res.output
-    rgb16 = (smooth_image(32, 32).astype(np.uint16) * 257)
+    rgb16 = smooth_image(32, 32).astype(np.uint16) * 257
     Image.fromarray(rgb16[..., 0]).save(tmp_path / "g16.png")  # 16-bit gray reference path
     assert "8 bits" in run("downscale", tmp_path / "g16.png", "-o", tmp_path / "o16.png",
                            "--weights", checkpoints["rescaling-x2"]).output  # fmt: skip
+
+
+def test_hide_over_folders_in_one_process(tmp_path, checkpoints):
+    def folder(name, stems, seed):
+        d = tmp_path / name
+        d.mkdir()
+        for i, stem in enumerate(stems):
+            Image.fromarray(smooth_image(32, 32, seed + i)).save(d / f"{stem}.png")
+        return d
+
+    covers = folder("covers", ["a", "b", "c"], 0)
+    s1 = folder("s1", ["a", "c", "d", "e"], 10)
+    s2 = folder("s2", ["c", "a", "b"], 20)
+    w2 = checkpoints["hiding-2"]
+    res = run("hide", covers, s1, s2, "-o", tmp_path / "out", "--weights", w2)
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "b.png", "c.png"]
+    res = run("hide", covers, s1, s2, "-o", tmp_path / "byname", "--weights", w2, "--pair", "name")
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in (tmp_path / "byname").iterdir()) == ["a.png", "c.png"]
+    res = run("reveal", tmp_path / "byname", "-n", 2, "-o", tmp_path / "rev", "--weights", w2)
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "rev" / "a" / "secret2.png").exists()
+    _one_line_error(run("hide", covers, s1, "--weights", checkpoints["hiding-1"]))  # no -o DIR

@@ -290,6 +290,38 @@ def _progress(conv=None, files: int = 0):
                 conv.on_tile = None
 
 
+def _folder_jobs(covers: Path, secrets: list[Path], output: Path | None, pair: str):
+    """[(cover, [secret per folder], target)] for ``win hide`` over folders."""
+    from wincli.errors import InputError, OutputError
+
+    if pair not in ("order", "name"):
+        raise InputError(f"--pair must be order or name, not {pair!r}")
+    if not all(p.is_dir() for p in secrets):
+        raise InputError("a cover folder needs secret folders (one per secret)")
+    if output is None or (output.exists() and not output.is_dir()):
+        raise OutputError("a cover folder needs -o DIR (a folder for the stego images)")
+    cover_files = _expand_inputs([covers])
+    secret_files = [_expand_inputs([d]) for d in secrets]
+    if pair == "name":
+        by_name = [{f.stem: f for f in fs} for fs in secret_files]
+        jobs = [
+            (c, [m[c.stem] for m in by_name])
+            for c in cover_files
+            if all(c.stem in m for m in by_name)
+        ]
+    else:
+        jobs = list(zip(cover_files, zip(*secret_files, strict=False), strict=False))
+        jobs = [(c, list(s)) for c, s in jobs]
+    if not jobs:
+        raise InputError(f"no cover/secret pairs found (pairing by {pair})")
+    _no_collisions([c for c, _ in jobs], output)
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{output}: cannot create the output folder ({exc.strerror})") from None
+    return [(c, secs, output / f"{c.stem}.png") for c, secs in jobs]
+
+
 def _is_dir(p: Path) -> bool:
     """``p.is_dir()`` that says False instead of raising (e.g. a name over 255 bytes)."""
     try:
@@ -350,8 +382,18 @@ def hide(
     ] = "auto",
     passphrase: PassOpt = None,
     ask_passphrase: AskPassOpt = False,
+    pair: Annotated[
+        str,
+        typer.Option(
+            "--pair", help="Folders: pair covers and secrets by sorted 'order' or 'name'."
+        ),
+    ] = "order",
 ) -> None:
-    """Hide 1-4 secret images inside COVER; the stego image looks like the cover."""
+    """Hide 1-4 secret images inside COVER; the stego image looks like the cover.
+
+    With folders (win hide COVERS/ SECRETS/ [SECRETS2/ ...] -o OUT/) every cover gets one
+    secret from each folder, in one process with one model load; stegos are OUT/<cover>.png.
+    """
     from wincli.errors import InputError
     from wincli.io import require_inputs
     from wincli.pipeline import hide_file, hide_lsb_file
@@ -359,6 +401,24 @@ def hide(
     if not 1 <= len(secrets) <= 4:
         raise InputError(f"hide takes 1 to 4 secrets, got {len(secrets)}")
     require_inputs([cover, *secrets])
+    if cover.is_dir():
+        jobs = _folder_jobs(cover, secrets, output, pair)
+        if method == Method.lsb:
+            key = _passphrase(passphrase, ask_passphrase, confirm=True)
+            for c, secs, target in jobs:
+                _report(hide_lsb_file(c, secs, target, bits=bits, passphrase=key, codec=codec))
+            return
+        conv = _converter(
+            "hiding", secrets=len(secrets), model=model, weights=weights, device=device,
+            tile=tile, half=half, verbose=verbose,
+        )  # fmt: skip
+        with _progress(conv, len(jobs)) as advance:
+            for c, secs, target in jobs:
+                _report(hide_file(conv, c, secs, target, force_lossy=force_lossy, check=check))
+                advance()
+        return
+    if any(p.is_dir() for p in secrets):
+        raise InputError("secret folders need a cover folder (win hide COVERS/ SECRETS/ -o OUT/)")
     out = output or cover.with_name(f"{cover.stem}_stego.png")
     if method == Method.lsb:
         if codec not in ("auto", "webp", "jpeg"):
@@ -420,12 +480,13 @@ def reveal(
     if not 1 <= secrets <= 4:
         raise InputError(f"--secrets must be 1 to 4, not {secrets}")
     files = _expand_inputs(stegos)
-    if output is not None and len(files) > 1:
+    per_file = len(files) > 1 or any(p.is_dir() for p in stegos)  # OUT/<stem>/secret1.png
+    if output is not None and per_file:
         _no_collisions(files, output)
     if method == Method.lsb:
         key = _passphrase(passphrase, ask_passphrase)
         for f in files:
-            dest = output / f.stem if (output is not None and len(files) > 1) else output
+            dest = output / f.stem if (output is not None and per_file) else output
             _report(reveal_lsb_file(f, dest, passphrase=key))
         return
     conv = _converter(
@@ -439,7 +500,7 @@ def reveal(
         verbose=verbose,
     )
     for f in files:
-        dest = output / f.stem if (output is not None and len(files) > 1) else output
+        dest = output / f.stem if (output is not None and per_file) else output
         with _progress(conv):
             result = reveal_file(conv, f, dest, with_cover=with_cover)
         _report(result)
