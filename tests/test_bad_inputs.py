@@ -36,20 +36,19 @@ def corpus(tmp_path_factory, checkpoints):
 
 
 BAD = ["missing.png", "text.png", "empty.png", "trunc.png", "tiny.png", "bomb.png", "emptydir"]
-W = {"hide": "hiding-1", "downscale": "rescaling-x2", "upscale": "rescaling-x2",
-     "decolorize": "decolorization", "colorize": "decolorization", "reveal": "hiding-1"}  # fmt: skip
 
 CASES = []
-for bad in BAD:
+for name in BAD:
+    bad = "{" + name + "}"
     CASES += [
-        ("hide", "{%s}" % bad, "{good.png}", "-o", "{out}/s.png", "--weights", "[hiding-1]"),
-        ("hide", "{good.png}", "{%s}" % bad, "-o", "{out}/s.png", "--weights", "[hiding-1]"),
-        ("hide", "{%s}" % bad, "{good.png}", "-o", "{out}/s.png", "--method", "lsb"),
-        ("reveal", "{%s}" % bad, "-o", "{out}/r", "--weights", "[hiding-1]"),
-        ("downscale", "{%s}" % bad, "-o", "{out}/l.png", "--weights", "[rescaling-x2]"),
-        ("upscale", "{%s}" % bad, "-o", "{out}/u.png", "--weights", "[rescaling-x2]"),
-        ("decolorize", "{%s}" % bad, "-o", "{out}/g.png", "--weights", "[decolorization]"),
-        ("colorize", "{%s}" % bad, "-o", "{out}/c.png", "--weights", "[decolorization]"),
+        ("hide", bad, "{good.png}", "-o", "{out}/s.png", "--weights", "[hiding-1]"),
+        ("hide", "{good.png}", bad, "-o", "{out}/s.png", "--weights", "[hiding-1]"),
+        ("hide", bad, "{good.png}", "-o", "{out}/s.png", "--method", "lsb"),
+        ("reveal", bad, "-o", "{out}/r", "--weights", "[hiding-1]"),
+        ("downscale", bad, "-o", "{out}/l.png", "--weights", "[rescaling-x2]"),
+        ("upscale", bad, "-o", "{out}/u.png", "--weights", "[rescaling-x2]"),
+        ("decolorize", bad, "-o", "{out}/g.png", "--weights", "[decolorization]"),
+        ("colorize", bad, "-o", "{out}/c.png", "--weights", "[decolorization]"),
     ]
 for name in ["o.pdf", "o.ico", "o.xyz", "noext", "o.jpg", "nodir/o.png", "x" * 300 + ".png"]:
     CASES.append(("downscale", "{good.png}", "-o", "{out}/" + name, "--weights", "[rescaling-x2]"))
