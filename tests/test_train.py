@@ -231,3 +231,15 @@ def test_log_carries_the_divergence_diagnostics(image_dir, tmp_path):
     assert len(r["s_min"]) == len(r["add_max"]) > 0 and min(r["wic_cond"]) >= 1.0
     assert 0.0 <= r["out_of_range"] <= 1.0 and r["grad_norm"] > 0
     assert json.loads((run / "state.json").read_text())["options"]["ste"] == "identity"
+
+
+def test_resume_refuses_a_changed_recipe(image_dir, tmp_path):
+    from wincli.errors import InputError
+
+    run = tmp_path / "r"
+    train(_opts(image_dir, run, steps=2))
+    with pytest.raises(InputError, match="--lr 0.0001 differs"):
+        train(TrainOptions(resume=str(run), lr=1e-4))
+    with pytest.raises(InputError, match="--batch 4 differs"):
+        train(TrainOptions(resume=str(run), batch=4))
+    train(TrainOptions(resume=str(run), lr=2e-3, steps=3))  # the same value is fine

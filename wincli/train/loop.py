@@ -120,6 +120,10 @@ RESUME_OVERRIDES = (
 )
 
 
+# Recipe options whose "not given" is None: given on --resume with another value, an error.
+RECIPE_CHECKED = ("lr", "batch", "patch", "init", "couplings", "growth", "init_from")
+
+
 def _defaults(opts: TrainOptions, device: torch.device) -> TrainOptions:
     cuda = device.type == "cuda"
     fill = {
@@ -260,6 +264,13 @@ def train(opts: TrainOptions) -> dict[str, float]:
             for f in dataclasses.fields(TrainOptions)
             if f.name in RESUME_OVERRIDES and getattr(opts, f.name) is not None
         }
+        for name in RECIPE_CHECKED:  # recipe options a resume cannot change: say so
+            given = getattr(opts, name)
+            if given is not None and given != keep.get(name):
+                raise InputError(
+                    f"--{name.replace('_', '-')} {given} differs from the run's {keep.get(name)}: "
+                    f"a resumed run keeps its recipe (start a new run, or --init-from its model)"
+                )
         opts = dataclasses.replace(TrainOptions(**keep), **overrides, resume=str(run), out=str(run))
         start_step = int(saved["step"])
     else:
