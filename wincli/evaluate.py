@@ -21,12 +21,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from wincli.models.tasks import bicubic_down, bicubic_up, lab_lightness
+from wincli.models.tasks import bicubic_down, bicubic_up, lab_lightness, round8
 
 
 def to8(x: torch.Tensor) -> torch.Tensor:
     """Float in [0, 1] -> float 0..255 on the 8-bit grid."""
-    return torch.round(x.clamp(0, 1) * 255.0)
+    return round8(x) * 255.0
 
 
 def psnr8(a: torch.Tensor, b: torch.Tensor, shave: int = 0) -> float:

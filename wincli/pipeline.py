@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from wincli.device import pick_device
 from wincli.errors import InputError
 from wincli.models import InvertibleNet, preset_config
-from wincli.models.tasks import image_to_input, output_to_image, quantize_8bit
+from wincli.models.tasks import image_to_input, output_to_image, quantize_8bit, round8
 from wincli.tiling import auto_tile, count_tiles, tiled_apply
 
 # Activation bytes per input pixel at inference, measured with scripts/bench_memory.py on the
@@ -173,7 +173,7 @@ def fit_secret(secret: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     if tuple(secret.shape[-2:]) == tuple(size):
         return secret
     out = F.interpolate(secret, size=size, mode="bicubic", align_corners=False, antialias=True)
-    return torch.round(out.clamp(0, 1) * 255) / 255
+    return round8(out)
 
 
 # ---------------------------------------------------------------- file verbs (used by the CLI)
@@ -367,7 +367,7 @@ def downscale_file(conv: Converter, hr_path, out, *, force_lossy=False, check=Fa
 
         a = torch.from_numpy(meta.alpha)[None, None].float() / 255
         a = bicubic_down(pad_to(a, s), s)[..., : lr.shape[-2], : lr.shape[-1]]
-        meta.alpha = (a[0, 0].clamp(0, 1) * 255).round().byte().numpy()
+        meta.alpha = (round8(a[0, 0]) * 255).round().byte().numpy()
         alpha_meta = meta
     write_image(out, lr, alpha_meta, text={SIZE_KEY: f"{w}x{h}", "win:scale": str(s)})
     result = Result([str(out)], [])
@@ -416,7 +416,7 @@ def upscale_file(conv: Converter, lr_path, out) -> Result:
     if meta.alpha is not None:
         a = torch.from_numpy(meta.alpha)[None, None].float() / 255
         a = F.interpolate(a, size=hr.shape[-2:], mode="bicubic", align_corners=False)
-        meta.alpha = (a[0, 0].clamp(0, 1) * 255).round().byte().numpy()
+        meta.alpha = (round8(a[0, 0]) * 255).round().byte().numpy()
     write_image(out, hr, meta)
     return Result([str(out)], notes)
 

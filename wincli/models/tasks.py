@@ -19,6 +19,15 @@ from wincli.layers.wic import spatial_shift
 from wincli.models.config import ModelConfig
 
 
+def round8(x: torch.Tensor) -> torch.Tensor:
+    """The one 8-bit rounding: clamp to [0, 1] and snap to the 256 levels (no gradient).
+
+    Every image that is stored, compared or written passes here (or ``quantize_8bit``, its
+    differentiable form); ``io.to_uint8`` and ``evaluate.to8`` are this on other scales.
+    """
+    return torch.round(x.clamp(0.0, 1.0) * 255.0) / 255.0
+
+
 def quantize_8bit(y: torch.Tensor, ste: str = "clamp") -> torch.Tensor:
     """Clamp to [0, 1], round to 8 bits, with a straight-through gradient for the rounding.
 
@@ -30,12 +39,11 @@ def quantize_8bit(y: torch.Tensor, ste: str = "clamp") -> torch.Tensor:
     how hiding training diverged (README, "Why training diverged"). Values are the same.
     """
     if ste == "identity":
-        q = torch.round(y.clamp(0.0, 1.0) * 255.0) / 255.0
-        return y + (q - y).detach()
+        return y + (round8(y) - y).detach()
     if ste != "clamp":
         raise ValueError(f"ste must be clamp or identity, not {ste!r}")
     c = y.clamp(0.0, 1.0)
-    return c + (torch.round(c * 255.0) / 255.0 - c).detach()
+    return c + (round8(c) - c).detach()
 
 
 def pack_hiding(cover: torch.Tensor, secrets: list[torch.Tensor]) -> torch.Tensor:

@@ -41,6 +41,7 @@ from wincli.models.tasks import (
     output_to_image,
     psnr,
     quantize_8bit,
+    round8,
 )
 from wincli.train.data import (
     PatchDataset,
@@ -197,9 +198,8 @@ def validate(net, batch: torch.Tensor, device: torch.device) -> dict[str, float]
         x = batch[i : i + 1].to(device)
         target = forward_target(cfg, x)
         image = quantize_8bit(output_to_image(cfg, net(x)))
-        rec = net.inverse(image_to_input(cfg, image)).clamp(0, 1)
-        rec = torch.round(rec * 255) / 255
-        image_psnr.append(psnr(image, torch.round(target * 255) / 255))
+        rec = round8(net.inverse(image_to_input(cfg, image)))
+        image_psnr.append(psnr(image, round8(target)))
         sl = slice(3, None) if cfg.task == "hiding" else slice(None)
         rev_psnr.append(psnr(rec[:, sl], x[:, sl]))
     net.train()
