@@ -325,3 +325,30 @@ def test_hide_over_folders_in_one_process(tmp_path, checkpoints):
     assert res.exit_code == 0, res.output
     assert (tmp_path / "rev" / "a" / "secret2.png").exists()
     _one_line_error(run("hide", covers, s1, "--weights", checkpoints["hiding-1"]))  # no -o DIR
+
+
+def test_secret_of_another_aspect_ratio_needs_fit(tmp_path, image_file, checkpoints):
+    cover = image_file("cover.png", 32, 64)
+    wide = image_file("wide.png", 32, 32)  # 1:1 against 2:1
+    near = image_file("near.png", 32, 63)  # within 3%: stretched with a note
+    w = checkpoints["hiding-1"]
+    res = run("hide", cover, wide, "-o", tmp_path / "s.png", "--weights", w)
+    _one_line_error(res)
+    assert "--fit" in res.output and not (tmp_path / "s.png").exists()
+    for fit in ("stretch", "crop", "pad"):
+        res = run("hide", cover, wide, "-o", tmp_path / f"{fit}.png", "--weights", w, "--fit", fit)
+        assert res.exit_code == 0 and f"({fit})" in res.output, res.output
+    res = run("hide", cover, near, "-o", tmp_path / "n.png", "--weights", w)
+    assert res.exit_code == 0 and "(stretch)" in res.output
+
+
+def test_fit_secret_modes():
+    import torch
+
+    from wincli.pipeline import fit_secret
+
+    sec = torch.rand(1, 3, 20, 10)
+    for fit in ("stretch", "crop", "pad"):
+        assert fit_secret(sec, (16, 16), fit).shape == (1, 3, 16, 16)
+    padded = fit_secret(sec, (16, 16), "pad")
+    assert padded[..., :, 0].abs().sum() == 0  # letterboxed: the side columns are black

@@ -168,11 +168,50 @@ def pad_to(x: torch.Tensor, multiple: int) -> torch.Tensor:
     return F.pad(x, (0, pw, 0, ph), mode=mode)
 
 
-def fit_secret(secret: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Resize a (1, 3, h, w) secret to the cover's (H, W) (bicubic, anti-aliased, 8-bit)."""
-    if tuple(secret.shape[-2:]) == tuple(size):
+FITS = ("stretch", "crop", "pad")
+ASPECT_TOLERANCE = 0.03  # secrets whose aspect ratio differs more need an explicit --fit
+
+
+def fit_secret(
+    secret: torch.Tensor, size: tuple[int, int], fit: str | None = "stretch"
+) -> torch.Tensor:
+    """Bring a (1, 3, h, w) secret to the cover's (H, W) (bicubic, anti-aliased, 8-bit).
+
+    ``fit``: "stretch" (resize, the aspect ratio changes), "crop" (center-crop to the cover's
+    aspect ratio, then resize), "pad" (resize to fit inside, then pad with black), or None:
+    stretch when the aspect ratios agree within 3%, else an InputError asking for ``--fit``.
+    """
+    h, w = secret.shape[-2:]
+    if (h, w) == tuple(size):
         return secret
-    out = F.interpolate(secret, size=size, mode="bicubic", align_corners=False, antialias=True)
+    H, W = size
+    off = abs((w / h) / (W / H) - 1)
+    if fit is None:
+        if off > ASPECT_TOLERANCE:
+            raise InputError(
+                f"a {w}x{h} secret has another aspect ratio than the {W}x{H} cover "
+                f"({100 * off:.0f}% off); choose --fit stretch, crop or pad (reveal returns the "
+                "cover's size)"
+            )
+        fit = "stretch"
+    if fit not in FITS:
+        raise InputError(f"--fit must be stretch, crop or pad, not {fit!r}")
+
+    def resize(x, hw):
+        return F.interpolate(x, size=hw, mode="bicubic", align_corners=False, antialias=True)
+
+    if fit == "crop":
+        ch, cw = (h, round(h * W / H)) if w / h > W / H else (round(w * H / W), w)
+        i, j = (h - ch) // 2, (w - cw) // 2
+        out = resize(secret[..., i : i + ch, j : j + cw], (H, W))
+    elif fit == "pad":
+        scale = min(H / h, W / w)
+        nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+        out = secret.new_zeros(1, secret.shape[1], H, W)
+        i, j = (H - nh) // 2, (W - nw) // 2
+        out[..., i : i + nh, j : j + nw] = resize(secret, (nh, nw))
+    else:
+        out = resize(secret, (H, W))
     return round8(out)
 
 
@@ -189,7 +228,7 @@ class Result:
 
 
 def hide_file(
-    conv: Converter, cover_path, secret_paths, out, *, force_lossy=False, check=False
+    conv: Converter, cover_path, secret_paths, out, *, force_lossy=False, check=False, fit=None
 ) -> Result:
     """cover + 1-4 secrets -> stego PNG (no metadata, cover's alpha carried through)."""
     from wincli.evaluate import psnr8
@@ -207,11 +246,13 @@ def hide_file(
     for p in secret_paths:
         sec, _ = read_image(p)
         if sec.shape[-2:] != cover.shape[-2:]:
+            sec2 = fit_secret(sec, tuple(cover.shape[-2:]), fit)
             notes.append(
-                f"{p}: {sec.shape[-1]}x{sec.shape[-2]} resized to the cover's "
-                f"{cover.shape[-1]}x{cover.shape[-2]}"
+                f"{p}: {sec.shape[-1]}x{sec.shape[-2]} brought to the cover's "
+                f"{cover.shape[-1]}x{cover.shape[-2]} ({fit or 'stretch'}); reveal returns "
+                "that size"
             )
-            sec = fit_secret(sec, tuple(cover.shape[-2:]))
+            sec = sec2
         secrets.append(sec)
     stego = conv.forward(torch.cat([cover, *secrets], 1))
     write_image(out, stego, meta)

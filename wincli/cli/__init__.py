@@ -382,6 +382,14 @@ def hide(
     ] = "auto",
     passphrase: PassOpt = None,
     ask_passphrase: AskPassOpt = False,
+    fit: Annotated[
+        str | None,
+        typer.Option(
+            "--fit",
+            help="WIN: a secret of another aspect ratio than the cover: stretch, crop or pad "
+            "(default: refuse when it differs by more than 3%).",
+        ),
+    ] = None,
     pair: Annotated[
         str,
         typer.Option(
@@ -414,7 +422,9 @@ def hide(
         )  # fmt: skip
         with _progress(conv, len(jobs)) as advance:
             for c, secs, target in jobs:
-                _report(hide_file(conv, c, secs, target, force_lossy=force_lossy, check=check))
+                _report(
+                    hide_file(conv, c, secs, target, force_lossy=force_lossy, check=check, fit=fit)
+                )
                 advance()
         return
     if any(p.is_dir() for p in secrets):
@@ -448,7 +458,7 @@ def hide(
         verbose=verbose,
     )
     with _progress(conv):
-        result = hide_file(conv, cover, secrets, out, force_lossy=force_lossy, check=check)
+        result = hide_file(conv, cover, secrets, out, force_lossy=force_lossy, check=check, fit=fit)
     _report(result)
 
 
