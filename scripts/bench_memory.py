@@ -25,15 +25,11 @@ def child(task: str, preset: str, side: int, tile: int) -> None:
     sys.path.insert(0, str(REPO))
     import torch
 
-    from wincli.models import build_model
+    from wincli.models import build_model, parse_task_name
     from wincli.pipeline import Converter
 
-    name, _, arg = task.partition("-")
-    kw = {}
-    if name == "hiding":
-        kw = {"secrets": int(arg or 1)}
-    elif name == "rescaling":
-        kw = {"scale": int(arg.lstrip("x") or 2)}
+    kw = parse_task_name(task)
+    name = kw.pop("task")
     net = build_model(name, preset=preset, **kw).eval()
     conv = Converter(net=net, device=torch.device("cpu"), tile=tile or None)
     x = torch.rand(1, net.config.c_in, side, side)

@@ -17,17 +17,20 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from wincli.layers import WIC  # noqa: E402
-from wincli.models import PAPER_PARAMS, build_model, count_params  # noqa: E402
+from wincli.models import (  # noqa: E402
+    PAPER_PARAMS,
+    TASK_NAMES,
+    build_model,
+    count_params,
+    parse_task_name,
+)
 
-ROWS = [
-    ("hiding-1", "hiding", {"secrets": 1}),
-    ("hiding-2", "hiding", {"secrets": 2}),
-    ("hiding-3", "hiding", {"secrets": 3}),
-    ("hiding-4", "hiding", {"secrets": 4}),
-    ("rescaling-x2", "rescaling", {"scale": 2}),
-    ("rescaling-x4", "rescaling", {"scale": 4}),
-    ("decolorization", "decolorization", {}),
-]
+
+def _kw(name: str) -> dict:
+    return {k: v for k, v in parse_task_name(name).items() if k != "task"}
+
+
+ROWS = [(n, parse_task_name(n)["task"], _kw(n)) for n in TASK_NAMES]
 
 
 def macs(net, c_in: int, side: int = 64) -> float:

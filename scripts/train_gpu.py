@@ -26,12 +26,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-TASKS = {
-    "rescaling-x2": dict(task="rescaling", scale=2),
-    "rescaling-x4": dict(task="rescaling", scale=4),
-    "decolorization": dict(task="decolorization"),
-    **{f"hiding-{n}": dict(task="hiding", secrets=n) for n in (1, 2, 3, 4)},
-}
+from wincli.models.config import TASK_NAMES, parse_task_name  # noqa: E402
+
+TASKS = {name: parse_task_name(name) for name in TASK_NAMES}
 RUN_FILES = ("model.safetensors", "best.safetensors", "optimizer.safetensors", "state.json")
 
 

@@ -108,3 +108,15 @@ def test_task_aware_init_fits_target():
     with torch.no_grad():
         assert torch.allclose(net(x), x[:, :3], atol=1e-5)
         assert abs(float(net.log_det_penalty())) < 1e-6
+
+
+def test_task_names_parse_and_round_trip():
+    import pytest
+
+    from wincli.models import TASK_NAMES, ModelConfig, parse_task_name
+
+    for name in TASK_NAMES:
+        assert ModelConfig(**parse_task_name(name)).name == name
+    for bad in ("hiding-5", "rescaling-x3", "rescaling", "colour", "hiding-x"):
+        with pytest.raises(ValueError, match="unknown task name"):
+            parse_task_name(bad)

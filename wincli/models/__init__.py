@@ -3,7 +3,7 @@
 >>> net = build_model("rescaling", scale=2, preset="cpu")    # doctest: +SKIP
 """
 
-from wincli.models.config import TASKS, VARIANTS, ModelConfig
+from wincli.models.config import TASK_NAMES, TASKS, VARIANTS, ModelConfig, parse_task_name
 from wincli.models.presets import PAPER_PARAMS, PRESETS, preset_config
 from wincli.models.win import WIN, InvertibleNet, WINNaive
 
@@ -35,6 +35,7 @@ __all__ = [
     "PAPER_PARAMS",
     "PRESETS",
     "TASKS",
+    "TASK_NAMES",
     "VARIANTS",
     "WIN",
     "InvertibleNet",
@@ -44,4 +45,5 @@ __all__ = [
     "build_model",
     "count_params",
     "preset_config",
+    "parse_task_name",
 ]

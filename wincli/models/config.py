@@ -94,3 +94,26 @@ class ModelConfig:
         if unknown:
             raise ValueError(f"unknown config keys: {', '.join(sorted(unknown))}")
         return cls(**data)
+
+
+TASK_NAMES = (
+    "hiding-1", "hiding-2", "hiding-3", "hiding-4", "rescaling-x2", "rescaling-x4",
+    "decolorization",
+)  # fmt: skip
+
+
+def parse_task_name(name: str) -> dict[str, Any]:
+    """``"hiding-2"`` -> {task: hiding, secrets: 2}; ``"rescaling-x4"`` -> {task: rescaling,
+    scale: 4}; ``"decolorization"`` -> {task: decolorization}. The inverse of
+    ``ModelConfig.name``; one parser for scripts, tests and the CLI."""
+    task, _, arg = name.partition("-")
+    try:
+        if task == "hiding" and arg in ("1", "2", "3", "4"):
+            return {"task": "hiding", "secrets": int(arg)}
+        if task == "rescaling" and arg in ("x2", "x4"):
+            return {"task": "rescaling", "scale": int(arg[1:])}
+        if name == "decolorization":
+            return {"task": "decolorization"}
+    except ValueError:
+        pass
+    raise ValueError(f"unknown task name {name!r}; one of {', '.join(TASK_NAMES)}")
