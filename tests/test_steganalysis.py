@@ -6,6 +6,7 @@ import json
 import sys
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from tests.conftest import REPO, smooth_image
@@ -21,17 +22,26 @@ def test_pe_and_auc_on_known_scores():
     assert p_error(np.array([0.0, 3.0]), np.array([1.0, 2.0])) == 0.25
 
 
-def test_spam_is_a_transition_matrix():
+def test_spam_is_the_reference_cooccurrence():
     flat = np.full((20, 20), 100, np.uint8)
     f = spam(flat)
     assert f.shape == (686,)
-    centre = (3 * 7 + 3) * 7 + 3  # Pr(u = 0 | v = 0, w = 0)
+    centre = (3 * 7 + 3) * 7 + 3  # all three differences 0
     assert f[centre] == 1.0 and f[343 + centre] == 1.0 and f.sum() == 2.0
     g = spam(smooth_image(40, 40)[..., 0])
-    # every observed (v, w) context's probabilities sum to one; averaged over 4 directions
-    ctx = g[:343].reshape(7, 7, 7).sum(-1)
-    assert np.all(ctx < 1 + 1e-9) and abs(ctx.max() - 1) < 1e-9
+    assert abs(g[:343].sum() - 1) < 1e-12 and abs(g[343:].sum() - 1) < 1e-12
     assert spam_rgb(smooth_image(24, 24)).shape == (2058,)
+
+
+def test_spam_matches_sealwatch_when_installed():
+    from wincli.steganalysis import import_sealwatch
+
+    try:
+        import_sealwatch()
+    except ImportError as exc:
+        pytest.skip(f"optional: {exc}")
+    img = smooth_image(40, 48, seed=3)
+    assert np.allclose(spam_rgb(img, "sealwatch"), spam_rgb(img), atol=1e-12)
 
 
 def test_detector_catches_full_lsb_matching_on_smooth_images():

@@ -4,9 +4,11 @@
 >>> res = detect(cover_feats, stego_feats, splits=10)   # paired rows: row i = source image i
 >>> res["pe_mean"], res["auc_mean"]
 
-Features: the second-order SPAM model (Pevny, Bas, Fridrich 2010; T = 3, 686 features) on each
-RGB channel (3 x 686). It is computed here in NumPy; when the optional ``sealwatch`` package is
-installed, ``backend="sealwatch"`` uses its (Rust) SPAM instead. The detector is a Fisher linear
+Features: the second-order SPAM model (Pevny, Bas, Fridrich 2010; T = 3, 686 features: the
+co-occurrences of three consecutive truncated differences, straight and diagonal directions
+averaged, as the reference spam686 code computes them) on each RGB channel (3 x 686). It is
+computed here in NumPy and equals the optional ``sealwatch`` package's SPAM exactly (a test);
+``backend="sealwatch"`` uses sealwatch's Rust implementation instead. The detector is a Fisher linear
 discriminant with ridge regularisation, trained on half of the source images and tested on the
 other half (a split by source image, never by crop: a cover and its stego always fall on the
 same side), repeated over ``splits`` random halvings.
@@ -31,17 +33,17 @@ def _triples(d: np.ndarray, step: tuple[int, int]) -> tuple[np.ndarray, ...]:
 
 
 def _markov(x: np.ndarray, diagonal: bool) -> np.ndarray:
-    """343 transition probabilities Pr(u | v, w) for one direction (right or down-right)."""
+    """343 co-occurrence frequencies of three consecutive truncated differences (w, v, u) for
+    one direction (right or down-right), normalised to sum to one, as the reference SPAM code
+    (spam686.m, and sealwatch) computes them."""
     x = x.astype(np.int32)
     if diagonal:
         d, step = x[:-1, :-1] - x[1:, 1:], (1, 1)
     else:
         d, step = x[:, :-1] - x[:, 1:], (0, 1)
     w, v, u = (np.clip(t, -T, T) + T for t in _triples(d, step))
-    joint = np.bincount(((v * BINS + w) * BINS + u).ravel(), minlength=BINS**3)
-    joint = joint.reshape(BINS, BINS, BINS).astype(np.float64)  # [v, w, u]
-    total = joint.sum(-1, keepdims=True)
-    return np.divide(joint, total, out=np.zeros_like(joint), where=total > 0).ravel()
+    joint = np.bincount(((w * BINS + v) * BINS + u).ravel(), minlength=BINS**3)
+    return joint.astype(np.float64) / max(int(joint.sum()), 1)  # [w, v, u], sums to one
 
 
 def spam(x: np.ndarray) -> np.ndarray:
@@ -80,11 +82,20 @@ def import_sealwatch():
     import sys
     import types
 
+    class _Placeholder(types.ModuleType):
+        """Any attribute is an empty class (sealwatch subclasses a few transforms)."""
+
+        def __getattr__(self, attr):
+            if attr.startswith("__"):
+                raise AttributeError(attr)
+            return type(attr, (), {})
+
     try:
         import torchvision  # noqa: F401
     except Exception:  # noqa: BLE001 - missing or broken: both are replaced by the placeholder
-        for name in ("torchvision", "torchvision.transforms"):
-            sys.modules[name] = types.ModuleType(name)
+        tv, tr = _Placeholder("torchvision"), _Placeholder("torchvision.transforms")
+        tv.transforms = tr
+        sys.modules["torchvision"], sys.modules["torchvision.transforms"] = tv, tr
     try:
         return importlib.import_module("sealwatch")
     except ImportError as exc:
