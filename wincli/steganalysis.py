@@ -8,8 +8,8 @@ Features: the second-order SPAM model (Pevny, Bas, Fridrich 2010; T = 3, 686 fea
 co-occurrences of three consecutive truncated differences, straight and diagonal directions
 averaged, as the reference spam686 code computes them) on each RGB channel (3 x 686). It is
 computed here in NumPy and equals the optional ``sealwatch`` package's SPAM exactly (a test);
-``backend="sealwatch"`` uses sealwatch's Rust implementation instead. The detector is a Fisher linear
-discriminant with ridge regularisation, trained on half of the source images and tested on the
+``backend="sealwatch"`` uses sealwatch's Rust implementation instead.
+The detector is a Fisher linear discriminant with ridge regularisation, trained on half of the source images and tested on the
 other half (a split by source image, never by crop: a cover and its stego always fall on the
 same side), repeated over ``splits`` random halvings.
 
