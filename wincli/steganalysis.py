@@ -9,9 +9,9 @@ co-occurrences of three consecutive truncated differences, straight and diagonal
 averaged, as the reference spam686 code computes them) on each RGB channel (3 x 686). It is
 computed here in NumPy and equals the optional ``sealwatch`` package's SPAM exactly (a test);
 ``backend="sealwatch"`` uses sealwatch's Rust implementation instead.
-The detector is a Fisher linear discriminant with ridge regularisation, trained on half of the source images and tested on the
-other half (a split by source image, never by crop: a cover and its stego always fall on the
-same side), repeated over ``splits`` random halvings.
+The detector is a Fisher linear discriminant with ridge regularisation, trained on half of the
+source images and tested on the other half (a split by source image, never by crop: a cover
+and its stego always fall on the same side), repeated over ``splits`` random halvings.
 
 P_E = min over thresholds of (P_FA + P_MD) / 2 (0.5 = undetectable, 0 = always caught).
 """
