@@ -65,9 +65,9 @@ def main(argv=None) -> None:
     w = work
     plan = {
         "downscale-x2": ("downscale x2, 24 MP", ["downscale", big, "-s", 2, "-o", w / "l2.png"]),
-        "upscale-x2": ("upscale x2 to 24 MP", ["upscale", w / "l2.png", "-s", 2, "-o", w / "u2.png"]),
+        "upscale-x2": ("upscale x2, 24 MP", ["upscale", w / "l2.png", "-s", 2, "-o", w / "u2.png"]),
         "downscale-x4": ("downscale x4, 24 MP", ["downscale", big, "-s", 4, "-o", w / "l4.png"]),
-        "upscale-x4": ("upscale x4 to 24 MP", ["upscale", w / "l4.png", "-s", 4, "-o", w / "u4.png"]),
+        "upscale-x4": ("upscale x4, 24 MP", ["upscale", w / "l4.png", "-s", 4, "-o", w / "u4.png"]),
         "hide": ("hide, 12 MP cover + secret", ["hide", mid, sec, "-o", w / "st.png"]),
         "reveal": ("reveal, 12 MP", ["reveal", w / "st.png", "-o", w / "rev"]),
         "decolorize": ("decolorize, 12 MP", ["decolorize", mid, "-o", w / "g.png"]),
