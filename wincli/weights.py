@@ -211,12 +211,7 @@ def load_weights_file(path: str | Path, expect: ModelConfig | None = None):
     model = load_model(p)
     if expect is not None:
         got = model.config
-        if (got.task, got.c_in, got.c_out, got.multiple) != (
-            expect.task,
-            expect.c_in,
-            expect.c_out,
-            expect.multiple,
-        ):
+        if not got.same_io(expect):
             raise WeightsError(f"{p}: is a {got.name} checkpoint, not {expect.name}")
     return model
 

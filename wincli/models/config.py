@@ -84,6 +84,11 @@ class ModelConfig:
         extra = {"hiding": f"-{self.secrets}", "rescaling": f"-x{self.scale}"}.get(self.task, "")
         return f"{self.task}{extra}"
 
+    def same_io(self, other: ModelConfig) -> bool:
+        """Same task, channels and size multiple: one can stand in for the other."""
+        mine = (self.task, self.c_in, self.c_out, self.multiple)
+        return mine == (other.task, other.c_in, other.c_out, other.multiple)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -300,12 +300,7 @@ def train(opts: TrainOptions) -> dict[str, float]:
     if opts.init_from and not opts.resume:
         start_net = load_init_from(opts.init_from)
         got = start_net.config
-        if (got.task, got.c_in, got.c_out, got.multiple) != (
-            cfg.task,
-            cfg.c_in,
-            cfg.c_out,
-            cfg.multiple,
-        ):
+        if not got.same_io(cfg):
             raise InputError(f"--init-from {opts.init_from}: is {got.name}, not {cfg.name}")
         cfg = got  # the checkpoint's own architecture (couplings, growth, widths)
     elif opts.couplings:
