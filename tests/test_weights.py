@@ -196,3 +196,10 @@ def test_altered_tensor_bytes_are_refused_and_unhashed_files_warn(tmp_path, chec
     save_file(load_file(str(src)), str(tmp_path / "old.safetensors"), metadata=plain)
     with pytest.warns(UserWarning, match="no content hash"):
         load_weights_file(tmp_path / "old.safetensors")
+
+
+def test_missing_weights_dir_is_named_not_ignored(monkeypatch, tmp_path):
+    monkeypatch.setenv("WIN_WEIGHTS_DIR", str(tmp_path / "nope"))
+    rec = W.default_record("rescaling", scale=2)
+    with pytest.warns(UserWarning, match="WIN_WEIGHTS_DIR"):
+        W.resolve(rec, allow_download=False)

@@ -153,6 +153,10 @@ def _hub_download(rec: WeightsRecord, local_only: bool) -> Path:
 def resolve(rec: WeightsRecord, allow_download: bool = True) -> tuple[Path, str]:
     """(path, source) for a record: WIN_WEIGHTS_DIR, bundled weights/, HF cache, Hub."""
     override = os.environ.get("WIN_WEIGHTS_DIR")
+    if override and not Path(override).is_dir():
+        import warnings
+
+        warnings.warn(f"WIN_WEIGHTS_DIR={override} is not a folder; ignored", stacklevel=2)
     if override and (Path(override) / rec.file).is_file():
         return Path(override) / rec.file, f"WIN_WEIGHTS_DIR ({override})"
     bundled = bundled_dir()
