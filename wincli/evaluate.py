@@ -26,7 +26,7 @@ from wincli.models.tasks import bicubic_down, bicubic_up, lab_lightness, round8
 
 def to8(x: torch.Tensor) -> torch.Tensor:
     """Float in [0, 1] -> float 0..255 on the 8-bit grid."""
-    return round8(x) * 255.0
+    return torch.round(round8(x) * 255.0)  # exact integers (a later uint8 cast must not truncate)
 
 
 def psnr8(a: torch.Tensor, b: torch.Tensor, shave: int = 0) -> float:
