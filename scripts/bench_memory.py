@@ -25,10 +25,11 @@ def child(task: str, preset: str, side: int, tile: int) -> None:
     sys.path.insert(0, str(REPO))
     import torch
 
-    from wincli.models import build_model, parse_task_name
+    from wincli.models import build_model
     from wincli.pipeline import Converter
+    from wincli.tasks import parse_task
 
-    kw = parse_task_name(task)
+    kw = parse_task(task).kwargs()
     name = kw.pop("task")
     net = build_model(name, preset=preset, **kw).eval()
     conv = Converter(net=net, device=torch.device("cpu"), tile=tile or None)

@@ -23,11 +23,16 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from wincli.models import build_model, count_params, parse_task_name  # noqa: E402
+from wincli.models import build_model, count_params  # noqa: E402
 from wincli.pipeline import Converter  # noqa: E402
+from wincli.tasks import parse_task  # noqa: E402
 
 TASKS = [
-    (n, parse_task_name(n)["task"], {k: v for k, v in parse_task_name(n).items() if k != "task"})
+    (
+        n,
+        parse_task(n).kwargs()["task"],
+        {k: v for k, v in parse_task(n).kwargs().items() if k != "task"},
+    )
     for n in ("hiding-1", "rescaling-x2", "rescaling-x4", "decolorization")
 ]
 

@@ -19,18 +19,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from wincli.layers import WIC  # noqa: E402
 from wincli.models import (  # noqa: E402
     PAPER_PARAMS,
-    TASK_NAMES,
     build_model,
     count_params,
-    parse_task_name,
 )
+from wincli.tasks import TASK_NAMES, parse_task  # noqa: E402
 
-
-def _kw(name: str) -> dict:
-    return {k: v for k, v in parse_task_name(name).items() if k != "task"}
-
-
-ROWS = [(n, parse_task_name(n)["task"], _kw(n)) for n in TASK_NAMES]
+ROWS = [(n, parse_task(n).kind, parse_task(n).config_fields()) for n in TASK_NAMES]
 
 
 def macs(net, c_in: int, side: int = 64) -> float:

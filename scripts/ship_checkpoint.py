@@ -60,7 +60,7 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
 
     from wincli.checkpoint import load_model, read_metadata
-    from wincli.models import count_params
+    from wincli.models import ModelConfig, count_params
     from wincli.pipeline import Converter
     from wincli.weights import sha256_file
 
@@ -76,9 +76,7 @@ def main(argv=None) -> None:
     opts = state["options"]
     record = {
         "name": args.name,
-        "task": cfg.task,
-        "secrets": cfg.secrets,
-        "scale": cfg.scale,
+        **cfg.spec.kwargs(),
         "variant": cfg.variant,
         "preset": opts["preset"],
         "config": cfg.to_dict(),
@@ -107,13 +105,7 @@ def main(argv=None) -> None:
     reg = json.loads(reg_path.read_text())
     models = [m for m in reg["models"] if m["name"] != args.name]
     for m in models:  # one default per task
-        same = (m["task"], m["secrets"], m["scale"], m["variant"]) == (
-            cfg.task,
-            cfg.secrets,
-            cfg.scale,
-            cfg.variant,
-        )
-        if same:
+        if ModelConfig.from_dict(m["config"]).same_io(cfg) and m["variant"] == cfg.variant:
             m["default"] = False
     models.append(record)
     reg["models"] = models

@@ -25,6 +25,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from wincli.metrics import psnr  # noqa: E402
+
 
 def crops(paths, size: int, offset: int = 0) -> list[np.ndarray]:
     from PIL import Image
@@ -39,11 +41,6 @@ def crops(paths, size: int, offset: int = 0) -> list[np.ndarray]:
         i, j = (h - size) // 2 + offset, (w - size) // 2 + offset
         out.append(a[i : i + size, j : j + size].copy())
     return out
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b) ** 2))
-    return float("inf") if mse == 0 else 10 * np.log10(255**2 / mse)
 
 
 def schemes(covers, shifted, weights: str | None, limit_schemes: list[str] | None):

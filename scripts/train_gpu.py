@@ -26,9 +26,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from wincli.models.config import TASK_NAMES, parse_task_name  # noqa: E402
+from wincli.tasks import TASK_NAMES, parse_task  # noqa: E402
 
-TASKS = {name: parse_task_name(name) for name in TASK_NAMES}
+TASKS = {name: parse_task(name).kwargs() for name in TASK_NAMES}
 RUN_FILES = ("model.safetensors", "best.safetensors", "optimizer.safetensors", "state.json")
 
 

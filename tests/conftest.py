@@ -58,7 +58,6 @@ def checkpoints(tmp_path_factory):
     """Small (cpu preset) checkpoints per task, task-aware initialised on generated images."""
     from wincli.checkpoint import save_model
     from wincli.models import build_model
-    from wincli.models.tasks import forward_target
 
     root = tmp_path_factory.mktemp("ckpt")
     out = {}
@@ -80,7 +79,7 @@ def checkpoints(tmp_path_factory):
             ],
             1,
         )
-        net.init_task_aware(x, forward_target(net.config, x))
+        net.init_task_aware(x, net.config.spec.target(x))
         perturb(net, 0.002)
         path = root / f"{name}.safetensors"
         save_model(net, path)

@@ -98,12 +98,10 @@ def test_config_round_trip_and_validation():
 
 
 def test_task_aware_init_fits_target():
-    from wincli.models.tasks import forward_target
-
     torch.manual_seed(0)
     net = build_model("hiding", secrets=1, preset="cpu")
     x = torch.rand(2, 6, 16, 16)
-    fit = net.init_task_aware(x, forward_target(net.config, x))
+    fit = net.init_task_aware(x, net.config.spec.target(x))
     assert fit > 100  # the stego starts as the cover exactly
     with torch.no_grad():
         assert torch.allclose(net(x), x[:, :3], atol=1e-5)
@@ -113,10 +111,11 @@ def test_task_aware_init_fits_target():
 def test_task_names_parse_and_round_trip():
     import pytest
 
-    from wincli.models import TASK_NAMES, ModelConfig, parse_task_name
+    from wincli.models import ModelConfig
+    from wincli.tasks import TASK_NAMES, parse_task
 
     for name in TASK_NAMES:
-        assert ModelConfig(**parse_task_name(name)).name == name
+        assert ModelConfig(**parse_task(name).kwargs()).name == name
     for bad in ("hiding-5", "rescaling-x3", "rescaling", "colour", "hiding-x"):
         with pytest.raises(ValueError, match="unknown task name"):
-            parse_task_name(bad)
+            parse_task(bad).kwargs()

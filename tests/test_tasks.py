@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
+from wincli.metrics import psnr, ssim
 from wincli.models import build_model
-from wincli.models.tasks import (
+from wincli.tasks import (
+    Hiding,
     bicubic_down,
     compute_losses,
-    forward_target,
     lab_lightness,
-    pack_hiding,
-    psnr,
     quantize_8bit,
 )
 
@@ -68,7 +69,7 @@ def test_targets_and_losses_for_every_task():
     ]:
         net = build_model(task, preset="cpu", **kw)
         x = torch.rand(2, net.config.c_in, 32, 32)
-        t = forward_target(net.config, x)
+        t = net.config.spec.target(x)
         if task == "hiding":
             assert torch.equal(t, x[:, :3])
         terms = compute_losses(net, x)
@@ -80,6 +81,23 @@ def test_targets_and_losses_for_every_task():
 
 def test_pack_and_psnr():
     c, s = torch.zeros(1, 3, 4, 4), torch.ones(1, 3, 4, 4)
-    assert pack_hiding(c, [s, s]).shape == (1, 9, 4, 4)
+    assert Hiding(2).pack([c, s, s]).shape == (1, 9, 4, 4)
     a = torch.zeros(1, 3, 8, 8)
-    assert abs(psnr(a, a + 0.1) - 20.0) < 1e-9
+    assert abs(psnr(a, a + 0.2) - 20 * math.log10(5)) < 1e-9  # 51 levels: 255 / 51 = 5
+    assert abs(psnr(a, a + 0.1) - 20 * math.log10(255 / 26)) < 1e-9  # 25.5 rounds to 26 levels
+
+
+def test_ssim_hand_computed_values():
+    """Constant images: SSIM = (2 A B + C1) / (A^2 + B^2 + C1) (the structure terms are C2 / C2);
+    one bright pixel in an 11x11 window: the weighted mean and variance of the window."""
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    a, b = torch.full((1, 3, 11, 11), 100 / 255), torch.full((1, 3, 11, 11), 110 / 255)
+    want = (2 * 100 * 110 + c1) / (100**2 + 110**2 + c1)
+    assert abs(ssim(a, b) - want) < 1e-12 and abs(want - 0.995476) < 1e-6
+    spot = a.clone()
+    spot[..., 5, 5] = 200 / 255
+    w = math.exp(0) / sum(math.exp(-(k**2) / 4.5) for k in range(-5, 6)) ** 2  # centre weight
+    mu = 100 + 100 * w
+    var = w * 200**2 + (1 - w) * 100**2 - mu**2
+    want = (2 * mu * 100 + c1) * c2 / ((mu**2 + 100**2 + c1) * (var + c2))
+    assert abs(ssim(spot, a) - want) < 1e-9

@@ -30,8 +30,8 @@ def _record(path, name="hiding-1-test", repo="wincli-test/win", revision="main")
         file=path.name,
         sha256=W.sha256_file(path),
         params=count_params(load_model(path)),
-        secrets=cfg["secrets"],
-        scale=cfg["scale"],
+        secrets=cfg.get("secrets", 1),
+        scale=cfg.get("scale", 2),
         repo_id=repo,
         revision=revision,
     )

@@ -21,6 +21,7 @@ import torch
 from PIL import Image
 
 from wincli.errors import InputError
+from wincli.io import from_uint8
 from wincli.pipeline import Converter, fit_secret
 
 ImageLike = Any  # PIL.Image.Image | np.ndarray
@@ -36,14 +37,14 @@ def _rgb(img: ImageLike) -> torch.Tensor:
         if arr.ndim != 3 or arr.shape[-1] not in (3, 4) or arr.dtype != np.uint8:
             raise InputError("expected an (H, W, 3) uint8 array or a PIL image")
         arr = arr[..., :3]
-    return torch.from_numpy(arr.copy()).permute(2, 0, 1)[None].float() / 255
+    return from_uint8(arr)
 
 
 def _gray(img: ImageLike) -> torch.Tensor:
     arr = np.asarray(img.convert("L")) if isinstance(img, Image.Image) else np.asarray(img)
     if arr.ndim != 2 or arr.dtype != np.uint8:
         raise InputError("expected an (H, W) uint8 array or a PIL image")
-    return torch.from_numpy(arr.copy())[None, None].float() / 255
+    return from_uint8(arr)
 
 
 def _pil(x: torch.Tensor) -> Image.Image:

@@ -9,8 +9,6 @@ Writes are atomic (temp file + rename), so an interrupted save never leaves a br
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import torch
@@ -18,36 +16,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from wincli.errors import WeightsError
+from wincli.fs import atomic_write
 from wincli.models import ModelConfig, build_from_config
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write(path: str | Path, write) -> None:
-    """Call ``write(tmp_path)`` then rename the temp file onto ``path``.
-
-    The result gets the permissions a plain ``open(path, "w")`` would give (0666 minus the
-    umask), not the temp file's 0600. A symlinked ``path`` is written through: the file it
-    points to is replaced, the link stays.
-    """
-    path = Path(path)
-    if path.is_symlink():
-        path = path.resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:200]}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
 
 CONTENT_KEY = "content_sha256"
 

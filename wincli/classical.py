@@ -97,11 +97,6 @@ def _best_quality(img: Image.Image, codec: str, budget: int, **kw) -> tuple[int,
     return best
 
 
-def _psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
-
-
 def code_secret(rgb: np.ndarray, budget: int, codec: str = "auto") -> Coded:
     """Compress (h, w, 3) uint8 ``rgb`` into at most ``budget`` bytes at the best quality.
 
@@ -131,7 +126,9 @@ def code_secret(rgb: np.ndarray, budget: int, codec: str = "auto") -> Coded:
                 if hit:
                     found.append(Coded("jpeg", hit[1], size, hit[0]))
         if found:
-            return max(found, key=lambda c: _psnr(c.decode(), rgb))
+            from wincli.metrics import psnr
+
+            return max(found, key=lambda c: psnr(c.decode(), rgb))
         if min(img.size) <= 8:
             raise InputError(f"a {w}x{h} secret does not fit in {budget} bytes at any quality")
         img = img.resize(
@@ -361,11 +358,10 @@ def _read_one(data: bytes, kind_set: tuple[int, ...], extra: int) -> tuple[int, 
 
 def _bicubic(img: np.ndarray, size: tuple[int, int], down: bool) -> np.ndarray:
     """The project's bicubic (anti-aliased, a = -0.5) on uint8 (H, W, 3), rounded to 8 bits."""
-    import torch
+    from wincli.io import from_uint8
+    from wincli.tasks import bicubic_down, bicubic_up
 
-    from wincli.models.tasks import bicubic_down, bicubic_up
-
-    x = torch.from_numpy(img.astype(np.float32) / 255).permute(2, 0, 1)[None]
+    x = from_uint8(img)
     y = bicubic_down(x, x.shape[-2] // size[0]) if down else bicubic_up(x, size[0] // x.shape[-2])
     return (y[0].permute(1, 2, 0).clamp(0, 1) * 255).round().byte().numpy()
 

@@ -19,51 +19,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from wincli.models.tasks import bicubic_down, bicubic_up, lab_lightness, round8
-
-
-def to8(x: torch.Tensor) -> torch.Tensor:
-    """Float in [0, 1] -> float 0..255 on the 8-bit grid."""
-    return torch.round(round8(x) * 255.0)  # exact integers (a later uint8 cast must not truncate)
-
-
-def psnr8(a: torch.Tensor, b: torch.Tensor, shave: int = 0) -> float:
-    """PSNR (dB) of two images after rounding both to 8 bits; ``shave`` border pixels."""
-    a, b = to8(a).double(), to8(b).double()
-    if shave:
-        a, b = a[..., shave:-shave, shave:-shave], b[..., shave:-shave, shave:-shave]
-    mse = float(((a - b) ** 2).mean())
-    return math.inf if mse == 0 else 10 * math.log10(255.0**2 / mse)
-
-
-def _gauss(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
-    """The normalised 1-D Gaussian; the 2-D window is its outer product (separable)."""
-    ax = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
-    g = torch.exp(-(ax**2) / (2 * sigma**2))
-    return g / g.sum()
-
-
-def ssim8(a: torch.Tensor, b: torch.Tensor, shave: int = 0) -> float:
-    """SSIM of 8-bit images, 11x11 Gaussian (sigma 1.5), valid region, mean over channels."""
-    a, b = to8(a).double(), to8(b).double()
-    if shave:
-        a, b = a[..., shave:-shave, shave:-shave], b[..., shave:-shave, shave:-shave]
-    c = a.shape[1]
-    g = _gauss().to(a)
-    wv, wh = g.view(1, 1, -1, 1).repeat(c, 1, 1, 1), g.view(1, 1, 1, -1).repeat(c, 1, 1, 1)
-    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
-
-    def f(t):  # the 11x11 window as two 1-D passes (11x fewer operations, same valid region)
-        return F.conv2d(F.conv2d(t, wv, groups=c), wh, groups=c)
-
-    mu_a, mu_b = f(a), f(b)
-    saa = f(a * a) - mu_a**2
-    sbb = f(b * b) - mu_b**2
-    sab = f(a * b) - mu_a * mu_b
-    m = ((2 * mu_a * mu_b + c1) * (2 * sab + c2)) / ((mu_a**2 + mu_b**2 + c1) * (saa + sbb + c2))
-    return float(m.mean(dim=(0, 2, 3)).mean())
+from wincli.io import from_uint8, to_uint8
+from wincli.metrics import levels, psnr, ssim
+from wincli.tasks import bicubic_down, bicubic_up, lab_lightness, round8
 
 
 def lsb_hide(
@@ -138,9 +97,9 @@ def eval_hiding(
             for label, quant in (("WIN 8-bit", True), ("WIN float", False)):
                 stego = conv.forward(x, quantize=quant)
                 rec = conv.inverse(stego, clamp=True)
-                m = {"stego_psnr": psnr8(stego, cover), "stego_ssim": ssim8(stego, cover)}
-                sp = [psnr8(rec[:, 3 * i : 3 * i + 3], s) for i, s in enumerate(secs, 1)]
-                ss = [ssim8(rec[:, 3 * i : 3 * i + 3], s) for i, s in enumerate(secs, 1)]
+                m = {"stego_psnr": psnr(stego, cover), "stego_ssim": ssim(stego, cover)}
+                sp = [psnr(rec[:, 3 * i : 3 * i + 3], s) for i, s in enumerate(secs, 1)]
+                ss = [ssim(rec[:, 3 * i : 3 * i + 3], s) for i, s in enumerate(secs, 1)]
                 m.update(secret_psnr=float(np.mean(sp)), secret_ssim=float(np.mean(ss)))
                 m["sum_psnr"] = m["stego_psnr"] + m["secret_psnr"]
                 rows.append(Row(name, label, m))
@@ -156,16 +115,16 @@ def eval_hiding(
                         {"stego": (stego, cover), "revealed": (rec[:, 3:6], secs[0])},
                     )
         if lsb:
-            c8 = to8(cover).to(torch.uint8)
-            s8 = [to8(t).to(torch.uint8) for t in secs]
+            c8 = levels(cover).to(torch.uint8)
+            s8 = [levels(t).to(torch.uint8) for t in secs]
             for k in range(1, 7 // secrets + 1):
                 st = lsb_hide(c8, s8, k)
                 rv = lsb_reveal(st, k, secrets)
                 rv = [rv] if secrets == 1 else rv
                 pairs = [(r / 255.0, t) for r, t in zip(rv, secs, strict=True)]
-                m = {"stego_psnr": psnr8(st / 255.0, cover), "stego_ssim": ssim8(st / 255.0, cover)}
-                m["secret_psnr"] = float(np.mean([psnr8(r, t) for r, t in pairs]))
-                m["secret_ssim"] = float(np.mean([ssim8(r, t) for r, t in pairs]))
+                m = {"stego_psnr": psnr(st / 255.0, cover), "stego_ssim": ssim(st / 255.0, cover)}
+                m["secret_psnr"] = float(np.mean([psnr(r, t) for r, t in pairs]))
+                m["secret_ssim"] = float(np.mean([ssim(r, t) for r, t in pairs]))
                 m["sum_psnr"] = m["stego_psnr"] + m["secret_psnr"]
                 rows.append(Row(name, f"LSB {k}-bit", m))
         if frontier:
@@ -189,23 +148,23 @@ def eval_rescaling(conv, paths, scale: int, save=None, frontier: bool = False) -
                         p.stem,
                         label,
                         {
-                            "hr_psnr": psnr8(rec, hr, scale),
-                            "hr_ssim": ssim8(rec, hr, scale),
-                            "lr_psnr": psnr8(lr, lr_ref),
+                            "hr_psnr": psnr(rec, hr, scale),
+                            "hr_ssim": ssim(rec, hr, scale),
+                            "lr_psnr": psnr(lr, lr_ref),
                         },
                     )
                 )
                 if save is not None and quant:
                     save(p.stem, {"hr": hr, "lr": lr, "restored": rec}, {"restored": (rec, hr)})
-        lr_b = to8(bicubic_down(hr, scale)) / 255
+        lr_b = round8(bicubic_down(hr, scale))
         up = bicubic_up(lr_b, scale)
         rows.append(
             Row(
                 p.stem,
                 "bicubic down+up",
                 {
-                    "hr_psnr": psnr8(up, hr, scale),
-                    "hr_ssim": ssim8(up, hr, scale),
+                    "hr_psnr": psnr(up, hr, scale),
+                    "hr_ssim": ssim(up, hr, scale),
                     "lr_psnr": math.inf,
                 },
             )
@@ -229,10 +188,10 @@ def eval_decolorization(conv, paths, save=None, frontier: bool = False) -> list[
                         p.stem,
                         label,
                         {
-                            "color_psnr": psnr8(rec, color),
-                            "color_ssim": ssim8(rec, color),
-                            "gray_psnr": psnr8(gray, target),
-                            "gray_ssim": ssim8(gray, target),
+                            "color_psnr": psnr(rec, color),
+                            "color_ssim": ssim(rec, color),
+                            "gray_psnr": psnr(gray, target),
+                            "gray_ssim": ssim(gray, target),
                         },
                     )
                 )
@@ -242,15 +201,15 @@ def eval_decolorization(conv, paths, save=None, frontier: bool = False) -> list[
                         {"color": color, "gray": gray, "recolored": rec},
                         {"recolored": (rec, color)},
                     )
-        lab8 = to8(target) / 255
+        lab8 = round8(target)
         floor = lab8.repeat(1, 3, 1, 1)
         rows.append(
             Row(
                 p.stem,
                 "Lab L, no colour",
                 {
-                    "color_psnr": psnr8(floor, color),
-                    "color_ssim": ssim8(floor, color),
+                    "color_psnr": psnr(floor, color),
+                    "color_ssim": ssim(floor, color),
                     "gray_psnr": math.inf,
                     "gray_ssim": 1.0,
                 },
@@ -284,18 +243,6 @@ JPEG_QUALITIES = (95, 90, 75)
 LSB_BITS = (1, 2, 3, 4)  # every k that leaves the visible image at least 4 bits
 
 
-def _u8(x: torch.Tensor) -> np.ndarray:
-    """(1, C, H, W) float -> (H, W, C) uint8 ((H, W) for one channel)."""
-    a = to8(x)[0].permute(1, 2, 0).to(torch.uint8).cpu().numpy()
-    return a[..., 0] if a.shape[-1] == 1 else a
-
-
-def _f(a: np.ndarray) -> torch.Tensor:
-    """(H, W, C) or (H, W) uint8 -> (1, C, H, W) float in [0, 1]."""
-    t = torch.from_numpy(np.ascontiguousarray(a)).float() / 255
-    return (t[None] if t.ndim == 2 else t.permute(2, 0, 1))[None]
-
-
 def jpeg_round_trip(x: torch.Tensor, quality: int) -> torch.Tensor:
     """(1, C, H, W) through Pillow's JPEG at ``quality`` (what a re-encoding service does)."""
     import io as _io
@@ -303,9 +250,9 @@ def jpeg_round_trip(x: torch.Tensor, quality: int) -> torch.Tensor:
     from PIL import Image
 
     buf = _io.BytesIO()
-    Image.fromarray(_u8(x)).save(buf, format="JPEG", quality=quality)
+    Image.fromarray(to_uint8(x)).save(buf, format="JPEG", quality=quality)
     with Image.open(_io.BytesIO(buf.getvalue())) as im:
-        return _f(np.array(im))
+        return from_uint8(np.array(im))
 
 
 def png_bytes(x: torch.Tensor) -> int:
@@ -315,7 +262,7 @@ def png_bytes(x: torch.Tensor) -> int:
     from PIL import Image
 
     buf = _io.BytesIO()
-    Image.fromarray(_u8(x)).save(buf, format="PNG", compress_level=6)
+    Image.fromarray(to_uint8(x)).save(buf, format="PNG", compress_level=6)
     return buf.tell()
 
 
@@ -326,20 +273,20 @@ def frontier_hiding(conv, name: str, cover: torch.Tensor, secs: list[torch.Tenso
     rows = []
 
     def row(label, stego, revealed):
-        m = {"stego_psnr": psnr8(stego, cover), "stego_ssim": ssim8(stego, cover)}
+        m = {"stego_psnr": psnr(stego, cover), "stego_ssim": ssim(stego, cover)}
         if revealed is None:
             m.update(secret_psnr=None, secret_ssim=None, sum_psnr=None)
         else:
             m["secret_psnr"] = float(
-                np.mean([psnr8(r, t) for r, t in zip(revealed, secs, strict=True)])
+                np.mean([psnr(r, t) for r, t in zip(revealed, secs, strict=True)])
             )
             m["secret_ssim"] = float(
-                np.mean([ssim8(r, t) for r, t in zip(revealed, secs, strict=True)])
+                np.mean([ssim(r, t) for r, t in zip(revealed, secs, strict=True)])
             )
             m["sum_psnr"] = m["stego_psnr"] + m["secret_psnr"]
         rows.append(Row(name, label, m))
 
-    c8, s8 = _u8(cover), [_u8(t) for t in secs]
+    c8, s8 = to_uint8(cover), [to_uint8(t) for t in secs]
     first = None
     for k in LSB_BITS:
         for codec in ("webp", "jpeg"):
@@ -347,7 +294,11 @@ def frontier_hiding(conv, name: str, cover: torch.Tensor, secs: list[torch.Tenso
                 st, _ = hide_lsb(c8, s8, bits=k, codec=codec)
             except InputError:  # the cover is too small for this k
                 continue
-            row(f"{codec.upper()}-in-LSB {k}-bit", _f(st), [_f(r) for r in reveal_lsb(st)])
+            row(
+                f"{codec.upper()}-in-LSB {k}-bit",
+                from_uint8(st),
+                [from_uint8(r) for r in reveal_lsb(st)],
+            )
             first = first or (f"{codec.upper()}-in-LSB {k}-bit", st)
     n = len(secs)
     win_stego = conv.forward(torch.cat([cover, *secs], 1)) if conv is not None else None
@@ -361,9 +312,9 @@ def frontier_hiding(conv, name: str, cover: torch.Tensor, secs: list[torch.Tenso
                 [rec[:, 3 * i : 3 * i + 3] for i in range(1, n + 1)],
             )
         if first is not None:
-            stego = jpeg_round_trip(_f(first[1]), q)
+            stego = jpeg_round_trip(from_uint8(first[1]), q)
             try:
-                got = [_f(r) for r in reveal_lsb(_u8(stego))]
+                got = [from_uint8(r) for r in reveal_lsb(to_uint8(stego))]
             except InputError:  # the payload did not survive
                 got = None
             row(f"{first[0]}, stego as JPEG q{q}", stego, got)
@@ -376,11 +327,11 @@ def frontier_rescaling(conv, name: str, hr: torch.Tensor, scale: int) -> list[Ro
 
     rows = []
     lr_ref = bicubic_down(hr, scale)
-    hr8 = _u8(hr)
+    hr8 = to_uint8(hr)
 
     def row(label, lr, rec, **extra):
-        m = {"hr_psnr": psnr8(rec, hr, scale), "hr_ssim": ssim8(rec, hr, scale)}
-        m["lr_psnr"] = psnr8(lr, lr_ref) if lr is not None else None
+        m = {"hr_psnr": psnr(rec, hr, scale), "hr_ssim": ssim(rec, hr, scale)}
+        m["lr_psnr"] = psnr(lr, lr_ref) if lr is not None else None
         rows.append(Row(name, label, {**m, **extra}))
 
     for k in LSB_BITS:
@@ -390,7 +341,11 @@ def frontier_rescaling(conv, name: str, hr: torch.Tensor, scale: int) -> list[Ro
             except InputError:
                 continue
             what = "residual to bicubic" if residual else codec.upper()
-            row(f"bicubic LR + {what} in LSB {k}-bit", _f(lr), _f(restore_thumbnail(lr)))
+            row(
+                f"bicubic LR + {what} in LSB {k}-bit",
+                from_uint8(lr),
+                from_uint8(restore_thumbnail(lr)),
+            )
     if conv is not None:
         lr = conv.forward(hr)
         size = png_bytes(lr)
@@ -399,7 +354,7 @@ def frontier_rescaling(conv, name: str, hr: torch.Tensor, scale: int) -> list[Ro
             row(
                 f"HR as {codec.upper()} in WIN's LR-PNG bytes",
                 None,
-                _f(coded.decode()),
+                from_uint8(coded.decode()),
                 bytes=float(len(coded.stream)),
             )
         rows[-1].metrics["lr_png_bytes"] = float(size)
@@ -415,20 +370,20 @@ def frontier_decolorization(conv, name: str, color: torch.Tensor) -> list[Row]:
 
     rows = []
     target = lab_lightness(color)
-    c8 = _u8(color)
+    c8 = to_uint8(color)
     for k in LSB_BITS:
         for gray_kind, label in (("luma", "luma (Y) gray"), ("lab", "Lab L gray")):
             try:
                 gray, _ = gray_lsb(c8, bits=k, target=gray_kind)
             except InputError:
                 continue
-            rec = _f(colorize_gray(gray))
-            ref = target if gray_kind == "lab" else _f(np.asarray(_pil_l(c8)))
+            rec = from_uint8(colorize_gray(gray))
+            ref = target if gray_kind == "lab" else from_uint8(np.asarray(_pil_l(c8)))
             m = {
-                "color_psnr": psnr8(rec, color),
-                "color_ssim": ssim8(rec, color),
-                "gray_psnr": psnr8(_f(gray), ref),
-                "gray_ssim": ssim8(_f(gray), ref),
+                "color_psnr": psnr(rec, color),
+                "color_ssim": ssim(rec, color),
+                "gray_psnr": psnr(from_uint8(gray), ref),
+                "gray_ssim": ssim(from_uint8(gray), ref),
             }
             rows.append(Row(name, f"{label} + chroma in LSB {k}-bit", m))
     if conv is not None:
@@ -437,10 +392,10 @@ def frontier_decolorization(conv, name: str, color: torch.Tensor) -> list[Row]:
             gq = jpeg_round_trip(gray, q)
             rec = conv.inverse(gq)
             m = {
-                "color_psnr": psnr8(rec, color),
-                "color_ssim": ssim8(rec, color),
-                "gray_psnr": psnr8(gq, target),
-                "gray_ssim": ssim8(gq, target),
+                "color_psnr": psnr(rec, color),
+                "color_ssim": ssim(rec, color),
+                "gray_psnr": psnr(gq, target),
+                "gray_ssim": ssim(gq, target),
             }
             rows.append(Row(name, f"WIN 8-bit, gray as JPEG q{q}", m))
     return rows
@@ -484,8 +439,8 @@ def write_rows(path: Path, rows: list[Row], means: dict) -> None:
     import io
     import json
 
-    from wincli.checkpoint import atomic_write
     from wincli.errors import OutputError
+    from wincli.fs import atomic_write
 
     path = Path(path)
     if path.suffix.lower() == ".json":

@@ -24,8 +24,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
-from wincli.checkpoint import atomic_write
 from wincli.errors import InputError, OutputError
+from wincli.fs import atomic_write
 
 # Output formats by what they can do with a full-size 8-bit RGB / gray image (Pillow's names).
 # Lossless: written bit-exact and read back at full size (WebP is written lossless).
@@ -117,8 +117,7 @@ def _load(path: str | Path, min_side: int) -> tuple[Image.Image, ImageMeta]:
 def read_image(path: str | Path, min_side: int = MIN_SIDE) -> tuple[torch.Tensor, ImageMeta]:
     """Read any Pillow image as (1, 3, H, W) float32 RGB in [0, 1] plus its meta."""
     im, meta = _load(path, min_side)
-    rgb = np.asarray(im.convert("RGB"), dtype=np.uint8)
-    return torch.from_numpy(rgb.copy()).permute(2, 0, 1)[None].float().div_(255.0), meta
+    return from_uint8(np.asarray(im.convert("RGB"), dtype=np.uint8)), meta
 
 
 def read_gray(path: str | Path) -> tuple[torch.Tensor, ImageMeta]:
@@ -136,15 +135,25 @@ def read_gray(path: str | Path) -> tuple[torch.Tensor, ImageMeta]:
                 f"{path}: is a colour image; colorize takes a gray image made by `win decolorize`"
             )
         arr = rgb[..., 0]
-    return torch.from_numpy(arr.copy())[None, None].float().div_(255.0), meta
+    return from_uint8(arr), meta
 
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:
     """(1, C, H, W) float in [0, 1] -> (H, W, C) uint8 (C = 1 gives (H, W)), rounded."""
-    from wincli.models.tasks import round8
+    from wincli.tasks import round8
 
     arr = (round8(x.detach()[0]) * 255.0).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
     return arr[..., 0] if arr.shape[-1] == 1 else arr
+
+
+def from_uint8(arr: np.ndarray) -> torch.Tensor:
+    """(H, W, C) or (H, W) uint8 -> (1, C, H, W) float32 in [0, 1]; the inverse of ``to_uint8``
+    and the one way an 8-bit array becomes a tensor (files, the Python API, baselines)."""
+    arr = np.asarray(arr)
+    if arr.dtype != np.uint8:
+        raise InputError(f"expected a uint8 image array, got {arr.dtype}")
+    t = torch.from_numpy(np.ascontiguousarray(arr)).float().div_(255.0)
+    return (t[None] if t.ndim == 2 else t.permute(2, 0, 1))[None].contiguous()
 
 
 def require_inputs(paths: list[str | Path]) -> None:

@@ -20,8 +20,9 @@ import torch.nn.functional as F
 
 from wincli.device import pick_device
 from wincli.errors import InputError
+from wincli.io import from_uint8, to_uint8
 from wincli.models import InvertibleNet, preset_config
-from wincli.models.tasks import image_to_input, output_to_image, quantize_8bit, round8
+from wincli.tasks import quantize_8bit, round8
 from wincli.tiling import auto_tile, count_tiles, tiled_apply
 
 # Activation bytes per input pixel at inference, measured with scripts/bench_memory.py on the
@@ -127,12 +128,12 @@ class Converter:
 
         Hiding / decolorization: (1, 3 or 1, H, W); rescaling: (1, 3, ceil(H/s), ceil(W/s)).
         """
-        cfg = self.config
         m = self.multiple
         h, w = x.shape[-2:]
         xp = pad_to(x, m)
-        s = cfg.scale if cfg.task == "rescaling" else 1
-        y = self._run(lambda t: output_to_image(cfg, self.net(t)), xp, m, m // s)
+        task = self.config.spec
+        s = task.down
+        y = self._run(lambda t: task.to_image(self.net(t)), xp, m, m // s)
         if quantize:
             y = quantize_8bit(y)
         return y[..., : math.ceil(h / s), : math.ceil(w / s)]
@@ -145,12 +146,12 @@ class Converter:
         ``size`` = (H, W) of the original for rescaling (default h*s x w*s); other tasks return
         the size of ``y``.
         """
-        cfg = self.config
-        s = cfg.scale if cfg.task == "rescaling" else 1
+        task = self.config.spec
+        s = task.down
         h, w = y.shape[-2:]
         unit = self.multiple // s
         yp = pad_to(y, unit)
-        x = self._run(lambda t: self.net.inverse(image_to_input(cfg, t)), yp, unit, unit * s)
+        x = self._run(lambda t: self.net.inverse(task.from_image(t)), yp, unit, unit * s)
         out_h, out_w = size if size is not None else (h * s, w * s)
         if out_h > x.shape[-2] or out_w > x.shape[-1]:
             raise InputError(f"cannot restore {out_w}x{out_h} from a {w}x{h} image at x{s}")
@@ -231,8 +232,8 @@ def hide_file(
     conv: Converter, cover_path, secret_paths, out, *, force_lossy=False, check=False, fit=None
 ) -> Result:
     """cover + 1-4 secrets -> stego PNG (no metadata, cover's alpha carried through)."""
-    from wincli.evaluate import psnr8
     from wincli.io import check_output_path, read_image, write_image
+    from wincli.metrics import psnr
 
     n = conv.config.secrets
     if len(secret_paths) != n:
@@ -260,9 +261,9 @@ def hide_file(
     if check:
         back, _ = read_image(out)
         rec = conv.inverse(back)
-        result.check_psnr = {"stego": psnr8(back, cover)}
+        result.check_psnr = {"stego": psnr(back, cover)}
         for i, sec in enumerate(secrets, 1):
-            result.check_psnr[f"secret{i}"] = psnr8(rec[:, 3 * i : 3 * i + 3], sec)
+            result.check_psnr[f"secret{i}"] = psnr(rec[:, 3 * i : 3 * i + 3], sec)
     return result
 
 
@@ -332,8 +333,8 @@ def hide_lsb_file(
 ) -> Result:
     """``win hide --method lsb``: secrets coded, encrypted and LSB-matched into the cover."""
     from wincli.classical import hide_lsb, reveal_coded
-    from wincli.evaluate import psnr8
-    from wincli.io import check_output_path, read_image, to_uint8, write_image
+    from wincli.io import check_output_path, read_image, write_image
+    from wincli.metrics import psnr
 
     out = check_output_path(
         out, [cover_path, *secret_paths], force_lossy=force_lossy, what="stego image"
@@ -347,7 +348,7 @@ def hide_lsb_file(
         passphrase=passphrase,
         codec=codec,
     )
-    write_image(out, torch.from_numpy(stego).permute(2, 0, 1)[None].float() / 255, meta)
+    write_image(out, from_uint8(stego), meta)
     notes = [
         f"secret{i}: {c.codec} {'lossless' if c.quality < 0 else f'quality {c.quality}'}, "
         f"{len(c.stream):,} bytes"
@@ -358,10 +359,10 @@ def hide_lsb_file(
     if check:
         back, _ = read_image(out)
         got = reveal_coded(to_uint8(back), passphrase=passphrase)
-        result.check_psnr = {"stego": psnr8(back, cover)}
+        result.check_psnr = {"stego": psnr(back, cover)}
         for i, (c, sec) in enumerate(zip(got, secrets, strict=True), 1):
-            dec = torch.from_numpy(c.decode()).permute(2, 0, 1)[None].float() / 255
-            result.check_psnr[f"secret{i}"] = psnr8(dec, sec)
+            dec = from_uint8(c.decode())
+            result.check_psnr[f"secret{i}"] = psnr(dec, sec)
     return result
 
 
@@ -377,7 +378,7 @@ def _shrunk(coded) -> bool:
 def reveal_lsb_file(stego_path, out_dir=None, *, passphrase: str | None = None) -> Result:
     """``win reveal --method lsb``: every hidden secret at its own size (secret1.png ...)."""
     from wincli.classical import reveal_lsb
-    from wincli.io import read_image, to_uint8, write_image
+    from wincli.io import read_image, write_image
 
     stego, _ = read_image(stego_path)
     found = reveal_lsb(to_uint8(stego), passphrase=passphrase)
@@ -385,7 +386,7 @@ def reveal_lsb_file(stego_path, out_dir=None, *, passphrase: str | None = None) 
         stego_path, out_dir, [f"secret{i}.png" for i in range(1, len(found) + 1)]
     )
     for t, img in zip(targets, found, strict=True):
-        write_image(t, torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255)
+        write_image(t, from_uint8(img))
     return Result([str(t) for t in targets], [f"{len(found)} secret(s) found"])
 
 
@@ -394,8 +395,8 @@ SIZE_KEY = "win:original-size"
 
 def downscale_file(conv: Converter, hr_path, out, *, force_lossy=False, check=False) -> Result:
     """HR -> LR PNG that records the HR size in a text chunk (for odd sizes)."""
-    from wincli.evaluate import psnr8
     from wincli.io import check_output_path, read_image, write_image
+    from wincli.metrics import psnr
 
     out = check_output_path(out, [hr_path], force_lossy=force_lossy, what="low-resolution image")
     hr, meta = read_image(hr_path)
@@ -404,18 +405,18 @@ def downscale_file(conv: Converter, hr_path, out, *, force_lossy=False, check=Fa
     s = conv.config.scale
     alpha_meta = None
     if meta.alpha is not None:  # alpha follows the image: downscale it the same way
-        from wincli.models.tasks import bicubic_down
+        from wincli.tasks import bicubic_down
 
-        a = torch.from_numpy(meta.alpha)[None, None].float() / 255
+        a = from_uint8(meta.alpha)
         a = bicubic_down(pad_to(a, s), s)[..., : lr.shape[-2], : lr.shape[-1]]
-        meta.alpha = (round8(a[0, 0]) * 255).round().byte().numpy()
+        meta.alpha = to_uint8(a)
         alpha_meta = meta
     write_image(out, lr, alpha_meta, text={SIZE_KEY: f"{w}x{h}", "win:scale": str(s)})
     result = Result([str(out)], [])
     if check:
         back, _ = read_image(out, min_side=4)
         rec = conv.inverse(back, size=(h, w))
-        result.check_psnr = {"hr": psnr8(rec, hr)}
+        result.check_psnr = {"hr": psnr(rec, hr)}
     return result
 
 
@@ -455,9 +456,9 @@ def upscale_file(conv: Converter, lr_path, out) -> Result:
         )
     hr = conv.inverse(lr, size=size)
     if meta.alpha is not None:
-        a = torch.from_numpy(meta.alpha)[None, None].float() / 255
+        a = from_uint8(meta.alpha)
         a = F.interpolate(a, size=hr.shape[-2:], mode="bicubic", align_corners=False)
-        meta.alpha = (round8(a[0, 0]) * 255).round().byte().numpy()
+        meta.alpha = to_uint8(a)
     write_image(out, hr, meta)
     return Result([str(out)], notes)
 
@@ -471,11 +472,11 @@ def decolorize_file(conv: Converter, color_path, out, *, force_lossy=False, chec
     write_image(out, gray, meta)
     result = Result([str(out)], [])
     if check:
-        from wincli.evaluate import psnr8
         from wincli.io import read_gray
+        from wincli.metrics import psnr
 
         back, _ = read_gray(out)
-        result.check_psnr = {"color": psnr8(conv.inverse(back), color)}
+        result.check_psnr = {"color": psnr(conv.inverse(back), color)}
     return result
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from wincli.errors import WeightsError
 from wincli.models import ModelConfig
+from wincli.tasks import Task, make_task
 
 _SOURCE_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
 
@@ -64,14 +65,14 @@ class WeightsRecord:
     def model_config(self) -> ModelConfig:
         return ModelConfig.from_dict(self.config)
 
+    @property
+    def spec(self) -> Task:
+        return make_task(self.task, secrets=self.secrets, scale=self.scale)
+
     def matches(self, task: str, secrets: int, scale: int, variant: str) -> bool:
         if self.task != task or self.variant != variant:
             return False
-        if task == "hiding":
-            return self.secrets == secrets
-        if task == "rescaling":
-            return self.scale == scale
-        return True
+        return self.spec == make_task(task, secrets=secrets, scale=scale)
 
 
 def registry_path() -> Path | None:
@@ -109,7 +110,7 @@ def default_record(
         if r.matches(task, secrets, scale, variant)
     ]
     if not records:
-        what = ModelConfig(task=task, secrets=secrets, scale=scale, variant=variant).name
+        what = make_task(task, secrets=secrets, scale=scale).name
         raise WeightsError(
             f"no pretrained {what} ({variant}) checkpoint ships with this version; train one with "
             f"`win train` and pass it with --weights"

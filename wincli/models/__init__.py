@@ -3,7 +3,7 @@
 >>> net = build_model("rescaling", scale=2, preset="cpu")    # doctest: +SKIP
 """
 
-from wincli.models.config import TASK_NAMES, TASKS, VARIANTS, ModelConfig, parse_task_name
+from wincli.models.config import VARIANTS, ModelConfig
 from wincli.models.presets import PAPER_PARAMS, PRESETS, preset_config
 from wincli.models.win import WIN, InvertibleNet, WINNaive
 
@@ -34,8 +34,6 @@ def count_params(model) -> int:
 __all__ = [
     "PAPER_PARAMS",
     "PRESETS",
-    "TASKS",
-    "TASK_NAMES",
     "VARIANTS",
     "WIN",
     "InvertibleNet",
@@ -45,5 +43,4 @@ __all__ = [
     "build_model",
     "count_params",
     "preset_config",
-    "parse_task_name",
 ]

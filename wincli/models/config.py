@@ -11,9 +11,11 @@ checkpoint metadata.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from functools import cached_property
 from typing import Any
 
-TASKS = ("hiding", "rescaling", "decolorization")
+from wincli.tasks import TASKS, Task, make_task
+
 VARIANTS = ("win", "win-naive")
 
 
@@ -50,39 +52,40 @@ class ModelConfig:
             raise ValueError(
                 f"unknown variant {self.variant!r}; choose one of {', '.join(VARIANTS)}"
             )
-        if self.task == "hiding" and not 1 <= self.secrets <= 4:
-            raise ValueError(f"hiding takes 1 to 4 secrets, not {self.secrets}")
-        if self.task == "rescaling" and self.scale not in (2, 4):
-            raise ValueError(f"rescaling scale must be 2 or 4, not {self.scale}")
+        spec = make_task(self.task, secrets=self.secrets, scale=self.scale)  # validates
+        # the argument a task does not take keeps its default: no secrets on a rescaling model
+        for name, default in (("secrets", 1), ("scale", 2)):
+            if name not in spec.config_fields() and getattr(self, name) != default:
+                raise ValueError(f"a {self.task} model has no {name}")
+
+    @cached_property
+    def spec(self) -> Task:
+        """The task object (``Hiding(2)``, ``Rescaling(4)``, ``Decolorization()``)."""
+        return make_task(self.task, secrets=self.secrets, scale=self.scale)
 
     @property
     def c_in(self) -> int:
         """Channels of the high-dimensional side x."""
-        return 3 * (self.secrets + 1) if self.task == "hiding" else 3
+        return self.spec.c_in
 
     @property
     def c_out(self) -> int:
         """Channels the network outputs (x4 rescaling: 4 groups of 3)."""
-        if self.task == "decolorization":
-            return 1
-        if self.task == "rescaling" and self.scale == 4:
-            return 12
-        return 3
+        return self.spec.c_out
 
     @property
     def stages(self) -> int:
         """Number of squeezes (x2 stages)."""
-        return {2: 1, 4: 2}[self.scale] if self.task == "rescaling" else 1
+        return self.spec.stages
 
     @property
     def multiple(self) -> int:
         """Height and width must be a multiple of this."""
-        return 2**self.stages
+        return self.spec.multiple
 
     @property
     def name(self) -> str:
-        extra = {"hiding": f"-{self.secrets}", "rescaling": f"-x{self.scale}"}.get(self.task, "")
-        return f"{self.task}{extra}"
+        return self.spec.name
 
     def same_io(self, other: ModelConfig) -> bool:
         """Same task, channels and size multiple: one can stand in for the other."""
@@ -90,7 +93,12 @@ class ModelConfig:
         return mine == (other.task, other.c_in, other.c_out, other.multiple)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Plain data; ``secrets`` only for hiding and ``scale`` only for rescaling."""
+        d = asdict(self)
+        for name in ("secrets", "scale"):
+            if name not in self.spec.config_fields():
+                del d[name]
+        return d
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
@@ -99,26 +107,3 @@ class ModelConfig:
         if unknown:
             raise ValueError(f"unknown config keys: {', '.join(sorted(unknown))}")
         return cls(**data)
-
-
-TASK_NAMES = (
-    "hiding-1", "hiding-2", "hiding-3", "hiding-4", "rescaling-x2", "rescaling-x4",
-    "decolorization",
-)  # fmt: skip
-
-
-def parse_task_name(name: str) -> dict[str, Any]:
-    """``"hiding-2"`` -> {task: hiding, secrets: 2}; ``"rescaling-x4"`` -> {task: rescaling,
-    scale: 4}; ``"decolorization"`` -> {task: decolorization}. The inverse of
-    ``ModelConfig.name``; one parser for scripts, tests and the CLI."""
-    task, _, arg = name.partition("-")
-    try:
-        if task == "hiding" and arg in ("1", "2", "3", "4"):
-            return {"task": "hiding", "secrets": int(arg)}
-        if task == "rescaling" and arg in ("x2", "x4"):
-            return {"task": "rescaling", "scale": int(arg[1:])}
-        if name == "decolorization":
-            return {"task": "decolorization"}
-    except ValueError:
-        pass
-    raise ValueError(f"unknown task name {name!r}; one of {', '.join(TASK_NAMES)}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from wincli.models.config import ModelConfig
+from wincli.tasks import Hiding, make_task
 
 PRESETS = ("paper", "cpu")
 
@@ -54,16 +55,12 @@ def preset_config(
     """The :class:`ModelConfig` of a named preset."""
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
-    base = ModelConfig(task=task, variant=variant, secrets=secrets, scale=scale)
-    if preset == "paper":
-        cfg = replace(base, **_PAPER[task])
-        if task == "rescaling" and scale == 4:
-            cfg = replace(cfg, **_PAPER_X4_LATE)
-    else:
-        cfg = replace(base, **_CPU)
-        if task == "rescaling" and scale == 4:
-            cfg = replace(cfg, **_CPU_X4_LATE)
-    if task == "hiding":
+    spec = make_task(task, secrets=secrets, scale=scale)
+    base = ModelConfig(variant=variant, **spec.kwargs())
+    cfg = replace(base, **(_PAPER[task] if preset == "paper" else _CPU))
+    if spec.stages == 2:  # x4: the second stage has its own width
+        cfg = replace(cfg, **(_PAPER_X4_LATE if preset == "paper" else _CPU_X4_LATE))
+    if isinstance(spec, Hiding):  # the stage must hold 12 (n + 1) squeezed channels
         cfg = replace(cfg, width=_HIDING_WIDTH[secrets])
         if preset == "paper":
             cfg = replace(cfg, growth=_PAPER_HIDING_GROWTH[secrets])

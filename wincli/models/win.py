@@ -162,7 +162,7 @@ class WIN(InvertibleNet):
             stages.append(stage)
             c = stage.out_channels
         self.stages = nn.ModuleList(stages)
-        self.unsqueeze = config.task != "rescaling"
+        self.unsqueeze = config.spec.unsqueeze
         if self.unsqueeze:
             if c % 4:
                 raise ValueError(f"SM + M*LM = {c} must be divisible by 4 to un-squeeze")
@@ -192,7 +192,7 @@ class WINNaive(InvertibleNet):
             AffineCoupling(c, growth=config.growth, depth=config.depth)
             for _ in range(config.naive_couplings)
         )
-        self.unsqueeze = config.task != "rescaling"
+        self.unsqueeze = config.spec.unsqueeze
         self.fusion = WIC(config.c_in if self.unsqueeze else c, config.c_out)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:

@@ -108,7 +108,7 @@ class PatchDataset(Dataset):
 
     def __getitem__(self, index: int) -> torch.Tensor:
         rng = np.random.default_rng([self.seed, index])
-        n = self.config.secrets + 1 if self.config.task == "hiding" else 1
+        n = self.config.spec.images_per_sample
         picks = rng.choice(len(self.images), size=n, replace=len(self.images) < n)
         parts = []
         for k in picks:
@@ -148,10 +148,8 @@ def validation_batch(images: list[torch.Tensor], config: ModelConfig, size: int)
         crops.append(
             torch.nn.functional.interpolate(crop[None], size=(size, size))[0] if s != size else crop
         )
-    if config.task != "hiding":
-        return torch.stack(crops)
-    n = config.secrets + 1
+    n = config.spec.images_per_sample
     groups = [torch.cat(crops[k : k + n], 0) for k in range(0, len(crops) - n + 1, n)]
     if not groups:
-        raise InputError(f"hiding-{config.secrets} validation needs at least {n} images")
+        raise InputError(f"{config.name} validation needs at least {n} images")
     return torch.stack(groups)

@@ -29,20 +29,13 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from wincli.checkpoint import atomic_write, load_state, save_model, save_tensors
+from wincli.checkpoint import load_state, save_model, save_tensors
 from wincli.device import pick_device
 from wincli.errors import InputError
+from wincli.fs import atomic_write
+from wincli.metrics import psnr
 from wincli.models import build_from_config, count_params, preset_config
-from wincli.models.tasks import (
-    LossWeights,
-    compute_losses,
-    forward_target,
-    image_to_input,
-    output_to_image,
-    psnr,
-    quantize_8bit,
-    round8,
-)
+from wincli.tasks import LossWeights, Task, compute_losses, make_task, quantize_8bit
 from wincli.train.data import (
     PatchDataset,
     StepSampler,
@@ -94,6 +87,11 @@ class TrainOptions:
     stop_at: int | None = None  # checkpoint and stop here (the schedule still spans ``steps``)
     time_limit: float | None = None  # checkpoint and stop after this many seconds (GPU chunks)
 
+    @property
+    def spec(self) -> Task:
+        """The task object this run trains (``Hiding(2)``, ...)."""
+        return make_task(self.task, secrets=self.secrets, scale=self.scale)
+
 
 # Options that ``None`` means "not given" for, so that a resumed run keeps its saved value unless
 # the command line names one (even one equal to the default); filled in before training starts.
@@ -132,7 +130,7 @@ def _defaults(opts: TrainOptions, device: torch.device) -> TrainOptions:
         "batch": 16 if cuda else 8,
         "patch": 128 if cuda else 64,
         "lr": default_lr(opts),
-        "init": "orthogonal" if opts.task == "hiding" else "task",
+        "init": opts.spec.default_init,
     }
     return dataclasses.replace(opts, **{k: v for k, v in fill.items() if getattr(opts, k) is None})
 
@@ -163,7 +161,7 @@ def default_lr(opts: TrainOptions) -> float:
     """
     if opts.preset != "cpu":
         return 2e-4
-    return 3e-4 if opts.task == "rescaling" and opts.scale == 4 else 1e-3
+    return opts.spec.default_lr()
 
 
 def lr_at(step: int, opts: TrainOptions) -> float:
@@ -196,12 +194,12 @@ def validate(net, batch: torch.Tensor, device: torch.device) -> dict[str, float]
     image_psnr, rev_psnr = [], []
     for i in range(batch.shape[0]):
         x = batch[i : i + 1].to(device)
-        target = forward_target(cfg, x)
-        image = quantize_8bit(output_to_image(cfg, net(x)))
-        rec = round8(net.inverse(image_to_input(cfg, image)))
-        image_psnr.append(psnr(image, round8(target)))
-        sl = slice(3, None) if cfg.task == "hiding" else slice(None)
-        rev_psnr.append(psnr(rec[:, sl], x[:, sl]))
+        task = cfg.spec
+        image = quantize_8bit(task.to_image(net(x)))
+        rec = net.inverse(task.from_image(image))
+        image_psnr.append(psnr(image, task.target(x)))
+        restored = torch.cat(task.restored(rec), 1)
+        rev_psnr.append(psnr(restored, torch.cat(task.restored(x), 1)))
     net.train()
     return {
         "val_image_psnr": sum(image_psnr) / len(image_psnr),
@@ -333,7 +331,7 @@ def train(opts: TrainOptions) -> dict[str, float]:
             print(f"starting from {opts.init_from} (fresh optimizer)", file=sys.stderr)
     elif opts.init == "task":
         warm = torch.stack([dataset[2**48 + i] for i in range(16)])  # not a training index
-        fit = net.init_task_aware(warm, forward_target(cfg, warm))
+        fit = net.init_task_aware(warm, cfg.spec.target(warm))
         if rank == 0:
             print(f"task-aware init: forward image starts at {fit:.2f} dB", file=sys.stderr)
     net.to(device)

@@ -1,0 +1,392 @@
+"""The three tasks as objects: what goes in, what is stored, what comes back, what is measured.
+
+>>> task = parse_task("hiding-2")                  # Hiding(secrets=2)
+>>> task.c_in, task.c_out, task.multiple           # (9, 3, 2)
+>>> x = task.pack([cover, s1, s2])                  # doctest: +SKIP   (B, 9, H, W)
+>>> y_star = task.target(x)                         # the cover (bicubic LR / Lab L for the others)
+>>> terms = compute_losses(net, x)                  # doctest: +SKIP
+
+A task owns its channel counts and size multiple, how its inputs are packed and named, its
+forward target, how the network output becomes the stored image and back, its loss criteria and
+the part of ``x`` the reverse loss and the quality numbers look at. Adding a task is one class
+here plus its presets and registry entries. All tensors are (B, C, H, W) float in [0, 1].
+
+Losses follow DESIGN.md sections 4-5: sums over C, H, W averaged over the batch, weights
+lambda_f = 2, lambda_r = 1, lambda_s = 0.1, lambda_d = 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+
+# ------------------------------------------------------------------ 8-bit rounding, resampling
+
+
+def round8(x: torch.Tensor) -> torch.Tensor:
+    """The one 8-bit rounding: clamp to [0, 1] and snap to the 256 levels (no gradient).
+
+    Every image that is stored, compared or written passes here (or ``quantize_8bit``, its
+    differentiable form); ``io.to_uint8`` is this on the uint8 scale.
+    """
+    return torch.round(x.clamp(0.0, 1.0) * 255.0) / 255.0
+
+
+def quantize_8bit(y: torch.Tensor, ste: str = "clamp") -> torch.Tensor:
+    """Clamp to [0, 1], round to 8 bits, with a straight-through gradient for the rounding.
+
+    The one step that breaks exact invertibility; everything written to a file passes here.
+    ``ste="clamp"`` (default): the gradient passes the rounding but not the clamp, so it is
+    zero where ``y`` is outside [0, 1] (a change there does not change the stored image).
+    ``ste="identity"``: the old estimator, identity everywhere; it lets the reverse loss push
+    out-of-range values further out with nothing but the forward loss holding them, which is
+    how hiding training diverged (README, "Why training diverged"). Values are the same.
+    """
+    if ste == "identity":
+        return y + (round8(y) - y).detach()
+    if ste != "clamp":
+        raise ValueError(f"ste must be clamp or identity, not {ste!r}")
+    c = y.clamp(0.0, 1.0)
+    return c + (round8(c) - c).detach()
+
+
+def bicubic_down(hr: torch.Tensor, scale: int) -> torch.Tensor:
+    """Anti-aliased bicubic downscale (MATLAB imresize style, a = -0.5): (B, C, H, W) ->
+    (B, C, H / scale, W / scale). H and W must be multiples of ``scale``."""
+    h, w = hr.shape[-2:]
+    return F.interpolate(
+        hr, size=(h // scale, w // scale), mode="bicubic", align_corners=False, antialias=True
+    )
+
+
+def bicubic_up(lr: torch.Tensor, scale: int) -> torch.Tensor:
+    """Bicubic upscale (a = -0.5 as in PIL/MATLAB), clamped to [0, 1]."""
+    h, w = lr.shape[-2:]
+    up = F.interpolate(
+        lr, size=(h * scale, w * scale), mode="bicubic", align_corners=False, antialias=True
+    )
+    return up.clamp(0.0, 1.0)
+
+
+def lab_lightness(rgb: torch.Tensor) -> torch.Tensor:
+    """CIE Lab L / 100 of sRGB (D65): (B, 3, H, W) in [0, 1] -> (B, 1, H, W) in [0, 1]."""
+    c = rgb.clamp(0.0, 1.0)
+    lin = torch.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    y = 0.2126729 * lin[:, 0:1] + 0.7151522 * lin[:, 1:2] + 0.0721750 * lin[:, 2:3]
+    eps = (6 / 29) ** 3
+    f = torch.where(y > eps, y.clamp_min(eps) ** (1 / 3), y / (3 * (6 / 29) ** 2) + 4 / 29)
+    return (116 * f - 16) / 100
+
+
+# ------------------------------------------------------------------ loss criteria
+
+
+def l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return (a - b).abs().flatten(1).sum(1).mean()
+
+
+def l2(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return ((a - b) ** 2).flatten(1).sum(1).mean()
+
+
+def charbonnier(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    return torch.sqrt((a - b) ** 2 + eps**2).flatten(1).sum(1).mean()
+
+
+# ------------------------------------------------------------------ the tasks
+
+
+class Task:
+    """What every task answers. Subclasses are frozen dataclasses (equal when their
+    parameters are equal), so a task can key a dict or be compared with ``==``."""
+
+    kind: ClassVar[str]
+    stored_name: ClassVar[str]  # what the stored image is called in reports ("stego", ...)
+    restored_name: ClassVar[str]  # what the inverse gives back ("secret", "hr", "color")
+    default_init: ClassVar[str] = "task"  # training start: task-aware or orthogonal
+
+    # -- shapes
+    @property
+    def name(self) -> str:
+        return self.kind
+
+    @property
+    def images_per_sample(self) -> int:
+        """Images packed into one input x (hiding: cover + secrets)."""
+        return 1
+
+    @property
+    def c_in(self) -> int:
+        """Channels of the high-dimensional side x."""
+        return 3 * self.images_per_sample
+
+    @property
+    def c_out(self) -> int:
+        """Channels the network outputs."""
+        return 3
+
+    @property
+    def stages(self) -> int:
+        """Number of x2 squeezes."""
+        return 1
+
+    @property
+    def multiple(self) -> int:
+        """Height and width must be a multiple of this."""
+        return 2**self.stages
+
+    @property
+    def down(self) -> int:
+        """The stored image is this many times smaller than x on each side."""
+        return 1
+
+    @property
+    def unsqueeze(self) -> bool:
+        """Whether the network un-squeezes its features back to the input resolution."""
+        return self.down == 1
+
+    def config_fields(self) -> dict[str, Any]:
+        """The ``ModelConfig`` fields that name this task (besides ``task``)."""
+        return {}
+
+    def kwargs(self) -> dict[str, Any]:
+        """``{"task": kind, **config_fields()}``: what ``ModelConfig``/``build_model`` take."""
+        return {"task": self.kind, **self.config_fields()}
+
+    # -- data
+    def pack(self, images: list[torch.Tensor]) -> torch.Tensor:
+        """images_per_sample (B, 3, H, W) images -> x (B, c_in, H, W)."""
+        if len(images) != self.images_per_sample:
+            raise ValueError(f"{self.name} takes {self.images_per_sample} image(s)")
+        return torch.cat(images, 1)
+
+    def restored(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The parts of x (or of a reconstruction) the user gets back and that the reverse loss
+        and quality numbers compare: hiding's secrets, the HR image, the colour image."""
+        return [x]
+
+    def target(self, x: torch.Tensor) -> torch.Tensor:
+        """y*: the image the forward pass should produce."""
+        raise NotImplementedError
+
+    def to_image(self, y: torch.Tensor) -> torch.Tensor:
+        """Network output -> the image that is stored."""
+        return y
+
+    def from_image(self, image: torch.Tensor) -> torch.Tensor:
+        """Stored image -> what ``inverse`` takes."""
+        return image
+
+    # -- losses
+    crit_forward = staticmethod(l2)
+    crit_reverse = staticmethod(charbonnier)
+
+    def forward_loss(self, y: torch.Tensor, image: torch.Tensor, target: torch.Tensor):
+        """The forward criterion of the stored image against y*."""
+        return self.crit_forward(image, target)
+
+    def default_lr(self) -> float:
+        return 1e-3
+
+
+@dataclass(frozen=True)
+class Hiding(Task):
+    secrets: int = 1
+    kind: ClassVar[str] = "hiding"
+    stored_name: ClassVar[str] = "stego"
+    restored_name: ClassVar[str] = "secret"
+    default_init: ClassVar[str] = "orthogonal"  # a task-aware start stalls the secrets
+    crit_forward = staticmethod(l1)
+    crit_reverse = staticmethod(l1)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.secrets <= 4:
+            raise ValueError(f"hiding takes 1 to 4 secrets, not {self.secrets}")
+
+    @property
+    def name(self) -> str:
+        return f"hiding-{self.secrets}"
+
+    @property
+    def images_per_sample(self) -> int:
+        return self.secrets + 1
+
+    def config_fields(self) -> dict[str, Any]:
+        return {"secrets": self.secrets}
+
+    def restored(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return list(x[:, 3:].split(3, 1))
+
+    def target(self, x: torch.Tensor) -> torch.Tensor:
+        return x[:, :3]
+
+
+@dataclass(frozen=True)
+class Rescaling(Task):
+    scale: int = 2
+    kind: ClassVar[str] = "rescaling"
+    stored_name: ClassVar[str] = "lr"
+    restored_name: ClassVar[str] = "hr"
+
+    def __post_init__(self) -> None:
+        if self.scale not in (2, 4):
+            raise ValueError(f"rescaling scale must be 2 or 4, not {self.scale}")
+
+    @property
+    def name(self) -> str:
+        return f"rescaling-x{self.scale}"
+
+    @property
+    def c_out(self) -> int:
+        return 3 * self.groups
+
+    @property
+    def groups(self) -> int:
+        """x4 outputs 4 LR candidates (12 channels); the stored LR is their mean."""
+        return 4 if self.scale == 4 else 1
+
+    @property
+    def stages(self) -> int:
+        return {2: 1, 4: 2}[self.scale]
+
+    @property
+    def down(self) -> int:
+        return self.scale
+
+    def config_fields(self) -> dict[str, Any]:
+        return {"scale": self.scale}
+
+    def target(self, x: torch.Tensor) -> torch.Tensor:
+        return bicubic_down(x, self.scale)
+
+    def to_image(self, y: torch.Tensor) -> torch.Tensor:
+        if self.groups == 1:
+            return y
+        b, _, h, w = y.shape
+        return y.view(b, self.groups, 3, h, w).mean(1)
+
+    def from_image(self, image: torch.Tensor) -> torch.Tensor:
+        return image.repeat(1, self.groups, 1, 1) if self.groups > 1 else image
+
+    def forward_loss(self, y: torch.Tensor, image: torch.Tensor, target: torch.Tensor):
+        if self.groups == 1:
+            return self.crit_forward(image, target)
+        groups = y.view(y.shape[0], self.groups, 3, *y.shape[-2:])
+        each = sum(self.crit_forward(groups[:, g], target) for g in range(self.groups))
+        return each / self.groups + self.crit_forward(image, target)
+
+    def default_lr(self) -> float:
+        return 3e-4 if self.scale == 4 else 1e-3
+
+
+@dataclass(frozen=True)
+class Decolorization(Task):
+    kind: ClassVar[str] = "decolorization"
+    stored_name: ClassVar[str] = "gray"
+    restored_name: ClassVar[str] = "color"
+
+    @property
+    def c_out(self) -> int:
+        return 1
+
+    def target(self, x: torch.Tensor) -> torch.Tensor:
+        return lab_lightness(x)
+
+
+TASK_CLASSES: dict[str, type[Task]] = {c.kind: c for c in (Hiding, Rescaling, Decolorization)}
+TASKS = tuple(TASK_CLASSES)
+TASK_NAMES = (
+    "hiding-1", "hiding-2", "hiding-3", "hiding-4", "rescaling-x2", "rescaling-x4",
+    "decolorization",
+)  # fmt: skip
+
+
+def make_task(kind: str, *, secrets: int = 1, scale: int = 2) -> Task:
+    """``("hiding", secrets=2)`` -> Hiding(2); the argument a task does not take is ignored
+    (the CLI and the API pass both)."""
+    if kind == "hiding":
+        return Hiding(secrets)
+    if kind == "rescaling":
+        return Rescaling(scale)
+    if kind == "decolorization":
+        return Decolorization()
+    raise ValueError(f"unknown task {kind!r}; choose one of {', '.join(TASKS)}")
+
+
+def parse_task(name: str) -> Task:
+    """``"hiding-2"`` -> Hiding(2), ``"rescaling-x4"`` -> Rescaling(4), ``"decolorization"``;
+    the inverse of ``Task.name``: one parser for the CLI, scripts and tests."""
+    kind, _, arg = name.partition("-")
+    if kind == "hiding" and arg in ("1", "2", "3", "4"):
+        return Hiding(int(arg))
+    if kind == "rescaling" and arg in ("x2", "x4"):
+        return Rescaling(int(arg[1:]))
+    if name == "decolorization":
+        return Decolorization()
+    raise ValueError(f"unknown task name {name!r}; one of {', '.join(TASK_NAMES)}")
+
+
+# ------------------------------------------------------------------ the training objective
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    forward: float = 2.0
+    reverse: float = 1.0
+    shift: float = 0.1
+    det: float = 1.0
+
+
+def compute_losses(
+    model,
+    x: torch.Tensor,
+    weights: LossWeights = LossWeights(),
+    quantize: bool = True,
+    ste: str = "clamp",
+) -> dict[str, torch.Tensor]:
+    """One training evaluation of L = lf L_forward + lr L_reverse + ls L_shift + ld L_det.
+
+    ``x``: (B, c_in, H, W) in [0, 1]. Hiding uses L1 forward and reverse (reverse on the
+    secrets, not the recovered cover); rescaling and decolorization use L2 forward and
+    Charbonnier reverse. The shift loss uses the forward criterion. The forward output is rounded
+    to 8 bits (straight-through) before the inverse unless ``quantize`` is False.
+    Also returns ``image`` (the stored forward image) and ``recovered`` (detached).
+    """
+    from wincli.layers.wic import spatial_shift
+
+    task: Task = model.config.spec
+    target = task.target(x)
+    y, extra = model.forward_train(x)
+    image = task.to_image(y)
+    l_fwd = task.forward_loss(y, image, target)
+    stored = quantize_8bit(image, ste) if quantize else image
+    recovered = model.inverse(task.from_image(stored))
+    l_rev = task.crit_reverse(
+        torch.cat(task.restored(recovered), 1), torch.cat(task.restored(x), 1)
+    )
+    if extra.shape[1]:
+        full_target = task.from_image(target)
+        shifted = torch.cat([spatial_shift(full_target, *o) for o in model.fusion.offsets], 1)
+        l_shift = task.crit_forward(extra, shifted)
+    else:
+        l_shift = torch.zeros((), device=x.device)
+    l_det = model.log_det_penalty().to(l_fwd.dtype)
+    total = (
+        weights.forward * l_fwd
+        + weights.reverse * l_rev
+        + weights.shift * l_shift
+        + weights.det * l_det
+    )
+    return {
+        "total": total,
+        "forward": l_fwd,
+        "reverse": l_rev,
+        "shift": l_shift,
+        "det": l_det,
+        "image": image.detach(),
+        "recovered": recovered.detach(),
+        "target": target,
+    }
