@@ -1,0 +1,357 @@
+"""The conversion verbs: hide / reveal, downscale / upscale, decolorize / colorize (files or
+folders in, files out, one model load per command)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from wincli.cli.common import (
+    AskPassOpt,
+    CheckOpt,
+    DeviceOpt,
+    HalfOpt,
+    LossyOpt,
+    Method,
+    MethodOpt,
+    ModelOpt,
+    PassOpt,
+    ScaleOpt,
+    TileOpt,
+    Variant,
+    VerboseOpt,
+    WeightsOpt,
+    app,
+    check_scale,
+    expand_inputs,
+    get_passphrase,
+    guarded,
+    load_converter,
+    no_collisions,
+    progress_bar,
+    report,
+    run_per_file,
+)
+
+
+def folder_jobs(covers: Path, secrets: list[Path], output: Path | None, pair: str):
+    """[(cover, [secret per folder], target)] for ``win hide`` over folders."""
+    from wincli.errors import InputError, OutputError
+
+    if pair not in ("order", "name"):
+        raise InputError(f"--pair must be order or name, not {pair!r}")
+    if not all(p.is_dir() for p in secrets):
+        raise InputError("a cover folder needs secret folders (one per secret)")
+    if output is None or (output.exists() and not output.is_dir()):
+        raise OutputError("a cover folder needs -o DIR (a folder for the stego images)")
+    cover_files = expand_inputs([covers])
+    secret_files = [expand_inputs([d]) for d in secrets]
+    if pair == "name":
+        by_name = [{f.stem: f for f in fs} for fs in secret_files]
+        jobs = [
+            (c, [m[c.stem] for m in by_name])
+            for c in cover_files
+            if all(c.stem in m for m in by_name)
+        ]
+    else:
+        jobs = list(zip(cover_files, zip(*secret_files, strict=False), strict=False))
+        jobs = [(c, list(s)) for c, s in jobs]
+    if not jobs:
+        raise InputError(f"no cover/secret pairs found (pairing by {pair})")
+    no_collisions([c for c, _ in jobs], output)
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{output}: cannot create the output folder ({exc.strerror})") from None
+    return [(c, secs, output / f"{c.stem}.png") for c, secs in jobs]
+
+
+@app.command()
+@guarded
+def hide(
+    cover: Annotated[Path, typer.Argument(help="Cover image.")],
+    secrets: Annotated[list[Path], typer.Argument(help="1 to 4 secret images.")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Stego PNG.")] = None,
+    model: ModelOpt = Variant.win,
+    weights: WeightsOpt = None,
+    device: DeviceOpt = "auto",
+    tile: TileOpt = None,
+    half: HalfOpt = False,
+    check: CheckOpt = False,
+    force_lossy: LossyOpt = False,
+    verbose: VerboseOpt = False,
+    method: MethodOpt = Method.win,
+    bits: Annotated[int, typer.Option("--bits", help="lsb: low bits per cover channel, 1-4.")] = 1,
+    codec: Annotated[
+        str, typer.Option("--codec", help="lsb: auto (the better of the two), webp or jpeg.")
+    ] = "auto",
+    passphrase: PassOpt = None,
+    ask_passphrase: AskPassOpt = False,
+    fit: Annotated[
+        str | None,
+        typer.Option(
+            "--fit",
+            help="WIN: a secret of another aspect ratio than the cover: stretch, crop or pad "
+            "(default: refuse when it differs by more than 3%).",
+        ),
+    ] = None,
+    pair: Annotated[
+        str,
+        typer.Option(
+            "--pair", help="Folders: pair covers and secrets by sorted 'order' or 'name'."
+        ),
+    ] = "order",
+) -> None:
+    """Hide 1-4 secret images inside COVER; the stego image looks like the cover.
+
+    With folders (win hide COVERS/ SECRETS/ [SECRETS2/ ...] -o OUT/) every cover gets one
+    secret from each folder, in one process with one model load; stegos are OUT/<cover>.png.
+    """
+    from wincli.errors import InputError
+    from wincli.io import require_inputs
+    from wincli.pipeline import hide_file, hide_lsb_file
+
+    if not 1 <= len(secrets) <= 4:
+        raise InputError(f"hide takes 1 to 4 secrets, got {len(secrets)}")
+    require_inputs([cover, *secrets])
+    if cover.is_dir():
+        jobs = folder_jobs(cover, secrets, output, pair)
+        if method == Method.lsb:
+            key = get_passphrase(passphrase, ask_passphrase, confirm=True)
+            for c, secs, target in jobs:
+                report(hide_lsb_file(c, secs, target, bits=bits, passphrase=key, codec=codec))
+            return
+        conv = load_converter(
+            "hiding", secrets=len(secrets), model=model, weights=weights, device=device,
+            tile=tile, half=half, verbose=verbose,
+        )  # fmt: skip
+        with progress_bar(conv, len(jobs)) as advance:
+            for c, secs, target in jobs:
+                report(
+                    hide_file(conv, c, secs, target, force_lossy=force_lossy, check=check, fit=fit)
+                )
+                advance()
+        return
+    if any(p.is_dir() for p in secrets):
+        raise InputError("secret folders need a cover folder (win hide COVERS/ SECRETS/ -o OUT/)")
+    out = output or cover.with_name(f"{cover.stem}_stego.png")
+    if method == Method.lsb:
+        if codec not in ("auto", "webp", "jpeg"):
+            raise InputError(f"--codec must be auto, webp or jpeg, not {codec!r}")
+        if not 1 <= bits <= 4:
+            raise InputError(f"--bits must be 1 to 4, not {bits}")
+        result = hide_lsb_file(
+            cover,
+            secrets,
+            out,
+            bits=bits,
+            passphrase=get_passphrase(passphrase, ask_passphrase, confirm=True),
+            codec=codec,
+            force_lossy=force_lossy,
+            check=check,
+        )
+        report(result)
+        return
+    conv = load_converter(
+        "hiding",
+        secrets=len(secrets),
+        model=model,
+        weights=weights,
+        device=device,
+        tile=tile,
+        half=half,
+        verbose=verbose,
+    )
+    with progress_bar(conv):
+        result = hide_file(conv, cover, secrets, out, force_lossy=force_lossy, check=check, fit=fit)
+    report(result)
+
+
+@app.command()
+@guarded
+def reveal(
+    stegos: Annotated[list[Path], typer.Argument(help="Stego image(s) or folder(s).")],
+    secrets: Annotated[int, typer.Option("-n", "--secrets", help="How many were hidden.")] = 1,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Folder for secret1.png ...")
+    ] = None,
+    with_cover: Annotated[
+        bool, typer.Option("--cover", help="Also write the recovered cover.png.")
+    ] = False,
+    model: ModelOpt = Variant.win,
+    weights: WeightsOpt = None,
+    device: DeviceOpt = "auto",
+    tile: TileOpt = None,
+    half: HalfOpt = False,
+    verbose: VerboseOpt = False,
+    method: MethodOpt = Method.win,
+    passphrase: PassOpt = None,
+    ask_passphrase: AskPassOpt = False,
+) -> None:
+    """Recover the secret images from STEGO (secret1.png ... secretN.png)."""
+    from wincli.errors import InputError
+    from wincli.pipeline import reveal_file, reveal_lsb_file
+
+    if not 1 <= secrets <= 4:
+        raise InputError(f"--secrets must be 1 to 4, not {secrets}")
+    files = expand_inputs(stegos)
+    per_file = len(files) > 1 or any(p.is_dir() for p in stegos)  # OUT/<stem>/secret1.png
+    if output is not None and per_file:
+        no_collisions(files, output)
+    if method == Method.lsb:
+        key = get_passphrase(passphrase, ask_passphrase)
+        for f in files:
+            dest = output / f.stem if (output is not None and per_file) else output
+            report(reveal_lsb_file(f, dest, passphrase=key))
+        return
+    conv = load_converter(
+        "hiding",
+        secrets=secrets,
+        model=model,
+        weights=weights,
+        device=device,
+        tile=tile,
+        half=half,
+        verbose=verbose,
+    )
+    for f in files:
+        dest = output / f.stem if (output is not None and per_file) else output
+        with progress_bar(conv):
+            result = reveal_file(conv, f, dest, with_cover=with_cover)
+        report(result)
+
+
+@app.command()
+@guarded
+def downscale(
+    inputs: Annotated[list[Path], typer.Argument(help="HR image(s) or folder(s).")],
+    scale: ScaleOpt = 2,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="LR PNG or folder.")] = None,
+    model: ModelOpt = Variant.win,
+    weights: WeightsOpt = None,
+    device: DeviceOpt = "auto",
+    tile: TileOpt = None,
+    half: HalfOpt = False,
+    check: CheckOpt = False,
+    force_lossy: LossyOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Downscale by 2 or 4 into an LR image that `win upscale` restores."""
+    from wincli.pipeline import downscale_file
+
+    check_scale(scale)
+    run_per_file(
+        "rescaling",
+        inputs,
+        output,
+        lambda f: f"{f.stem}_x{scale}_lr.png",
+        lambda c, f, o: downscale_file(c, f, o, force_lossy=force_lossy, check=check),
+        scale=scale,
+        model=model,
+        weights=weights,
+        device=device,
+        tile=tile,
+        half=half,
+        verbose=verbose,
+    )
+
+
+@app.command()
+@guarded
+def upscale(
+    inputs: Annotated[list[Path], typer.Argument(help="LR image(s) made by `win downscale`.")],
+    scale: ScaleOpt = 2,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="HR PNG or folder.")] = None,
+    model: ModelOpt = Variant.win,
+    weights: WeightsOpt = None,
+    device: DeviceOpt = "auto",
+    tile: TileOpt = None,
+    half: HalfOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Restore the high-resolution image from an LR image (exact original size)."""
+    from wincli.pipeline import upscale_file
+
+    check_scale(scale)
+    run_per_file(
+        "rescaling",
+        inputs,
+        output,
+        lambda f: f"{f.stem}_x{scale}.png",
+        upscale_file,
+        scale=scale,
+        model=model,
+        weights=weights,
+        device=device,
+        tile=tile,
+        half=half,
+        verbose=verbose,
+    )
+
+
+@app.command()
+@guarded
+def decolorize(
+    inputs: Annotated[list[Path], typer.Argument(help="Colour image(s) or folder(s).")],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Gray PNG or folder.")
+    ] = None,
+    model: ModelOpt = Variant.win,
+    weights: WeightsOpt = None,
+    device: DeviceOpt = "auto",
+    tile: TileOpt = None,
+    half: HalfOpt = False,
+    check: CheckOpt = False,
+    force_lossy: LossyOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Make a grayscale image that carries its own colours."""
+    from wincli.pipeline import decolorize_file
+
+    run_per_file(
+        "decolorization",
+        inputs,
+        output,
+        lambda f: f"{f.stem}_gray.png",
+        lambda c, f, o: decolorize_file(c, f, o, force_lossy=force_lossy, check=check),
+        model=model,
+        weights=weights,
+        device=device,
+        tile=tile,
+        half=half,
+        verbose=verbose,
+    )
+
+
+@app.command()
+@guarded
+def colorize(
+    inputs: Annotated[list[Path], typer.Argument(help="Gray image(s) made by `win decolorize`.")],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Colour PNG or folder.")
+    ] = None,
+    model: ModelOpt = Variant.win,
+    weights: WeightsOpt = None,
+    device: DeviceOpt = "auto",
+    tile: TileOpt = None,
+    half: HalfOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Restore the colours of a gray image made by `win decolorize`."""
+    from wincli.pipeline import colorize_file
+
+    run_per_file(
+        "decolorization",
+        inputs,
+        output,
+        lambda f: f"{f.stem}_color.png",
+        colorize_file,
+        model=model,
+        weights=weights,
+        device=device,
+        tile=tile,
+        half=half,
+        verbose=verbose,
+    )

@@ -1,0 +1,119 @@
+"""``win eval``: runs ``wincli.evaluate`` on a folder and prints or writes the rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from wincli.cli.common import (
+    DeviceOpt,
+    ModelOpt,
+    ScaleOpt,
+    Task,
+    TileOpt,
+    Variant,
+    VerboseOpt,
+    WeightsOpt,
+    app,
+    check_scale,
+    expand_inputs,
+    guarded,
+    load_converter,
+)
+
+
+@app.command("eval")
+@guarded
+def eval_cmd(
+    task: Annotated[Task, typer.Option("--task", help="What to evaluate.")],
+    data: Annotated[list[Path], typer.Option("--data", help="Image folder (repeatable).")],
+    secrets: Annotated[int, typer.Option("--secrets", help="Hiding: 1-4 secrets.")] = 1,
+    scale: ScaleOpt = 2,
+    crop: Annotated[
+        int | None, typer.Option("--crop", help="Hiding: center crop size (e.g. 256).")
+    ] = None,
+    model: ModelOpt = Variant.win,
+    weights: WeightsOpt = None,
+    device: DeviceOpt = "auto",
+    tile: TileOpt = None,
+    baselines_only: Annotated[
+        bool, typer.Option("--baselines-only", help="Only the classical baselines.")
+    ] = False,
+    per_image: Annotated[bool, typer.Option("--per-image/--means-only")] = True,
+    out: Annotated[Path | None, typer.Option("--out", help="Write rows to .csv or .json.")] = None,
+    save_images: Annotated[
+        Path | None, typer.Option("--save-images", help="Outputs + x20 residual maps here.")
+    ] = None,
+    verbose: VerboseOpt = False,
+    frontier: Annotated[
+        bool,
+        typer.Option(
+            "--frontier/--no-frontier",
+            help="Also the codec-in-LSB schemes, rate-distortion and JPEG robustness rows.",
+        ),
+    ] = True,
+) -> None:
+    """The paper's protocol on a folder: PSNR / SSIM of WIN (8-bit and float) and baselines."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from wincli import evaluate as E
+    from wincli.errors import InputError
+
+    if out is not None and out.suffix.lower() not in (".csv", ".json"):
+        raise InputError(f"{out}: --out must end in .csv or .json")
+    files = expand_inputs(list(data))
+    if task == Task.rescaling:
+        check_scale(scale)
+    conv = None
+    if not baselines_only:
+        conv = load_converter(
+            task.value,
+            secrets=secrets,
+            scale=scale,
+            model=model,
+            weights=weights,
+            device=device,
+            tile=tile if tile is not None else "0",  # the protocol: whole images
+            verbose=verbose,
+        )
+    if save_images is not None and save_images.exists() and not save_images.is_dir():
+        raise InputError(f"--save-images {save_images}: is a file; give a folder")
+    save = E.image_saver(save_images) if save_images else None
+    if task == Task.hiding:
+        if len(files) < secrets + 1:
+            raise InputError(f"hiding-{secrets} needs at least {secrets + 1} images")
+        rows = E.eval_hiding(conv, files, secrets, crop, save=save, frontier=frontier)
+    elif task == Task.rescaling:
+        rows = E.eval_rescaling(conv, files, scale, save=save, frontier=frontier)
+    else:
+        rows = E.eval_decolorization(conv, files, save=save, frontier=frontier)
+    console = Console()
+    keys = list(dict.fromkeys(k for r in rows for k in r.metrics))
+
+    def cells(m: dict) -> list[str]:
+        def fmt(k):
+            v = m.get(k)
+            if v is None:
+                return "-"
+            return f"{v:,.0f}" if "bytes" in k else f"{v:.4f}" if "ssim" in k else f"{v:.2f}"
+
+        return [fmt(k) for k in keys]
+
+    if per_image:
+        t = Table("image", "method", *keys, title="per image (the means table has every row)")
+        lsb_shown = f"LSB {max(1, 4 // secrets)}-bit"
+        for r in rows:
+            if r.method.startswith("WIN") and "JPEG" not in r.method or r.method == lsb_shown:
+                t.add_row(r.image, r.method, *cells(r.metrics))
+        console.print(t)
+    means = E.summary(rows)
+    t = Table("method", *keys, title=f"mean over {len({r.image for r in rows})} images")
+    for method, m in means.items():
+        t.add_row(method, *cells(m))
+    console.print(t)
+    if out is not None:
+        E.write_rows(out, rows, means)
+        typer.echo(str(out))

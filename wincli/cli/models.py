@@ -1,0 +1,64 @@
+"""``win models list | pull | verify``: the checkpoint registry from the command line."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from wincli.cli.common import (
+    guarded,
+    models_app,
+)
+
+
+@models_app.command("list")
+@guarded
+def models_list() -> None:
+    """Table of the registry: name (* = default), params, PSNR, where it would load from."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from wincli.weights import load_registry, where_from
+
+    table = Table("name", "params", "measured PSNR (8-bit)", "loads from")
+    for rec in load_registry():
+        metrics = ", ".join(
+            f"{k.replace('_psnr', '').replace('_', ' ')} {v}"
+            for k, v in rec.metrics.items()
+            if k.endswith("psnr") and "bicubic" not in k and "float" not in k
+        )
+        table.add_row(
+            rec.name + (" *" if rec.default else ""),
+            f"{rec.params:,}",
+            metrics or "-",
+            where_from(rec).split(" (")[0],
+        )
+    Console().print(table)
+
+
+@models_app.command("pull")
+@guarded
+def models_pull(
+    name: Annotated[str | None, typer.Argument(help="A registry name (default: all).")] = None,
+) -> None:
+    """Fill the Hugging Face cache with the registry's checkpoints."""
+    from wincli.weights import pull
+
+    for line in pull(name):
+        typer.echo(line)
+
+
+@models_app.command("verify")
+@guarded
+def models_verify() -> None:
+    """Check the sha256 of every checkpoint that can be found locally."""
+    from wincli.errors import WeightsError
+    from wincli.weights import verify_all
+
+    bad = 0
+    for name, status in verify_all():
+        typer.echo(f"{name}: {status}")
+        bad += status.startswith("FAILED")
+    if bad:
+        raise WeightsError(f"{bad} checkpoint(s) failed verification")
