@@ -25,8 +25,8 @@ def child(task: str, preset: str, side: int, tile: int) -> None:
     sys.path.insert(0, str(REPO))
     import torch
 
+    from wincli.converter import Converter
     from wincli.models import build_model
-    from wincli.pipeline import Converter
     from wincli.tasks import parse_task
 
     kw = parse_task(task).kwargs()

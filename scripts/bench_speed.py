@@ -23,8 +23,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from wincli.converter import Converter  # noqa: E402
 from wincli.models import build_model, count_params  # noqa: E402
-from wincli.pipeline import Converter  # noqa: E402
 from wincli.tasks import parse_task  # noqa: E402
 
 TASKS = [

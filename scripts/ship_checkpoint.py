@@ -22,30 +22,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 
-def measure(conv, cfg, data: Path) -> dict[str, float]:
-    from wincli import evaluate as E
-    from wincli.train.data import find_images
+def measure(conv, cfg, data: Path) -> dict:
+    """The registry's nested metrics (``wincli.evaluate.registry_metrics``) on data/eval."""
+    from wincli.evaluate import registry_metrics
 
-    ev = data / "eval"
-    out: dict[str, float] = {}
-    if cfg.task == "rescaling":
-        for name in ("Set5", "Set14"):
-            m = E.summary(E.eval_rescaling(conv, find_images([ev / name]), cfg.scale))
-            out[f"{name}_hr_psnr"] = round(m["WIN 8-bit"]["hr_psnr"], 2)
-            out[f"{name}_hr_ssim"] = round(m["WIN 8-bit"]["hr_ssim"], 4)
-            out[f"{name}_lr_psnr"] = round(m["WIN 8-bit"]["lr_psnr"], 2)
-            out[f"{name}_bicubic_hr_psnr"] = round(m["bicubic down+up"]["hr_psnr"], 2)
-    elif cfg.task == "decolorization":
-        m = E.summary(E.eval_decolorization(conv, find_images([ev / "Kodak24"])))
-        for k in ("color_psnr", "color_ssim", "gray_psnr", "gray_ssim"):
-            out[f"Kodak24_{k}"] = round(m["WIN 8-bit"][k], 4 if "ssim" in k else 2)
-    else:
-        rows = E.eval_hiding(conv, find_images([ev / "Kodak24"]), cfg.secrets, 512, lsb=False)
-        m = E.summary(rows)
-        for label, tag in (("WIN 8-bit", ""), ("WIN float", "_float")):
-            for k in ("stego_psnr", "secret_psnr", "stego_ssim", "secret_ssim"):
-                out[f"Kodak24_crop512{tag}_{k}"] = round(m[label][k], 4 if "ssim" in k else 2)
-    return out
+    return registry_metrics(conv, cfg.spec, data / "eval")
 
 
 def main(argv=None) -> None:
@@ -60,8 +41,8 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
 
     from wincli.checkpoint import load_model, read_metadata
+    from wincli.converter import Converter
     from wincli.models import ModelConfig, count_params
-    from wincli.pipeline import Converter
     from wincli.weights import sha256_file
 
     src = args.run / f"{args.file}.safetensors"

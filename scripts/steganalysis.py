@@ -48,7 +48,7 @@ def schemes(covers, shifted, weights: str | None, limit_schemes: list[str] | Non
     import torch
 
     from wincli.classical import embed_bytes, hide_lsb
-    from wincli.pipeline import Converter
+    from wincli.converter import Converter
     from wincli.steganalysis import lsb_matching_full
 
     n = len(covers)

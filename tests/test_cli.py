@@ -345,7 +345,7 @@ def test_secret_of_another_aspect_ratio_needs_fit(tmp_path, image_file, checkpoi
 def test_fit_secret_modes():
     import torch
 
-    from wincli.pipeline import fit_secret
+    from wincli.converter import fit_secret
 
     sec = torch.rand(1, 3, 20, 10)
     for fit in ("stretch", "crop", "pad"):

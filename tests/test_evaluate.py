@@ -11,6 +11,7 @@ import torch
 from tests.conftest import DATA, needs_data
 from wincli import evaluate as E
 from wincli import metrics as M
+from wincli.tasks import Rescaling
 
 
 def test_psnr_of_known_noise_level():
@@ -97,6 +98,30 @@ def test_bicubic_baseline_matches_paper():
     from wincli.train.data import find_images
 
     s5 = find_images([DATA / "eval" / "Set5"])
-    x2 = E.summary(E.eval_rescaling(None, s5, 2))["bicubic down+up"]["hr_psnr"]
-    x4 = E.summary(E.eval_rescaling(None, s5, 4))["bicubic down+up"]["hr_psnr"]
+    x2 = E.summary(E.evaluate(None, Rescaling(2), s5))["bicubic down+up"]["hr_psnr"]
+    x4 = E.summary(E.evaluate(None, Rescaling(4), s5))["bicubic down+up"]["hr_psnr"]
     assert x2 == pytest.approx(31.80, abs=0.02) and x4 == pytest.approx(26.70, abs=0.02)
+
+
+@pytest.mark.parametrize("name", ["hiding-1", "hiding-2", "rescaling-x2", "decolorization"])
+def test_one_loop_for_every_task(name, image_file, checkpoints):
+    """The generic loop: samples grouped and cut per task, WIN 8-bit / float and the textbook
+    baselines measured with the same names (stored image first, then the restored parts)."""
+    from wincli.checkpoint import load_model
+    from wincli.converter import Converter
+    from wincli.tasks import parse_task
+
+    task = parse_task(name)
+    paths = [image_file(f"im{i}.png", h=37 + i, w=50, seed=i) for i in range(5)]
+    conv = Converter(net=load_model(checkpoints[name]), device=torch.device("cpu"))
+    rows = E.evaluate(conv, task, paths)
+    samples = list(E.samples(task, paths))
+    assert len(samples) == 5 // task.images_per_sample
+    for _, x in samples:
+        assert x.shape[1] == task.c_in and x.shape[-2] % task.down == 0
+    keys = {f"{task.stored_name}_psnr", f"{task.restored_name}_psnr"}
+    for r in rows:
+        assert keys <= set(r.metrics), r
+        assert all(r.metrics[k] is not None and r.metrics[k] > 5 for k in keys), r
+    methods = list(E.summary(rows))
+    assert methods[:2] == ["WIN 8-bit", "WIN float"] and len(methods) > 2

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from tests.conftest import perturb
+from wincli.converter import Converter, pad_to
 from wincli.models import build_model
-from wincli.pipeline import Converter, pad_to
 from wincli.tiling import auto_tile, count_tiles, tile_spans, tiled_apply
 
 
@@ -80,6 +80,6 @@ def test_auto_tile_fits_the_memory_budget_and_the_cap(monkeypatch):
             side = t * unit
             budget = min(free * 0.25, 1 << 30)
             assert side * side * 2500.0 <= budget or t == 16  # 16 units is the floor
-    from wincli.cli import _tile
+    from wincli.cli.common import parse_tile as _tile
 
     assert _tile(None) == "auto" and _tile("0") is None and _tile("512") == 512

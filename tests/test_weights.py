@@ -157,6 +157,61 @@ def test_every_bundled_checkpoint_matches_its_record():
     assert len(tasks) == len([r for r in records if r.default]), "one default per task"
 
 
+RECORD_KEYS = {  # the registry schema: every key a record may have, and its type
+    "name": str, "task": str, "secrets": int, "scale": int, "variant": str, "preset": str,
+    "config": dict, "file": str, "sha256": str, "params": int, "default": bool,
+    "repo_id": str, "revision": str, "recipe": dict, "metrics": dict, "status": str,
+}  # fmt: skip
+RECIPE_KEYS = {
+    "command", "data", "steps", "schedule_steps", "batch", "patch", "lr", "lambda_forward",
+    "init_from", "ste", "train_cpu_hours", "train_cpu_hours_total", "notes",
+}  # fmt: skip
+
+
+def test_registry_records_follow_the_schema():
+    """Every record has known keys of the right types, a task-specific field only where the
+    task has it, a config that builds, and nested metrics (set -> 8bit/float -> metric) for the
+    task's benchmarks; unknown keys anywhere are rejected (as torchvision checks its weights)."""
+    from wincli.evaluate import check_metrics
+    from wincli.models import ModelConfig
+
+    doc = json.loads((W.registry_path()).read_text())
+    assert set(doc) == {"hub", "models"}
+    for rec in doc["models"]:
+        assert set(rec) <= set(RECORD_KEYS), set(rec) - set(RECORD_KEYS)
+        for k, v in rec.items():
+            assert isinstance(v, RECORD_KEYS[k]), (rec["name"], k)
+        cfg = ModelConfig.from_dict(rec["config"])
+        spec = cfg.spec
+        assert cfg.task == rec["task"] and rec["name"].startswith(spec.name), rec["name"]
+        for field_ in ("secrets", "scale"):
+            assert (field_ in rec) == (field_ in spec.config_fields()), (rec["name"], field_)
+        assert len(rec["sha256"]) == 64 and rec["file"].endswith(".safetensors")
+        assert set(rec["recipe"]) <= RECIPE_KEYS, set(rec["recipe"]) - RECIPE_KEYS
+        check_metrics(spec, rec["metrics"])
+        assert rec["metrics"], rec["name"]
+
+
+def test_metric_schema_rejects_what_it_does_not_know():
+    from wincli.evaluate import check_metrics
+    from wincli.tasks import Hiding, Rescaling
+
+    good = {"Kodak24": {"crop": 512, "8bit": {"stego_psnr": 40.0, "secret_psnr": 37.0}}}
+    check_metrics(Hiding(1), good)
+    for bad in (
+        {"Kodak24_crop512_stego_psnr": 40.0},  # the old flat form
+        {"Kodak24": {"crop": 256, "8bit": {"stego_psnr": 40.0}}},  # another protocol
+        {"Kodak24": {"crop": 512, "8bit": {"hr_psnr": 40.0}}},  # another task's metric
+        {"Kodak24": {"crop": 512, "8bit": {"stego_psnr": "40"}}},
+        {"Kodak24": {"crop": 512, "8bit": {}, "bicubic": {}}},
+        {"Kodak24": {"crop": 512}},
+    ):
+        with pytest.raises(ValueError):
+            check_metrics(Hiding(1), bad)
+    with pytest.raises(ValueError):
+        check_metrics(Rescaling(2), good)
+
+
 def test_publish_uses_hfapi(monkeypatch, tmp_path, checkpoints):
     import scripts.publish_weights as pub
 

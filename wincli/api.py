@@ -7,7 +7,7 @@
 >>> lr = wincli.downscale(Image.open("photo.png"), scale=2)
 >>> hr = wincli.upscale(lr, scale=2, size=(h, w))
 
-Each function accepts ``model=`` (a :class:`~wincli.pipeline.Converter`, reused across calls)
+Each function accepts ``model=`` (a :class:`~wincli.converter.Converter`, reused across calls)
 or the loading options of ``Converter.load`` (``weights=``, ``device=``, ``tile=``, ...).
 Arrays are (H, W, 3) or (H, W) uint8; results are PIL images (8-bit, like the files).
 """
@@ -20,16 +20,16 @@ import numpy as np
 import torch
 from PIL import Image
 
+from wincli.converter import Converter, fit_secret
 from wincli.errors import InputError
-from wincli.io import from_uint8
-from wincli.pipeline import Converter, fit_secret
+from wincli.io import from_uint8, rgb8
 
 ImageLike = Any  # PIL.Image.Image | np.ndarray
 
 
 def _rgb(img: ImageLike) -> torch.Tensor:
     if isinstance(img, Image.Image):
-        arr = np.asarray(img.convert("RGB"))
+        arr = rgb8(img)
     else:
         arr = np.asarray(img)
         if arr.ndim == 2:
@@ -88,7 +88,7 @@ def hide(
     c = _rgb(cover)
     secs = [fit_secret(_rgb(s), tuple(c.shape[-2:])) for s in secrets]
     conv = _conv(model, "hiding", secrets=len(secs), **load)
-    return _pil(conv.forward(torch.cat([c, *secs], 1)))
+    return _pil(conv.forward(conv.config.spec.pack([c, *secs])))
 
 
 def reveal(
@@ -113,9 +113,8 @@ def reveal(
         return Image.fromarray(_uint8(stego)), [Image.fromarray(s) for s in found]
     _method(method)
     conv = _conv(model, "hiding", secrets=secrets, **load)
-    x = conv.inverse(_rgb(stego))
-    n = conv.config.secrets
-    return _pil(x[:, :3]), [_pil(x[:, 3 * i : 3 * i + 3]) for i in range(1, n + 1)]
+    cover, *found = conv.config.spec.unpack(conv.inverse(_rgb(stego)))
+    return _pil(cover), [_pil(s) for s in found]
 
 
 def _method(method: str) -> None:

@@ -22,7 +22,7 @@ import torch
 
 from wincli.io import from_uint8, to_uint8
 from wincli.metrics import levels, psnr, ssim
-from wincli.tasks import bicubic_down, bicubic_up, lab_lightness, round8
+from wincli.tasks import Task, bicubic_up, round8
 
 
 def lsb_hide(
@@ -57,6 +57,22 @@ class Row:
     metrics: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Benchmark:
+    """A set under ``data/eval`` and its protocol: center ``crop`` (None: whole images)."""
+
+    name: str
+    crop: int | None = None
+
+
+# What the registry records for each task (``metrics`` of every shipped checkpoint).
+BENCHMARKS: dict[str, tuple[Benchmark, ...]] = {
+    "hiding": (Benchmark("Kodak24", crop=512),),
+    "rescaling": (Benchmark("Set5"), Benchmark("Set14")),
+    "decolorization": (Benchmark("Kodak24"),),
+}
+
+
 def load_rgb(path: Path, crop: int | None = None) -> torch.Tensor:
     from wincli.io import read_image
 
@@ -76,148 +92,152 @@ def hiding_groups(paths: list[Path], secrets: int) -> list[list[Path]]:
     return [paths[i : i + n] for i in range(0, len(paths) - n + 1, n)]
 
 
-def eval_hiding(
-    conv,
-    paths,
-    secrets: int,
-    crop: int | None,
-    lsb: bool = True,
-    save=None,
-    frontier: bool = False,
-) -> list[Row]:
-    rows = []
-    for group in hiding_groups(paths, secrets):
+def samples(task: Task, paths, crop: int | None = None):
+    """Yield (name, x) for a folder: x (1, c_in, H, W) packed for ``task``.
+
+    Images are grouped like the paper (hiding: cover = image k (n + 1), the next n are its
+    secrets, all cut to a common size), center-cropped to ``crop`` and cut to a multiple of the
+    stored image's scale (rescaling HR to a multiple of the scale)."""
+    n = task.images_per_sample
+    for group in hiding_groups(paths, n - 1) if n > 1 else [[p] for p in sorted(paths)]:
         imgs = [load_rgb(p, crop) for p in group]
-        size = tuple(min(t.shape[d] for t in imgs) for d in (-2, -1))
-        imgs = [t[..., : size[0], : size[1]] for t in imgs]
-        cover, secs = imgs[0], imgs[1:]
-        name = "+".join(p.stem for p in group)
-        x = torch.cat(imgs, 1)
-        if conv is not None:
-            for label, quant in (("WIN 8-bit", True), ("WIN float", False)):
-                stego = conv.forward(x, quantize=quant)
-                rec = conv.inverse(stego, clamp=True)
-                m = {"stego_psnr": psnr(stego, cover), "stego_ssim": ssim(stego, cover)}
-                sp = [psnr(rec[:, 3 * i : 3 * i + 3], s) for i, s in enumerate(secs, 1)]
-                ss = [ssim(rec[:, 3 * i : 3 * i + 3], s) for i, s in enumerate(secs, 1)]
-                m.update(secret_psnr=float(np.mean(sp)), secret_ssim=float(np.mean(ss)))
-                m["sum_psnr"] = m["stego_psnr"] + m["secret_psnr"]
-                rows.append(Row(name, label, m))
-                if save is not None and quant:
-                    save(
-                        name,
-                        {
-                            "cover": cover,
-                            "stego": stego,
-                            "secret": secs[0],
-                            "revealed": rec[:, 3:6],
-                        },
-                        {"stego": (stego, cover), "revealed": (rec[:, 3:6], secs[0])},
-                    )
-        if lsb:
-            c8 = levels(cover).to(torch.uint8)
-            s8 = [levels(t).to(torch.uint8) for t in secs]
-            for k in range(1, 7 // secrets + 1):
-                st = lsb_hide(c8, s8, k)
-                rv = lsb_reveal(st, k, secrets)
-                rv = [rv] if secrets == 1 else rv
-                pairs = [(r / 255.0, t) for r, t in zip(rv, secs, strict=True)]
-                m = {"stego_psnr": psnr(st / 255.0, cover), "stego_ssim": ssim(st / 255.0, cover)}
-                m["secret_psnr"] = float(np.mean([psnr(r, t) for r, t in pairs]))
-                m["secret_ssim"] = float(np.mean([ssim(r, t) for r, t in pairs]))
-                m["sum_psnr"] = m["stego_psnr"] + m["secret_psnr"]
-                rows.append(Row(name, f"LSB {k}-bit", m))
-        if frontier:
-            rows += frontier_hiding(conv, name, cover, secs)
-    return rows
+        h, w = (min(t.shape[d] for t in imgs) for d in (-2, -1))
+        h, w = h - h % task.down, w - w % task.down
+        yield "+".join(p.stem for p in group), task.pack([t[..., :h, :w] for t in imgs])
 
 
-def eval_rescaling(conv, paths, scale: int, save=None, frontier: bool = False) -> list[Row]:
-    rows = []
-    for p in sorted(paths):
-        hr = load_rgb(p)
-        h, w = hr.shape[-2:]
-        hr = hr[..., : h - h % scale, : w - w % scale]
-        if conv is not None:
-            for label, quant in (("WIN 8-bit", True), ("WIN float", False)):
-                lr = conv.forward(hr, quantize=quant)
-                rec = conv.inverse(lr, size=tuple(hr.shape[-2:]))
-                lr_ref = bicubic_down(hr, scale)
-                rows.append(
-                    Row(
-                        p.stem,
-                        label,
-                        {
-                            "hr_psnr": psnr(rec, hr, scale),
-                            "hr_ssim": ssim(rec, hr, scale),
-                            "lr_psnr": psnr(lr, lr_ref),
-                        },
-                    )
-                )
-                if save is not None and quant:
-                    save(p.stem, {"hr": hr, "lr": lr, "restored": rec}, {"restored": (rec, hr)})
-        lr_b = round8(bicubic_down(hr, scale))
-        up = bicubic_up(lr_b, scale)
-        rows.append(
-            Row(
-                p.stem,
-                "bicubic down+up",
-                {
-                    "hr_psnr": psnr(up, hr, scale),
-                    "hr_ssim": ssim(up, hr, scale),
-                    "lr_psnr": math.inf,
-                },
+def measure(task: Task, x: torch.Tensor, stored, restored) -> dict[str, float | None]:
+    """The protocol's numbers for one sample, all on 8-bit images: the stored image against y*
+    (``stego``/``lr``/``gray``) and the mean over the restored parts against the originals
+    (``secret``/``hr``/``color``; rescaling shaves ``scale`` border pixels). ``stored`` or
+    ``restored`` may be None (nothing to show, or a payload that did not survive)."""
+    shave = task.down if task.down > 1 else 0
+    m: dict[str, float | None] = {}
+    for name, got, want, sh in (
+        (task.stored_name, [stored] if stored is not None else None, [task.target(x)], 0),
+        (task.restored_name, restored, task.restored(x), shave),
+    ):
+        for metric in (psnr, ssim):
+            key = f"{name}_{metric.__name__}"
+            m[key] = (
+                None
+                if got is None
+                else float(np.mean([metric(g, t, sh) for g, t in zip(got, want, strict=True)]))
             )
-        )
-        if frontier:
-            rows += frontier_rescaling(conv, p.stem, hr, scale)
-    return rows
+    if task.kind == "hiding":
+        stego, secret = m["stego_psnr"], m["secret_psnr"]
+        m["sum_psnr"] = None if stego is None or secret is None else stego + secret
+    return m
 
 
-def eval_decolorization(conv, paths, save=None, frontier: bool = False) -> list[Row]:
+def baselines(task: Task, x: torch.Tensor) -> list[tuple[str, torch.Tensor, list[torch.Tensor]]]:
+    """The task's textbook baselines as (label, stored image, restored parts): k-bit LSB
+    replacement (hiding), bicubic down + up (rescaling), the Lab L gray with no colour."""
+    if task.kind == "hiding":
+        cover, *secs = (levels(t).to(torch.uint8) for t in task.unpack(x))
+        out = []
+        for k in range(1, 7 // len(secs) + 1):
+            st = lsb_hide(cover, secs, k)
+            rv = lsb_reveal(st, k, len(secs))
+            rv = [rv] if len(secs) == 1 else rv
+            out.append((f"LSB {k}-bit", st / 255.0, [r / 255.0 for r in rv]))
+        return out
+    lr = round8(task.target(x))
+    if task.kind == "rescaling":
+        return [("bicubic down+up", lr, [bicubic_up(lr, task.down)])]
+    return [("Lab L, no colour", lr, [lr.repeat(1, 3, 1, 1)])]
+
+
+def evaluate(
+    conv,
+    task: Task,
+    paths,
+    *,
+    crop: int | None = None,
+    with_baselines: bool = True,
+    frontier: bool = False,
+    save=None,
+) -> list[Row]:
+    """Every sample of a folder through WIN (``conv``; None: baselines only), as ``WIN 8-bit``
+    (the stored image rounded, what a user receives) and ``WIN float`` (not rounded, the paper's
+    hiding protocol), beside the baselines and, with ``frontier``, the classical frontier."""
     rows = []
-    for p in sorted(paths):
-        color = load_rgb(p)
-        target = lab_lightness(color)
+    for name, x in samples(task, paths, crop):
         if conv is not None:
             for label, quant in (("WIN 8-bit", True), ("WIN float", False)):
-                gray = conv.forward(color, quantize=quant)
-                rec = conv.inverse(gray)
-                rows.append(
-                    Row(
-                        p.stem,
-                        label,
-                        {
-                            "color_psnr": psnr(rec, color),
-                            "color_ssim": ssim(rec, color),
-                            "gray_psnr": psnr(gray, target),
-                            "gray_ssim": ssim(gray, target),
-                        },
-                    )
-                )
+                stored = conv.forward(x, quantize=quant)
+                rec = conv.inverse(stored, size=tuple(x.shape[-2:]))
+                restored = task.restored(rec)
+                rows.append(Row(name, label, measure(task, x, stored, restored)))
                 if save is not None and quant:
-                    save(
-                        p.stem,
-                        {"color": color, "gray": gray, "recolored": rec},
-                        {"recolored": (rec, color)},
-                    )
-        lab8 = round8(target)
-        floor = lab8.repeat(1, 3, 1, 1)
-        rows.append(
-            Row(
-                p.stem,
-                "Lab L, no colour",
-                {
-                    "color_psnr": psnr(floor, color),
-                    "color_ssim": ssim(floor, color),
-                    "gray_psnr": math.inf,
-                    "gray_ssim": 1.0,
-                },
-            )
-        )
+                    _save_sample(save, task, name, x, stored, restored)
+        if with_baselines:
+            for label, stored, restored in baselines(task, x):
+                rows.append(Row(name, label, measure(task, x, stored, restored)))
         if frontier:
-            rows += frontier_decolorization(conv, p.stem, color)
+            rows += FRONTIER[task.kind](conv, name, task, x)
     return rows
+
+
+def _save_sample(save, task: Task, name: str, x, stored, restored) -> None:
+    """Inputs, the stored image, the first restored part and their magnified residuals."""
+    images = dict(zip(task.input_names, task.unpack(x), strict=True))
+    images |= {task.stored_name: stored, task.restored_verb: restored[0]}
+    pairs = {
+        task.stored_name: (stored, task.target(x)),
+        task.restored_verb: (restored[0], task.restored(x)[0]),
+    }
+    save(name, images, pairs)
+
+
+def registry_metrics(conv, task: Task, eval_root: Path) -> dict:
+    """The nested metrics a shipped checkpoint records: {set: {crop, 8bit: {...}, float:
+    {...}}} on the task's ``BENCHMARKS``, rounded (PSNR 0.01 dB, SSIM 1e-4)."""
+    from wincli.io import list_images
+
+    def rounded(d: dict) -> dict:
+        return {k: round(v, 4 if "ssim" in k else 2) for k, v in d.items() if k != "sum_psnr"}
+
+    out = {}
+    for bench in BENCHMARKS[task.kind]:
+        files = list_images([Path(eval_root) / bench.name])
+        m = summary(evaluate(conv, task, files, crop=bench.crop, with_baselines=False))
+        out[bench.name] = {
+            "crop": bench.crop,
+            "8bit": rounded(m["WIN 8-bit"]),
+            "float": rounded(m["WIN float"]),
+        }
+    return out
+
+
+METRIC_SECTIONS = ("8bit", "float")
+
+
+def check_metrics(task: Task, metrics: dict) -> None:
+    """Raise ValueError unless ``metrics`` has the registry's nested shape for ``task``:
+    known sets, each with ``crop`` and ``8bit`` (``float`` optional) of known metric names."""
+    sets = {b.name: b for b in BENCHMARKS[task.kind]}
+    names = {f"{n}_{m}" for n in (task.stored_name, task.restored_name) for m in ("psnr", "ssim")}
+    for set_name, entry in metrics.items():
+        if set_name not in sets:
+            raise ValueError(f"unknown benchmark {set_name!r} for {task.name}")
+        unknown = set(entry) - {"crop", *METRIC_SECTIONS}
+        if unknown or "8bit" not in entry or entry.get("crop") != sets[set_name].crop:
+            raise ValueError(f"{set_name}: keys {sorted(entry)}, crop {entry.get('crop')}")
+        for section in METRIC_SECTIONS:
+            for key, value in entry.get(section, {}).items():
+                if key not in names or not isinstance(value, (int, float)):
+                    raise ValueError(f"{set_name}.{section}: bad metric {key}={value!r}")
+
+
+def flat_metrics(metrics: dict) -> dict[str, float]:
+    """{"Set5/8bit/hr_psnr": 37.67, ...}: the nested record as one level (for comparisons)."""
+    return {
+        f"{s}/{sec}/{k}": v
+        for s, entry in metrics.items()
+        for sec in METRIC_SECTIONS
+        for k, v in entry.get(sec, {}).items()
+    }
 
 
 def summary(rows: list[Row]) -> dict[str, dict[str, float | None]]:
@@ -266,27 +286,16 @@ def png_bytes(x: torch.Tensor) -> int:
     return buf.tell()
 
 
-def frontier_hiding(conv, name: str, cover: torch.Tensor, secs: list[torch.Tensor]) -> list[Row]:
+def frontier_hiding(conv, name: str, task: Task, x: torch.Tensor) -> list[Row]:
     from wincli.classical import hide_lsb, reveal_lsb
     from wincli.errors import InputError
 
     rows = []
 
     def row(label, stego, revealed):
-        m = {"stego_psnr": psnr(stego, cover), "stego_ssim": ssim(stego, cover)}
-        if revealed is None:
-            m.update(secret_psnr=None, secret_ssim=None, sum_psnr=None)
-        else:
-            m["secret_psnr"] = float(
-                np.mean([psnr(r, t) for r, t in zip(revealed, secs, strict=True)])
-            )
-            m["secret_ssim"] = float(
-                np.mean([ssim(r, t) for r, t in zip(revealed, secs, strict=True)])
-            )
-            m["sum_psnr"] = m["stego_psnr"] + m["secret_psnr"]
-        rows.append(Row(name, label, m))
+        rows.append(Row(name, label, measure(task, x, stego, revealed)))
 
-    c8, s8 = to_uint8(cover), [to_uint8(t) for t in secs]
+    c8, *s8 = (to_uint8(t) for t in task.unpack(x))
     first = None
     for k in LSB_BITS:
         for codec in ("webp", "jpeg"):
@@ -294,23 +303,14 @@ def frontier_hiding(conv, name: str, cover: torch.Tensor, secs: list[torch.Tenso
                 st, _ = hide_lsb(c8, s8, bits=k, codec=codec)
             except InputError:  # the cover is too small for this k
                 continue
-            row(
-                f"{codec.upper()}-in-LSB {k}-bit",
-                from_uint8(st),
-                [from_uint8(r) for r in reveal_lsb(st)],
-            )
-            first = first or (f"{codec.upper()}-in-LSB {k}-bit", st)
-    n = len(secs)
-    win_stego = conv.forward(torch.cat([cover, *secs], 1)) if conv is not None else None
+            label = f"{codec.upper()}-in-LSB {k}-bit"
+            row(label, from_uint8(st), [from_uint8(r) for r in reveal_lsb(st)])
+            first = first or (label, st)
+    win_stego = conv.forward(x) if conv is not None else None
     for q in JPEG_QUALITIES:
         if win_stego is not None:
             stego = jpeg_round_trip(win_stego, q)
-            rec = conv.inverse(stego, clamp=True)
-            row(
-                f"WIN 8-bit, stego as JPEG q{q}",
-                stego,
-                [rec[:, 3 * i : 3 * i + 3] for i in range(1, n + 1)],
-            )
+            row(f"WIN 8-bit, stego as JPEG q{q}", stego, task.restored(conv.inverse(stego)))
         if first is not None:
             stego = jpeg_round_trip(from_uint8(first[1]), q)
             try:
@@ -321,18 +321,16 @@ def frontier_hiding(conv, name: str, cover: torch.Tensor, secs: list[torch.Tenso
     return rows
 
 
-def frontier_rescaling(conv, name: str, hr: torch.Tensor, scale: int) -> list[Row]:
+def frontier_rescaling(conv, name: str, task: Task, hr: torch.Tensor) -> list[Row]:
     from wincli.classical import code_secret, restore_thumbnail, thumbnail_lsb
     from wincli.errors import InputError
 
     rows = []
-    lr_ref = bicubic_down(hr, scale)
+    scale = task.down
     hr8 = to_uint8(hr)
 
     def row(label, lr, rec, **extra):
-        m = {"hr_psnr": psnr(rec, hr, scale), "hr_ssim": ssim(rec, hr, scale)}
-        m["lr_psnr"] = psnr(lr, lr_ref) if lr is not None else None
-        rows.append(Row(name, label, {**m, **extra}))
+        rows.append(Row(name, label, {**measure(task, hr, lr, [rec]), **extra}))
 
     for k in LSB_BITS:
         for codec, residual in (("webp", False), ("jpeg", False), ("auto", True)):
@@ -356,20 +354,19 @@ def frontier_rescaling(conv, name: str, hr: torch.Tensor, scale: int) -> list[Ro
                 None,
                 from_uint8(coded.decode()),
                 bytes=float(len(coded.stream)),
+                lr_png_bytes=float(size),
             )
-        rows[-1].metrics["lr_png_bytes"] = float(size)
         for q in JPEG_QUALITIES:
             lq = jpeg_round_trip(lr, q)
             row(f"WIN 8-bit, LR as JPEG q{q}", lq, conv.inverse(lq, size=tuple(hr.shape[-2:])))
     return rows
 
 
-def frontier_decolorization(conv, name: str, color: torch.Tensor) -> list[Row]:
+def frontier_decolorization(conv, name: str, task: Task, color: torch.Tensor) -> list[Row]:
     from wincli.classical import colorize_gray, gray_lsb
     from wincli.errors import InputError
 
     rows = []
-    target = lab_lightness(color)
     c8 = to_uint8(color)
     for k in LSB_BITS:
         for gray_kind, label in (("luma", "luma (Y) gray"), ("lab", "Lab L gray")):
@@ -377,28 +374,31 @@ def frontier_decolorization(conv, name: str, color: torch.Tensor) -> list[Row]:
                 gray, _ = gray_lsb(c8, bits=k, target=gray_kind)
             except InputError:
                 continue
-            rec = from_uint8(colorize_gray(gray))
-            ref = target if gray_kind == "lab" else from_uint8(np.asarray(_pil_l(c8)))
-            m = {
-                "color_psnr": psnr(rec, color),
-                "color_ssim": ssim(rec, color),
-                "gray_psnr": psnr(from_uint8(gray), ref),
-                "gray_ssim": ssim(from_uint8(gray), ref),
-            }
+            m = measure(task, color, from_uint8(gray), [from_uint8(colorize_gray(gray))])
+            if gray_kind == "luma":  # its gray is judged against the luma it was meant to be
+                luma = from_uint8(np.asarray(_pil_l(c8)))
+                m.update(gray_psnr=psnr(from_uint8(gray), luma))
+                m.update(gray_ssim=ssim(from_uint8(gray), luma))
             rows.append(Row(name, f"{label} + chroma in LSB {k}-bit", m))
     if conv is not None:
         gray = conv.forward(color)
         for q in JPEG_QUALITIES:
             gq = jpeg_round_trip(gray, q)
-            rec = conv.inverse(gq)
-            m = {
-                "color_psnr": psnr(rec, color),
-                "color_ssim": ssim(rec, color),
-                "gray_psnr": psnr(gq, target),
-                "gray_ssim": ssim(gq, target),
-            }
-            rows.append(Row(name, f"WIN 8-bit, gray as JPEG q{q}", m))
+            rows.append(
+                Row(
+                    name,
+                    f"WIN 8-bit, gray as JPEG q{q}",
+                    measure(task, color, gq, [conv.inverse(gq)]),
+                )
+            )
     return rows
+
+
+FRONTIER = {
+    "hiding": frontier_hiding,
+    "rescaling": frontier_rescaling,
+    "decolorization": frontier_decolorization,
+}
 
 
 def _pil_l(rgb: np.ndarray):

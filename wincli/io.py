@@ -101,17 +101,34 @@ def _to_8bit(im: Image.Image, path: str | Path) -> Image.Image:
 
 def _load(path: str | Path, min_side: int) -> tuple[Image.Image, ImageMeta]:
     """Open, reduce to 8 bits, resolve palettes, and split off alpha into the meta."""
-    im = _open(path, min_side)
+    return _normalize(_open(path, min_side), path)
+
+
+def _normalize(im: Image.Image, name: str | Path) -> tuple[Image.Image, ImageMeta]:
+    """The one decoding rule after opening (files, the Python API's PIL images, training):
+    reduce to 8 bits, resolve palettes, split off alpha into the meta."""
     mode = im.mode
     text = im.info.get("win_text", {})
     fmt = im.info.get("win_format")
-    im = _to_8bit(im, path)
+    im = _to_8bit(im, name)
     if im.mode == "P":
         im = im.convert("RGBA" if "transparency" in im.info else "RGB")
     alpha = None
     if im.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
         alpha = np.asarray(im.getchannel("A")).copy()
     return im, ImageMeta(mode=mode, size=im.size, alpha=alpha, text=text, format=fmt)
+
+
+def rgb8(im: Image.Image, name: str | Path = "image") -> np.ndarray:
+    """An opened PIL image -> (H, W, 3) uint8 RGB by the decoding rule (``_normalize``)."""
+    im, _ = _normalize(im, name)
+    return np.asarray(im.convert("RGB"), dtype=np.uint8)
+
+
+def read_rgb8(path: str | Path, min_side: int = 1) -> np.ndarray:
+    """A file -> (H, W, 3) uint8 RGB, decoded like ``read_image`` (EXIF orientation, 16-bit
+    reduction, palettes); for training, which keeps images as uint8."""
+    return rgb8(_open(path, min_side), path)
 
 
 def read_image(path: str | Path, min_side: int = MIN_SIDE) -> tuple[torch.Tensor, ImageMeta]:
@@ -154,6 +171,34 @@ def from_uint8(arr: np.ndarray) -> torch.Tensor:
         raise InputError(f"expected a uint8 image array, got {arr.dtype}")
     t = torch.from_numpy(np.ascontiguousarray(arr)).float().div_(255.0)
     return (t[None] if t.ndim == 2 else t.permute(2, 0, 1))[None].contiguous()
+
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
+
+
+def list_images(inputs: list[str | Path], recursive: bool = False) -> list[Path]:
+    """The one folder-listing rule: a file is taken as given; a folder gives its files with an
+    image suffix (any case), hidden names (``.*``) skipped, sorted by path; ``recursive`` also
+    walks sub-folders (training). A missing input or a folder without images is an error."""
+    out: list[Path] = []
+    for p in map(Path, inputs):
+        if p.is_dir():
+            walk = p.rglob("*") if recursive else p.iterdir()
+            found = sorted(
+                q
+                for q in walk
+                if q.suffix.lower() in IMAGE_SUFFIXES
+                and q.is_file()
+                and not any(part.startswith(".") for part in q.relative_to(p).parts)
+            )
+            if not found:
+                raise InputError(f"{p}: folder holds no images")
+            out.extend(found)
+        elif p.exists():
+            out.append(p)
+        else:
+            raise InputError(f"{p}: no such file or folder")
+    return out
 
 
 def require_inputs(paths: list[str | Path]) -> None:

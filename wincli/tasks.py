@@ -106,6 +106,7 @@ class Task:
     kind: ClassVar[str]
     stored_name: ClassVar[str]  # what the stored image is called in reports ("stego", ...)
     restored_name: ClassVar[str]  # what the inverse gives back ("secret", "hr", "color")
+    restored_verb: ClassVar[str]  # the file label of a restored image ("revealed", ...)
     default_init: ClassVar[str] = "task"  # training start: task-aware or orthogonal
 
     # -- shapes
@@ -117,6 +118,11 @@ class Task:
     def images_per_sample(self) -> int:
         """Images packed into one input x (hiding: cover + secrets)."""
         return 1
+
+    @property
+    def input_names(self) -> list[str]:
+        """A name per packed image ("cover", "secret1", ...; "hr"; "color")."""
+        return [self.restored_name]
 
     @property
     def c_in(self) -> int:
@@ -163,6 +169,10 @@ class Task:
             raise ValueError(f"{self.name} takes {self.images_per_sample} image(s)")
         return torch.cat(images, 1)
 
+    def unpack(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """x (B, c_in, H, W) -> the images it packs (the inverse of ``pack``)."""
+        return list(x.split(3, 1))
+
     def restored(self, x: torch.Tensor) -> list[torch.Tensor]:
         """The parts of x (or of a reconstruction) the user gets back and that the reverse loss
         and quality numbers compare: hiding's secrets, the HR image, the colour image."""
@@ -198,6 +208,7 @@ class Hiding(Task):
     kind: ClassVar[str] = "hiding"
     stored_name: ClassVar[str] = "stego"
     restored_name: ClassVar[str] = "secret"
+    restored_verb: ClassVar[str] = "revealed"
     default_init: ClassVar[str] = "orthogonal"  # a task-aware start stalls the secrets
     crit_forward = staticmethod(l1)
     crit_reverse = staticmethod(l1)
@@ -214,11 +225,15 @@ class Hiding(Task):
     def images_per_sample(self) -> int:
         return self.secrets + 1
 
+    @property
+    def input_names(self) -> list[str]:
+        return ["cover", *(f"secret{i}" for i in range(1, self.secrets + 1))]
+
     def config_fields(self) -> dict[str, Any]:
         return {"secrets": self.secrets}
 
     def restored(self, x: torch.Tensor) -> list[torch.Tensor]:
-        return list(x[:, 3:].split(3, 1))
+        return self.unpack(x)[1:]
 
     def target(self, x: torch.Tensor) -> torch.Tensor:
         return x[:, :3]
@@ -230,6 +245,7 @@ class Rescaling(Task):
     kind: ClassVar[str] = "rescaling"
     stored_name: ClassVar[str] = "lr"
     restored_name: ClassVar[str] = "hr"
+    restored_verb: ClassVar[str] = "restored"
 
     def __post_init__(self) -> None:
         if self.scale not in (2, 4):
@@ -287,6 +303,7 @@ class Decolorization(Task):
     kind: ClassVar[str] = "decolorization"
     stored_name: ClassVar[str] = "gray"
     restored_name: ClassVar[str] = "color"
+    restored_verb: ClassVar[str] = "recolored"
 
     @property
     def c_out(self) -> int:

@@ -203,7 +203,7 @@ def load_converter(
     half=False,
     verbose=False,
 ):
-    from wincli.pipeline import Converter
+    from wincli.converter import Converter
 
     conv = Converter.load(
         task,
@@ -233,21 +233,12 @@ def report(result, verbose: bool = True) -> None:
 
 
 def expand_inputs(inputs: list[Path]) -> list[Path]:
-    from wincli.errors import InputError
-    from wincli.io import require_inputs
-    from wincli.train.data import IMAGE_SUFFIXES
+    """Files as given, folders listed (``io.list_images``); missing or empty inputs fail here,
+    before a model is loaded."""
+    from wincli.io import list_images, require_inputs
 
     require_inputs(inputs)
-    out: list[Path] = []
-    for p in inputs:
-        if p.is_dir():
-            found = sorted(q for q in p.iterdir() if q.suffix.lower() in IMAGE_SUFFIXES)
-            if not found:
-                raise InputError(f"{p}: folder holds no images")
-            out.extend(found)
-        else:
-            out.append(p)
-    return out
+    return list_images(inputs)
 
 
 @contextlib.contextmanager

@@ -111,7 +111,7 @@ def hide(
     """
     from wincli.errors import InputError
     from wincli.io import require_inputs
-    from wincli.pipeline import hide_file, hide_lsb_file
+    from wincli.verbs import hide_file, hide_lsb_file
 
     if not 1 <= len(secrets) <= 4:
         raise InputError(f"hide takes 1 to 4 secrets, got {len(secrets)}")
@@ -192,7 +192,7 @@ def reveal(
 ) -> None:
     """Recover the secret images from STEGO (secret1.png ... secretN.png)."""
     from wincli.errors import InputError
-    from wincli.pipeline import reveal_file, reveal_lsb_file
+    from wincli.verbs import reveal_file, reveal_lsb_file
 
     if not 1 <= secrets <= 4:
         raise InputError(f"--secrets must be 1 to 4, not {secrets}")
@@ -239,7 +239,7 @@ def downscale(
     verbose: VerboseOpt = False,
 ) -> None:
     """Downscale by 2 or 4 into an LR image that `win upscale` restores."""
-    from wincli.pipeline import downscale_file
+    from wincli.verbs import downscale_file
 
     check_scale(scale)
     run_per_file(
@@ -272,7 +272,7 @@ def upscale(
     verbose: VerboseOpt = False,
 ) -> None:
     """Restore the high-resolution image from an LR image (exact original size)."""
-    from wincli.pipeline import upscale_file
+    from wincli.verbs import upscale_file
 
     check_scale(scale)
     run_per_file(
@@ -308,7 +308,7 @@ def decolorize(
     verbose: VerboseOpt = False,
 ) -> None:
     """Make a grayscale image that carries its own colours."""
-    from wincli.pipeline import decolorize_file
+    from wincli.verbs import decolorize_file
 
     run_per_file(
         "decolorization",
@@ -340,7 +340,7 @@ def colorize(
     verbose: VerboseOpt = False,
 ) -> None:
     """Restore the colours of a gray image made by `win decolorize`."""
-    from wincli.pipeline import colorize_file
+    from wincli.verbs import colorize_file
 
     run_per_file(
         "decolorization",

@@ -32,7 +32,8 @@ def eval_cmd(
     secrets: Annotated[int, typer.Option("--secrets", help="Hiding: 1-4 secrets.")] = 1,
     scale: ScaleOpt = 2,
     crop: Annotated[
-        int | None, typer.Option("--crop", help="Hiding: center crop size (e.g. 256).")
+        int | None,
+        typer.Option("--crop", help="Center crop size (the registry's hiding protocol: 512)."),
     ] = None,
     model: ModelOpt = Variant.win,
     weights: WeightsOpt = None,
@@ -61,12 +62,16 @@ def eval_cmd(
 
     from wincli import evaluate as E
     from wincli.errors import InputError
+    from wincli.tasks import make_task
 
     if out is not None and out.suffix.lower() not in (".csv", ".json"):
         raise InputError(f"{out}: --out must end in .csv or .json")
     files = expand_inputs(list(data))
     if task == Task.rescaling:
         check_scale(scale)
+    spec = make_task(task.value, secrets=secrets, scale=scale)
+    if len(files) < spec.images_per_sample:
+        raise InputError(f"{spec.name} needs at least {spec.images_per_sample} images")
     conv = None
     if not baselines_only:
         conv = load_converter(
@@ -82,14 +87,7 @@ def eval_cmd(
     if save_images is not None and save_images.exists() and not save_images.is_dir():
         raise InputError(f"--save-images {save_images}: is a file; give a folder")
     save = E.image_saver(save_images) if save_images else None
-    if task == Task.hiding:
-        if len(files) < secrets + 1:
-            raise InputError(f"hiding-{secrets} needs at least {secrets + 1} images")
-        rows = E.eval_hiding(conv, files, secrets, crop, save=save, frontier=frontier)
-    elif task == Task.rescaling:
-        rows = E.eval_rescaling(conv, files, scale, save=save, frontier=frontier)
-    else:
-        rows = E.eval_decolorization(conv, files, save=save, frontier=frontier)
+    rows = E.evaluate(conv, spec, files, crop=crop, save=save, frontier=frontier)
     console = Console()
     keys = list(dict.fromkeys(k for r in rows for k in r.metrics))
 

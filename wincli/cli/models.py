@@ -24,9 +24,10 @@ def models_list() -> None:
     table = Table("name", "params", "measured PSNR (8-bit)", "loads from")
     for rec in load_registry():
         metrics = ", ".join(
-            f"{k.replace('_psnr', '').replace('_', ' ')} {v}"
-            for k, v in rec.metrics.items()
-            if k.endswith("psnr") and "bicubic" not in k and "float" not in k
+            f"{set_name} {k.removesuffix('_psnr')} {v}"
+            for set_name, entry in rec.metrics.items()
+            for k, v in entry["8bit"].items()
+            if k.endswith("_psnr")
         )
         table.add_row(
             rec.name + (" *" if rec.default else ""),

@@ -16,29 +16,19 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 from torch.utils.data import Dataset, Sampler
 
 from wincli.errors import InputError
 from wincli.models.config import ModelConfig
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
-
 
 def find_images(dirs: list[str | Path]) -> list[Path]:
-    """All image files under ``dirs`` (recursively), sorted for determinism."""
-    found: list[Path] = []
-    for d in dirs:
-        d = Path(d)
-        if d.is_file() and d.suffix.lower() in IMAGE_SUFFIXES:
-            found.append(d)
-        elif d.is_dir():
-            found.extend(p for p in d.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-        else:
-            raise InputError(f"{d}: no such image folder")
-    if not found:
-        raise InputError(f"no images found in {', '.join(map(str, dirs))}")
-    return sorted(set(found))
+    """All images under ``dirs``, sub-folders included (``io.list_images``), sorted."""
+    from wincli.io import list_images
+
+    if not dirs:
+        raise InputError("no training folder given (--data)")
+    return sorted(set(list_images(dirs, recursive=True)))
 
 
 def split_holdout(paths: list[Path], holdout: int) -> tuple[list[Path], list[Path]]:
@@ -58,12 +48,13 @@ def split_holdout(paths: list[Path], holdout: int) -> tuple[list[Path], list[Pat
 def load_images(paths: list[Path], min_size: int = 0) -> list[torch.Tensor]:
     """Decode to (3, H, W) uint8 tensors (grey and alpha converted to RGB)."""
     out, bad = [], []
+    from wincli.io import read_rgb8
+
     for p in paths:
         try:
-            with Image.open(p) as im:
-                arr = np.asarray(im.convert("RGB"))
-        except (OSError, ValueError, Image.DecompressionBombError) as exc:
-            bad.append(f"{p} ({exc})")
+            arr = read_rgb8(p)
+        except InputError as exc:
+            bad.append(str(exc))
             continue
         if min(arr.shape[:2]) >= min_size:
             out.append(torch.from_numpy(arr.copy()).permute(2, 0, 1).contiguous())

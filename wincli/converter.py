@@ -1,0 +1,215 @@
+"""The tensor-level engine: one loaded network, tensors in, tensors out, on a device, tiled.
+
+>>> conv = Converter.load("rescaling", scale=2)                 # doctest: +SKIP
+>>> lr = conv.forward(hr)            # (1, 3, H, W) -> (1, 3, ceil(H/2), ceil(W/2)), 8-bit values
+>>> hr2 = conv.inverse(lr, size=(H, W))
+
+A :class:`Converter` holds one loaded network and knows its task: how inputs are packed, the
+size multiple (inputs are reflect-padded to it and cropped back), the unit sizes for tiling, and
+that every stored image is rounded to 8 bits (``quantize_8bit``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from wincli.device import pick_device
+from wincli.errors import InputError
+from wincli.models import InvertibleNet, preset_config
+from wincli.tasks import quantize_8bit, round8
+from wincli.tiling import auto_tile, count_tiles, tiled_apply
+
+# Activation bytes per input pixel at inference, measured with scripts/bench_memory.py on the
+# cpu preset (x2 rescaling and hiding-1); paper-size models need about 4x.
+BYTES_PER_PIXEL = {"cpu": 2500.0, "paper": 10000.0}
+DEFAULT_HALO = 16  # units; tiled vs untiled agreement is measured in tests/test_tiling.py
+
+
+@dataclass
+class Converter:
+    """A loaded network plus how to run it: device, tiling, precision."""
+
+    net: InvertibleNet
+    device: torch.device
+    tile: int | str | None = None  # units, "auto" or None (whole image)
+    halo: int = DEFAULT_HALO
+    half: bool = False
+    source: str = ""
+    note: str = ""  # the registry's status line for the loaded checkpoint (e.g. "early ...")
+    on_tile: Callable[[], None] | None = None
+
+    @classmethod
+    def load(
+        cls,
+        task: str,
+        *,
+        secrets: int = 1,
+        scale: int = 2,
+        variant: str = "win",
+        weights: str | None = None,
+        device: str = "auto",
+        tile: int | str | None = None,
+        half: bool = False,
+        allow_download: bool = True,
+    ) -> Converter:
+        """Resolve weights (explicit file, else the registry default) onto a device."""
+        from wincli.weights import default_record, load_record, load_weights_file
+
+        dev = pick_device(device)
+        if half and dev.type != "cuda":
+            raise InputError("--half needs a CUDA device")
+        expect = preset_config(task, secrets=secrets, scale=scale, variant=variant, preset="cpu")
+        note = ""
+        if weights:
+            net = load_weights_file(weights, expect)
+            source = f"--weights {weights}"
+            if net.config.variant != variant:
+                import warnings
+
+                warnings.warn(
+                    f"--model {variant} ignored: {weights} is a {net.config.variant} checkpoint",
+                    stacklevel=2,
+                )
+        else:
+            rec = default_record(task, secrets=secrets, scale=scale, variant=variant)
+            net, path, where = load_record(rec, allow_download)
+            source = f"{rec.name} from {where}"
+            note = rec.status
+        net = net.to(dev).eval()
+        if half:
+            net = net.half()
+        return cls(net=net, device=dev, tile=tile, half=half, source=source, note=note)
+
+    @property
+    def config(self):
+        return self.net.config
+
+    @property
+    def multiple(self) -> int:
+        return self.config.multiple
+
+    def _tile_units(self, unit_in: int) -> int | None:
+        if self.tile is None or self.tile == 0:
+            return None
+        if self.tile == "auto":
+            preset = "cpu" if sum(p.numel() for p in self.net.parameters()) < 1_000_000 else "paper"
+            return auto_tile(
+                self.device, BYTES_PER_PIXEL[preset] * (2 if self.half else 4) / 4, unit_in
+            )
+        return max(int(self.tile) // unit_in, 4)
+
+    def _run(self, fn, x: torch.Tensor, unit_in: int, unit_out: int) -> torch.Tensor:
+        dtype = torch.float16 if self.half else torch.float32
+        tile = self._tile_units(unit_in)
+
+        def call(part: torch.Tensor) -> torch.Tensor:
+            with torch.inference_mode():
+                return fn(part.to(self.device, dtype)).float().cpu()
+
+        h, w = x.shape[-2:]
+        if tile is None or count_tiles(h // unit_in, w // unit_in, tile) == 1:
+            out = call(x)
+            if self.on_tile:
+                self.on_tile()
+            return out
+        return tiled_apply(
+            call, x, tile, self.halo, unit_in, unit_out, on_tile=self.on_tile, out_device="cpu"
+        )
+
+    def forward(self, x: torch.Tensor, quantize: bool = True) -> torch.Tensor:
+        """(1, c_in, H, W) in [0, 1] -> the stored image, rounded to 8 bits (``quantize=False``:
+        the float output, as the paper's hiding protocol measures it).
+
+        Hiding / decolorization: (1, 3 or 1, H, W); rescaling: (1, 3, ceil(H/s), ceil(W/s)).
+        """
+        m = self.multiple
+        h, w = x.shape[-2:]
+        xp = pad_to(x, m)
+        task = self.config.spec
+        s = task.down
+        y = self._run(lambda t: task.to_image(self.net(t)), xp, m, m // s)
+        if quantize:
+            y = quantize_8bit(y)
+        return y[..., : math.ceil(h / s), : math.ceil(w / s)]
+
+    def inverse(
+        self, y: torch.Tensor, size: tuple[int, int] | None = None, clamp: bool = True
+    ) -> torch.Tensor:
+        """Stored image (1, c_out, h, w) -> (1, c_in, H, W) clamped to [0, 1].
+
+        ``size`` = (H, W) of the original for rescaling (default h*s x w*s); other tasks return
+        the size of ``y``.
+        """
+        task = self.config.spec
+        s = task.down
+        h, w = y.shape[-2:]
+        unit = self.multiple // s
+        yp = pad_to(y, unit)
+        x = self._run(lambda t: self.net.inverse(task.from_image(t)), yp, unit, unit * s)
+        out_h, out_w = size if size is not None else (h * s, w * s)
+        if out_h > x.shape[-2] or out_w > x.shape[-1]:
+            raise InputError(f"cannot restore {out_w}x{out_h} from a {w}x{h} image at x{s}")
+        x = x[..., :out_h, :out_w]
+        return x.clamp(0.0, 1.0) if clamp else x
+
+
+def pad_to(x: torch.Tensor, multiple: int) -> torch.Tensor:
+    """Reflect-pad (B, C, H, W) on the bottom / right up to a multiple of ``multiple``."""
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if ph == 0 and pw == 0:
+        return x
+    mode = "reflect" if ph < h and pw < w else "replicate"
+    return F.pad(x, (0, pw, 0, ph), mode=mode)
+
+
+FITS = ("stretch", "crop", "pad")
+ASPECT_TOLERANCE = 0.03  # secrets whose aspect ratio differs more need an explicit --fit
+
+
+def fit_secret(
+    secret: torch.Tensor, size: tuple[int, int], fit: str | None = "stretch"
+) -> torch.Tensor:
+    """Bring a (1, 3, h, w) secret to the cover's (H, W) (bicubic, anti-aliased, 8-bit).
+
+    ``fit``: "stretch" (resize, the aspect ratio changes), "crop" (center-crop to the cover's
+    aspect ratio, then resize), "pad" (resize to fit inside, then pad with black), or None:
+    stretch when the aspect ratios agree within 3%, else an InputError asking for ``--fit``.
+    """
+    h, w = secret.shape[-2:]
+    if (h, w) == tuple(size):
+        return secret
+    H, W = size
+    off = abs((w / h) / (W / H) - 1)
+    if fit is None:
+        if off > ASPECT_TOLERANCE:
+            raise InputError(
+                f"a {w}x{h} secret has another aspect ratio than the {W}x{H} cover "
+                f"({100 * off:.0f}% off); choose --fit stretch, crop or pad (reveal returns the "
+                "cover's size)"
+            )
+        fit = "stretch"
+    if fit not in FITS:
+        raise InputError(f"--fit must be stretch, crop or pad, not {fit!r}")
+
+    def resize(x, hw):
+        return F.interpolate(x, size=hw, mode="bicubic", align_corners=False, antialias=True)
+
+    if fit == "crop":
+        ch, cw = (h, round(h * W / H)) if w / h > W / H else (round(w * H / W), w)
+        i, j = (h - ch) // 2, (w - cw) // 2
+        out = resize(secret[..., i : i + ch, j : j + cw], (H, W))
+    elif fit == "pad":
+        scale = min(H / h, W / w)
+        nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+        out = secret.new_zeros(1, secret.shape[1], H, W)
+        i, j = (H - nh) // 2, (W - nw) // 2
+        out[..., i : i + nh, j : j + nw] = resize(secret, (nh, nw))
+    else:
+        out = resize(secret, (H, W))
+    return round8(out)
