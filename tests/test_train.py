@@ -153,24 +153,43 @@ def test_ddp_two_processes_gloo(image_dir, tmp_path):
     assert np.isfinite([r["total"] for r in _log(run) if "total" in r]).all()
 
 
-def test_default_learning_rate_per_preset():
-    from wincli.train.loop import default_lr
+def test_defaults_come_from_one_place():
+    from wincli.train.options import FIELDS, RECIPE_OPTIONS, RUNTIME_OPTIONS, resolve
 
-    def lr(**kw):
-        return default_lr(TrainOptions(data=[], **kw))
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
 
-    assert lr(task="rescaling", scale=2, preset="cpu") == 1e-3
-    assert lr(task="rescaling", scale=4, preset="cpu") == 3e-4  # 1e-3 diverged for x4
-    assert lr(task="hiding", preset="paper") == 2e-4
+    def res(device=cpu, **kw):
+        return resolve(TrainOptions(**kw), device)
+
+    assert res(task="rescaling", scale=2).lr == 1e-3
+    assert res(task="rescaling", scale=4).lr == 3e-4  # 1e-3 diverged for x4
+    assert res(task="hiding", preset="paper").lr == 2e-4
+    assert res(task="hiding").init == "orthogonal" and res(task="rescaling").init == "task"
+    assert res(task="hiding", init="task").init == "task"
+    assert (res().batch, res().patch) == (8, 64) and (res(cuda).batch, res(cuda).patch) == (16, 128)
+    assert res().betas == (0.9, 0.999) and res().weight_decay == 1e-4 and res().clip == 10.0
+    assert res(lr=0.0, warmup=0, seed=0).lr == 0.0  # zero is a value, not "not given"
+    assert all(
+        v is not None
+        for k, v in vars(res()).items()
+        if k not in ("couplings", "growth", "init_from", "resume", "stop_at", "time_limit")
+    )
+    # every option is documented and is either recipe or runtime
+    assert set(RECIPE_OPTIONS) | set(RUNTIME_OPTIONS) == set(FIELDS)
+    assert all(f.metadata["help"] for f in FIELDS.values())
+    assert "(default: 200)" in TrainOptions.help("warmup")
 
 
-def test_default_init_per_task():
-    from wincli.train.loop import _defaults
+def test_the_cli_help_is_the_options_help():
+    from typer.testing import CliRunner
 
-    cpu = torch.device("cpu")
-    assert _defaults(TrainOptions(task="hiding"), cpu).init == "orthogonal"
-    assert _defaults(TrainOptions(task="rescaling"), cpu).init == "task"
-    assert _defaults(TrainOptions(task="hiding", init="task"), cpu).init == "task"
+    from wincli.cli import app
+
+    text = " ".join(
+        CliRunner().invoke(app, ["train", "--help"], env={"COLUMNS": "300"}).output.split()
+    )
+    for name in ("warmup", "lambda_forward", "ste"):
+        assert " ".join(TrainOptions.help(name).split()) in text, name
 
 
 def test_architecture_overrides_reach_the_checkpoint(image_dir, tmp_path):
@@ -242,4 +261,8 @@ def test_resume_refuses_a_changed_recipe(image_dir, tmp_path):
         train(TrainOptions(resume=str(run), lr=1e-4))
     with pytest.raises(InputError, match="--batch 4 differs"):
         train(TrainOptions(resume=str(run), batch=4))
+    with pytest.raises(InputError, match="--warmup 7 differs"):  # was silently dropped
+        train(TrainOptions(resume=str(run), warmup=7))
+    with pytest.raises(InputError, match="--seed 0 differs"):  # zero is a value too
+        train(TrainOptions(resume=str(run), seed=0))
     train(TrainOptions(resume=str(run), lr=2e-3, steps=3))  # the same value is fine

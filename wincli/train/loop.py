@@ -22,7 +22,7 @@ import math
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -34,8 +34,14 @@ from wincli.device import pick_device
 from wincli.errors import InputError
 from wincli.fs import atomic_write
 from wincli.metrics import psnr
-from wincli.models import build_from_config, count_params, preset_config
-from wincli.tasks import LossWeights, Task, compute_losses, make_task, quantize_8bit
+from wincli.models import (
+    InvertibleNet,
+    ModelConfig,
+    build_from_config,
+    count_params,
+    preset_config,
+)
+from wincli.tasks import LossWeights, compute_losses, quantize_8bit
 from wincli.train.data import (
     PatchDataset,
     StepSampler,
@@ -45,123 +51,7 @@ from wincli.train.data import (
     validation_batch,
 )
 from wincli.train.diagnose import Probe
-
-
-@dataclass
-class TrainOptions:
-    """Everything ``win train`` takes; ``None`` means "the default for this device"."""
-
-    task: str = "rescaling"
-    secrets: int = 1
-    scale: int = 2
-    variant: str = "win"
-    preset: str = "cpu"
-    couplings: int | None = None  # override the preset: couplings per WIM (WIN-Naive: in all)
-    growth: int | None = None  # override the preset's dense-block growth
-    data: list[str] = field(default_factory=list)
-    val: list[str] = field(default_factory=list)
-    holdout: int = 6
-    steps: int | None = None  # default 10000
-    batch: int | None = None
-    patch: int | None = None
-    lr: float | None = None
-    warmup: int = 200
-    min_lr_ratio: float = 0.01
-    seed: int = 0
-    device: str | None = None  # auto
-    threads: int | None = None  # 0 = torch default
-    workers: int | None = None  # 0
-    init: str | None = None  # task, orthogonal; default: orthogonal for hiding, else task
-    lambda_forward: float | None = None  # 2.0, the paper's lambda_f; raise it to favour forward
-    quantize: bool = True
-    ste: str = "clamp"  # straight-through rounding: "clamp" (no gradient outside [0, 1]) or the
-    # old "identity", kept to reproduce the divergence it caused
-    channels_last: bool = False
-    val_every: int | None = None  # 500
-    val_size: int = 128
-    ckpt_every: int | None = None  # 250
-    log_every: int | None = None  # 25
-    out: str = "runs/win"
-    resume: str | None = None
-    init_from: str | None = None  # start from a shipped checkpoint (registry name or file)
-    stop_at: int | None = None  # checkpoint and stop here (the schedule still spans ``steps``)
-    time_limit: float | None = None  # checkpoint and stop after this many seconds (GPU chunks)
-
-    @property
-    def spec(self) -> Task:
-        """The task object this run trains (``Hiding(2)``, ...)."""
-        return make_task(self.task, secrets=self.secrets, scale=self.scale)
-
-
-# Options that ``None`` means "not given" for, so that a resumed run keeps its saved value unless
-# the command line names one (even one equal to the default); filled in before training starts.
-PLAIN_DEFAULTS = {
-    "lambda_forward": 2.0,
-    "device": "auto",
-    "threads": 0,
-    "workers": 0,
-    "val_every": 500,
-    "ckpt_every": 250,
-    "log_every": 25,
-}
-
-RESUME_OVERRIDES = (
-    "steps",
-    "stop_at",
-    "time_limit",
-    "lambda_forward",
-    "device",
-    "threads",
-    "workers",
-    "val_every",
-    "ckpt_every",
-    "log_every",
-)
-
-
-# Recipe options whose "not given" is None: given on --resume with another value, an error.
-RECIPE_CHECKED = ("lr", "batch", "patch", "init", "couplings", "growth", "init_from")
-
-
-def _defaults(opts: TrainOptions, device: torch.device) -> TrainOptions:
-    cuda = device.type == "cuda"
-    fill = {
-        "steps": 10000,
-        "batch": 16 if cuda else 8,
-        "patch": 128 if cuda else 64,
-        "lr": default_lr(opts),
-        "init": opts.spec.default_init,
-    }
-    return dataclasses.replace(opts, **{k: v for k, v in fill.items() if getattr(opts, k) is None})
-
-
-def check_options(opts: TrainOptions) -> None:
-    """Reject values that cannot train (zero is never silently replaced by a default)."""
-    for name in ("steps", "batch", "warmup", "val_every", "ckpt_every", "log_every"):
-        value = getattr(opts, name)
-        if value is not None and value < (0 if name == "warmup" else 1):
-            raise InputError(f"--{name.replace('_', '-')} must be positive, not {value}")
-    if opts.lr is not None and opts.lr < 0:
-        raise InputError(f"--lr must be >= 0, not {opts.lr}")
-    if opts.task == "hiding" and not 1 <= opts.secrets <= 4:
-        raise InputError(f"--secrets must be 1 to 4, not {opts.secrets}")
-    if opts.patch is not None and (opts.patch < 16 or opts.patch % 8):
-        raise InputError(f"--patch must be a multiple of 8 (at least 16), not {opts.patch}")
-    if not opts.resume and Path(opts.out).exists() and not Path(opts.out).is_dir():
-        raise InputError(f"--out {opts.out}: is a file; a run needs a folder")
-    if opts.stop_at is not None and opts.stop_at < 1:
-        raise InputError(f"--stop-at must be positive, not {opts.stop_at}")
-
-
-def default_lr(opts: TrainOptions) -> float:
-    """Peak learning rate: 1e-3 for the small cpu preset, 2e-4 for the paper sizes.
-
-    The x4 cpu preset (a 256-wide second stage) diverged at 1e-3 at the end of warm-up and
-    trains at 3e-4, so it gets that.
-    """
-    if opts.preset != "cpu":
-        return 2e-4
-    return opts.spec.default_lr()
+from wincli.train.options import TrainOptions, check_options, resolve, resumed
 
 
 def lr_at(step: int, opts: TrainOptions) -> float:
@@ -242,45 +132,43 @@ def load_init_from(source: str):
     return net
 
 
-def train(opts: TrainOptions) -> dict[str, float]:
-    """Train (or resume) a run; returns the last validation metrics."""
+@dataclass
+class Run:
+    """What one training invocation works with, built by ``_start``."""
+
+    opts: TrainOptions
+    dir: Path
+    start_step: int
+    saved: dict
+    device: torch.device
+    rank: int
+    world: int
+
+
+def _start(opts: TrainOptions) -> Run:
+    """Options resolved (a resumed run: its saved recipe plus today's runtime options), the
+    device and the process group set up."""
     world = int(os.environ.get("WORLD_SIZE", 1))
     rank = int(os.environ.get("RANK", 0))
     check_options(opts)
+    saved: dict = {}
     if opts.resume:
         run = Path(opts.resume)
         state_file = run / "state.json"
         if not state_file.exists():
             raise InputError(f"{run}: no state.json to resume from")
         saved = json.loads(state_file.read_text())
-        keep = {k: v for k, v in saved["options"].items() if k in TrainOptions.__annotations__}
-        keep.pop("stop_at", None)  # belongs to the invocation that stopped, not to the run
-        keep.pop("time_limit", None)
-        # a resumed run keeps its recipe; only these may be changed on the command line
-        overrides = {
-            f.name: getattr(opts, f.name)
-            for f in dataclasses.fields(TrainOptions)
-            if f.name in RESUME_OVERRIDES and getattr(opts, f.name) is not None
-        }
-        for name in RECIPE_CHECKED:  # recipe options a resume cannot change: say so
-            given = getattr(opts, name)
-            if given is not None and given != keep.get(name):
-                raise InputError(
-                    f"--{name.replace('_', '-')} {given} differs from the run's {keep.get(name)}: "
-                    f"a resumed run keeps its recipe (start a new run, or --init-from its model)"
-                )
-        opts = dataclasses.replace(TrainOptions(**keep), **overrides, resume=str(run), out=str(run))
+        opts = resumed(saved["options"], opts, run)
         start_step = int(saved["step"])
     else:
-        run = Path(opts.out)
+        if not opts.data:
+            raise InputError("--data DIR is required (or --resume RUNDIR)")
+        run = Path(opts.out or "runs/win")
         start_step = 0
         if (run / "state.json").exists():
             raise InputError(f"{run} already holds a run; use --resume {run} or another --out")
-
-    opts = dataclasses.replace(
-        opts, **{k: v for k, v in PLAIN_DEFAULTS.items() if getattr(opts, k) is None}
-    )
-    device = pick_device(opts.device)
+    device = pick_device(opts.device or "auto")
+    opts = resolve(opts, device)
     if world > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     if device.type == "cuda":
@@ -288,23 +176,35 @@ def train(opts: TrainOptions) -> dict[str, float]:
         torch.backends.cudnn.benchmark = True
     if opts.threads:
         torch.set_num_threads(opts.threads)
-    opts = _defaults(opts, device)
     torch.manual_seed(opts.seed)
+    return Run(opts, run, start_step, saved, device, rank, world)
 
+
+def _architecture(r: Run):
+    """(config, starting network or None): a resumed run's saved architecture, the
+    ``--init-from`` checkpoint's own, or the preset with its overrides."""
+    opts = r.opts
+    if opts.resume and "config" in r.saved:
+        return ModelConfig.from_dict(r.saved["config"]), None
     cfg = preset_config(
         opts.task, secrets=opts.secrets, scale=opts.scale, variant=opts.variant, preset=opts.preset
     )
-    start_net = None
     if opts.init_from and not opts.resume:
         start_net = load_init_from(opts.init_from)
         got = start_net.config
         if not got.same_io(cfg):
             raise InputError(f"--init-from {opts.init_from}: is {got.name}, not {cfg.name}")
-        cfg = got  # the checkpoint's own architecture (couplings, growth, widths)
-    elif opts.couplings:
+        return got, start_net  # the checkpoint's own couplings, growth, widths
+    if opts.couplings:
         cfg = dataclasses.replace(cfg, couplings=opts.couplings, naive_couplings=opts.couplings)
-    if opts.growth and start_net is None:
+    if opts.growth:
         cfg = dataclasses.replace(cfg, growth=opts.growth)
+    return cfg, None
+
+
+def _data(r: Run, cfg):
+    """(loader from the run's step, validation batch or None, training image count)."""
+    opts = r.opts
     paths = find_images(opts.data)
     if opts.val:
         train_paths, val_paths = paths, find_images(opts.val)
@@ -316,153 +216,187 @@ def train(opts: TrainOptions) -> dict[str, float]:
     loader = torch.utils.data.DataLoader(
         dataset,
         batch_size=opts.batch,
-        sampler=StepSampler(start_step, opts.batch, rank, world),
+        sampler=StepSampler(r.start_step, opts.batch, r.rank, r.world),
         num_workers=opts.workers,
         persistent_workers=opts.workers > 0,
     )
     val_batch = validation_batch(val_images, cfg, opts.val_size) if val_images else None
+    return loader, val_batch, len(images), len(val_images)
 
+
+def _network(r: Run, cfg, start_net, loader) -> InvertibleNet:
+    """The network at its starting point: the run's latest weights, the ``--init-from``
+    checkpoint, the task-aware start, or the orthogonal initialisation."""
     net = build_from_config(cfg)
-    if opts.resume:
-        net.load_state_dict(load_state(run / "model.safetensors"), strict=True)
+    say = print if r.rank == 0 else (lambda *a, **k: None)
+    if r.opts.resume:
+        net.load_state_dict(load_state(r.dir / "model.safetensors"), strict=True)
     elif start_net is not None:
         net.load_state_dict(start_net.state_dict(), strict=True)
-        if rank == 0:
-            print(f"starting from {opts.init_from} (fresh optimizer)", file=sys.stderr)
-    elif opts.init == "task":
+        say(f"starting from {r.opts.init_from} (fresh optimizer)", file=sys.stderr)
+    elif r.opts.init == "task":
+        dataset = loader.dataset
         warm = torch.stack([dataset[2**48 + i] for i in range(16)])  # not a training index
         fit = net.init_task_aware(warm, cfg.spec.target(warm))
-        if rank == 0:
-            print(f"task-aware init: forward image starts at {fit:.2f} dB", file=sys.stderr)
-    net.to(device)
-    if opts.channels_last:
+        say(f"task-aware init: forward image starts at {fit:.2f} dB", file=sys.stderr)
+    net.to(r.device)
+    if r.opts.channels_last:
         net.to(memory_format=torch.channels_last)
-    module = _LossModule(net, LossWeights(forward=opts.lambda_forward), opts.quantize, opts.ste)
-    probe = Probe(net)
-    if world > 1:
-        module = nn.parallel.DistributedDataParallel(
-            module, device_ids=[device.index] if device.type == "cuda" else None
-        )
-    opt = torch.optim.AdamW(net.parameters(), lr=opts.lr, betas=(0.9, 0.999), weight_decay=1e-4)
-    metrics: dict[str, float] = {}
-    best = -math.inf
-    elapsed0 = 0.0
-    if opts.resume:
-        _load_optimizer(opt, load_state(run / "optimizer.safetensors"))
-        metrics = saved.get("metrics", {})
-        best = saved.get("best", -math.inf)
-        elapsed0 = saved.get("elapsed_s", 0.0)
+    return net
 
-    if rank == 0:
-        run.mkdir(parents=True, exist_ok=True)
-        print(
-            f"{cfg.name} {cfg.variant} {opts.preset}: {count_params(net):,} parameters, "
-            f"{len(images)} training images, {len(val_images)} validation, device {device}, "
-            f"steps {start_step}->{opts.steps}, batch {opts.batch}x{opts.patch}^2, "
-            f"lr {opts.lr:g}",
-            file=sys.stderr,
-        )
 
-    def checkpoint(step: int) -> None:
-        if rank != 0:
+class _Progress:
+    """Running sums between log lines, the log file, checkpoints and the best model."""
+
+    def __init__(self, r: Run, net, opt, cfg) -> None:
+        self.r, self.net, self.opt, self.cfg = r, net, opt, cfg
+        self.metrics: dict = r.saved.get("metrics", {})
+        self.best = r.saved.get("best", -math.inf)
+        self.elapsed0 = r.saved.get("elapsed_s", 0.0)
+        self.t0 = self.last_t = time.time()
+        self.last_step = r.start_step
+        self.sums: dict[str, float] = {}
+        self.grad_norms: list[float] = []
+
+    def add(self, terms: dict, grad_norm: float) -> None:
+        self.grad_norms.append(grad_norm)
+        for k in ("total", "forward", "reverse", "shift", "det"):
+            self.sums[k] = self.sums.get(k, 0.0) + float(terms[k].detach())
+        with torch.no_grad():
+            image_psnr = psnr(quantize_8bit(terms["image"]), terms["target"])
+        self.sums["image_psnr"] = self.sums.get("image_psnr", 0.0) + image_psnr
+
+    def log(self, record: dict) -> None:
+        if self.r.rank == 0:
+            with open(self.r.dir / "log.jsonl", "a") as f:
+                f.write(json.dumps(record) + "\n")
+
+    def report(self, done: int, lr: float, probe: Probe, image: torch.Tensor) -> None:
+        """One log line (mean losses since the last one, rate, diagnostics)."""
+        opts = self.r.opts
+        n = done - self.last_step
+        now = time.time()
+        rate = n / max(now - self.last_t, 1e-9)
+        rec = {k: v / n for k, v in self.sums.items()}
+        rec.update(step=done, lr=lr, it_s=rate, elapsed_s=self.elapsed0 + now - self.t0)
+        rec.update(probe.read(image, self.grad_norms))
+        self.log(rec)
+        if self.r.rank == 0:
+            eta = (opts.steps - done) / max(rate, 1e-9)
+            print(
+                f"step {done}/{opts.steps} loss {rec['total']:.1f} "
+                f"(f {rec['forward']:.1f} r {rec['reverse']:.1f} s {rec['shift']:.1f} "
+                f"d {rec['det']:.3f}) image {rec['image_psnr']:.2f} dB "
+                f"{rate:.2f} it/s ETA {eta / 60:.1f} min",
+                file=sys.stderr,
+                flush=True,
+            )
+        self.sums, self.grad_norms, self.last_t, self.last_step = {}, [], now, done
+
+    def validate(self, done: int, val_batch) -> None:
+        """Validation PSNRs; ``best.safetensors`` when their sum is the best so far."""
+        if self.r.rank != 0:
             return
-        meta = {"step": str(step), "task": cfg.name, "preset": opts.preset}
-        save_model(net, run / "model.safetensors", meta)
-        save_tensors(_optimizer_tensors(opt), run / "optimizer.safetensors", {"step": str(step)})
+        m = validate(self.net, val_batch, self.r.device)
+        self.metrics = {**m, "step": done}
+        self.log({"step": done, "elapsed_s": self.elapsed0 + time.time() - self.t0, **m})
+        print(
+            f"validation @ {done}: image {m['val_image_psnr']:.2f} dB, "
+            f"reverse {m['val_reverse_psnr']:.2f} dB",
+            file=sys.stderr,
+            flush=True,
+        )
+        score = m["val_image_psnr"] + m["val_reverse_psnr"]
+        if score > self.best:
+            self.best = score
+            meta = {"step": str(done), "val": json.dumps(self.metrics)}
+            save_model(self.net, self.r.dir / "best.safetensors", meta)
+
+    def checkpoint(self, step: int) -> None:
+        """Model, optimizer and state.json (what ``--resume`` needs), each written atomically."""
+        if self.r.rank != 0:
+            return
+        run, opts = self.r.dir, self.r.opts
+        meta = {"step": str(step), "task": self.cfg.name, "preset": opts.preset}
+        save_model(self.net, run / "model.safetensors", meta)
+        save_tensors(
+            _optimizer_tensors(self.opt), run / "optimizer.safetensors", {"step": str(step)}
+        )
         state = {
             "step": step,
             "options": dataclasses.asdict(opts),
-            "config": cfg.to_dict(),
-            "metrics": metrics,
-            "best": best,
-            "elapsed_s": elapsed0 + time.time() - t0,
+            "config": self.cfg.to_dict(),
+            "metrics": self.metrics,
+            "best": self.best,
+            "elapsed_s": self.elapsed0 + time.time() - self.t0,
         }
-        atomic_write(
-            run / "state.json", lambda tmp: Path(tmp).write_text(json.dumps(state, indent=1))
+        text = json.dumps(state, indent=1)
+        atomic_write(run / "state.json", lambda tmp: Path(tmp).write_text(text))
+
+
+def _out_of_time(r: Run, t0: float) -> bool:
+    """Past ``--time-limit``; with several processes, all stop at the same step."""
+    late = r.opts.time_limit is not None and time.time() - t0 > r.opts.time_limit
+    if r.world > 1 and r.opts.time_limit is not None:
+        flag = torch.tensor([float(late)], device=r.device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        late = bool(flag.item())
+    return late
+
+
+def train(opts: TrainOptions) -> dict[str, float]:
+    """Train (or resume) a run; returns the last validation metrics."""
+    r = _start(opts)
+    opts = r.opts
+    cfg, start_net = _architecture(r)
+    loader, val_batch, n_train, n_val = _data(r, cfg)
+    net = _network(r, cfg, start_net, loader)
+    module = _LossModule(net, LossWeights(forward=opts.lambda_forward), opts.quantize, opts.ste)
+    if r.world > 1:
+        ids = [r.device.index] if r.device.type == "cuda" else None
+        module = nn.parallel.DistributedDataParallel(module, device_ids=ids)
+    opt = torch.optim.AdamW(
+        net.parameters(), lr=opts.lr, betas=opts.betas, weight_decay=opts.weight_decay
+    )
+    if opts.resume:
+        _load_optimizer(opt, load_state(r.dir / "optimizer.safetensors"))
+    if r.rank == 0:
+        r.dir.mkdir(parents=True, exist_ok=True)
+        print(
+            f"{cfg.name} {cfg.variant} {opts.preset}: {count_params(net):,} parameters, "
+            f"{n_train} training images, {n_val} validation, device {r.device}, "
+            f"steps {r.start_step}->{opts.steps}, batch {opts.batch}x{opts.patch}^2, "
+            f"lr {opts.lr:g}",
+            file=sys.stderr,
         )
-
-    def log(record: dict) -> None:
-        if rank == 0:
-            with open(run / "log.jsonl", "a") as f:
-                f.write(json.dumps(record) + "\n")
-
-    t0 = time.time()
-    last_t, last_step = t0, start_step
+    progress, probe = _Progress(r, net, opt, cfg), Probe(net)
     it = iter(loader)
     net.train()
-    sums: dict[str, float] = {}
-    grad_norms: list[float] = []
-    step = start_step
     end = min(opts.steps, opts.stop_at or opts.steps)
-    for step in range(start_step, end):
+    for step in range(r.start_step, end):
         for g in opt.param_groups:
             g["lr"] = lr_at(step, opts)
-        x = next(it).to(device, non_blocking=True)
+        x = next(it).to(r.device, non_blocking=True)
         if opts.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         probe.arm((step + 1) % opts.log_every == 0)
         terms = module(x)
         opt.zero_grad(set_to_none=True)
         terms["total"].backward()
-        grad_norms.append(float(torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)))
+        progress.add(terms, float(torch.nn.utils.clip_grad_norm_(net.parameters(), opts.clip)))
         opt.step()
-        for k in ("total", "forward", "reverse", "shift", "det"):
-            sums[k] = sums.get(k, 0.0) + float(terms[k].detach())
-        with torch.no_grad():
-            sums["image_psnr"] = sums.get("image_psnr", 0.0) + psnr(
-                quantize_8bit(terms["image"]), terms["target"]
-            )
         done = step + 1
         if done % opts.log_every == 0 or done == opts.steps:
-            n = done - last_step
-            now = time.time()
-            rate = n / max(now - last_t, 1e-9)
-            rec = {k: v / n for k, v in sums.items()}
-            rec.update(step=done, lr=lr_at(step, opts), it_s=rate, elapsed_s=elapsed0 + now - t0)
-            rec.update(probe.read(terms["image"], grad_norms))
-            grad_norms = []
-            log(rec)
-            if rank == 0:
-                eta = (opts.steps - done) / max(rate, 1e-9)
-                print(
-                    f"step {done}/{opts.steps} loss {rec['total']:.1f} "
-                    f"(f {rec['forward']:.1f} r {rec['reverse']:.1f} s {rec['shift']:.1f} "
-                    f"d {rec['det']:.3f}) image {rec['image_psnr']:.2f} dB "
-                    f"{rate:.2f} it/s ETA {eta / 60:.1f} min",
-                    file=sys.stderr,
-                    flush=True,
-                )
-            sums, last_t, last_step = {}, now, done
+            progress.report(done, lr_at(step, opts), probe, terms["image"])
         if val_batch is not None and (done % opts.val_every == 0 or done == opts.steps):
-            if rank == 0:
-                metrics = validate(net, val_batch, device)
-                metrics["step"] = done
-                score = metrics["val_image_psnr"] + metrics["val_reverse_psnr"]
-                log({"step": done, "elapsed_s": elapsed0 + time.time() - t0, **metrics})
-                print(
-                    f"validation @ {done}: image {metrics['val_image_psnr']:.2f} dB, "
-                    f"reverse {metrics['val_reverse_psnr']:.2f} dB",
-                    file=sys.stderr,
-                    flush=True,
-                )
-                if score > best:
-                    best = score
-                    save_model(
-                        net,
-                        run / "best.safetensors",
-                        {"step": str(done), "val": json.dumps(metrics)},
-                    )
-        out_of_time = opts.time_limit is not None and time.time() - t0 > opts.time_limit
-        if world > 1 and opts.time_limit is not None:  # every process stops at the same step
-            flag = torch.tensor([float(out_of_time)], device=device)
-            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-            out_of_time = bool(flag.item())
-        if done % opts.ckpt_every == 0 or done == end or out_of_time:
-            checkpoint(done)
-        if out_of_time:
-            if rank == 0:
+            progress.validate(done, val_batch)
+        late = _out_of_time(r, progress.t0)
+        if done % opts.ckpt_every == 0 or done == end or late:
+            progress.checkpoint(done)
+        if late:
+            if r.rank == 0:
                 print(f"time limit reached: stopped at step {done}", file=sys.stderr)
             break
-    if world > 1:
+    if r.world > 1:
         dist.barrier()
-    return metrics
+    return progress.metrics
