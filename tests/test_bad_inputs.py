@@ -83,6 +83,8 @@ CASES += [
     ("train", "--resume", "{out}/no-run"),
     ("eval", "--task", "rescaling", "--data", "{data}", "--save-images", "{afile.txt}"),
     ("eval", "--task", "rescaling", "--data", "{emptydir}"),
+    ("eval", "--task", "hiding", "--secrets", "7", "--data", "{data}"),
+    ("eval", "--task", "hiding", "--secrets", "0", "--data", "{data}"),
 ]
 
 

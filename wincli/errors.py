@@ -19,6 +19,10 @@ class InputError(WincliError):
     """An input file or argument that cannot be used."""
 
 
+class OptionError(InputError, ValueError):
+    """An option value outside its range (also a ValueError for library callers)."""
+
+
 class OutputError(WincliError):
     """An output path that cannot or must not be written."""
 

@@ -23,6 +23,8 @@ from typing import Any, ClassVar
 import torch
 import torch.nn.functional as F
 
+from wincli.errors import OptionError
+
 # ------------------------------------------------------------------ 8-bit rounding, resampling
 
 
@@ -215,7 +217,7 @@ class Hiding(Task):
 
     def __post_init__(self) -> None:
         if not 1 <= self.secrets <= 4:
-            raise ValueError(f"hiding takes 1 to 4 secrets, not {self.secrets}")
+            raise OptionError(f"hiding takes 1 to 4 secrets, not {self.secrets}")
 
     @property
     def name(self) -> str:
@@ -249,7 +251,7 @@ class Rescaling(Task):
 
     def __post_init__(self) -> None:
         if self.scale not in (2, 4):
-            raise ValueError(f"rescaling scale must be 2 or 4, not {self.scale}")
+            raise OptionError(f"rescaling scale must be 2 or 4, not {self.scale}")
 
     @property
     def name(self) -> str:
@@ -330,7 +332,7 @@ def make_task(kind: str, *, secrets: int = 1, scale: int = 2) -> Task:
         return Rescaling(scale)
     if kind == "decolorization":
         return Decolorization()
-    raise ValueError(f"unknown task {kind!r}; choose one of {', '.join(TASKS)}")
+    raise OptionError(f"unknown task {kind!r}; choose one of {', '.join(TASKS)}")
 
 
 def parse_task(name: str) -> Task:
@@ -343,7 +345,7 @@ def parse_task(name: str) -> Task:
         return Rescaling(int(arg[1:]))
     if name == "decolorization":
         return Decolorization()
-    raise ValueError(f"unknown task name {name!r}; one of {', '.join(TASK_NAMES)}")
+    raise OptionError(f"unknown task name {name!r}; one of {', '.join(TASK_NAMES)}")
 
 
 # ------------------------------------------------------------------ the training objective
