@@ -169,7 +169,7 @@ def from_uint8(arr: np.ndarray) -> torch.Tensor:
     arr = np.asarray(arr)
     if arr.dtype != np.uint8:
         raise InputError(f"expected a uint8 image array, got {arr.dtype}")
-    t = torch.from_numpy(np.ascontiguousarray(arr)).float().div_(255.0)
+    t = torch.from_numpy(np.array(arr, copy=True)).float().div_(255.0)  # a writable copy
     return (t[None] if t.ndim == 2 else t.permute(2, 0, 1))[None].contiguous()
 
 
