@@ -57,28 +57,17 @@ def image_file(tmp_path):
 def checkpoints(tmp_path_factory):
     """Small (cpu preset) checkpoints per task, task-aware initialised on generated images."""
     from wincli.checkpoint import save_model
+    from wincli.io import from_uint8
     from wincli.models import build_model
+    from wincli.tasks import parse_task
 
     root = tmp_path_factory.mktemp("ckpt")
     out = {}
-    specs = {
-        "hiding-1": ("hiding", dict(secrets=1)),
-        "hiding-2": ("hiding", dict(secrets=2)),
-        "rescaling-x2": ("rescaling", dict(scale=2)),
-        "rescaling-x4": ("rescaling", dict(scale=4)),
-        "decolorization": ("decolorization", {}),
-    }
-    for name, (task, kw) in specs.items():
+    for name in ("hiding-1", "hiding-2", "rescaling-x2", "rescaling-x4", "decolorization"):
+        task = parse_task(name)
         torch.manual_seed(0)
-        net = build_model(task, preset="cpu", **kw)
-        c = net.config.c_in // 3
-        x = torch.cat(
-            [
-                torch.from_numpy(smooth_image(32, 32, s)).permute(2, 0, 1)[None] / 255.0
-                for s in range(c)
-            ],
-            1,
-        )
+        net = build_model(preset="cpu", **task.kwargs())
+        x = task.pack([from_uint8(smooth_image(32, 32, s)) for s in range(task.images_per_sample)])
         net.init_task_aware(x, net.config.spec.target(x))
         perturb(net, 0.002)
         path = root / f"{name}.safetensors"

@@ -27,6 +27,7 @@ import wincli
 from tests.conftest import DATA, needs_data, smooth_image
 from wincli.cli import app
 from wincli.io import from_uint8, to_uint8
+from wincli.tasks import parse_task
 from wincli.weights import default_record, load_registry
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -72,9 +73,7 @@ def _run_chain(model: str, size: str, d: Path) -> dict[str, np.ndarray]:
 
 
 def _weights_sha(model: str) -> str:
-    task, _, arg = model.partition("-")
-    kw = {"secrets": int(arg)} if task == "hiding" else {"scale": int(arg[1:])} if arg else {}
-    return default_record(task, **kw).sha256
+    return default_record(**parse_task(model).kwargs()).sha256
 
 
 @pytest.mark.parametrize("size", sorted(SIZES))
