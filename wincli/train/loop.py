@@ -344,6 +344,16 @@ def _out_of_time(r: Run, t0: float) -> bool:
     return late
 
 
+def _announce(r: Run, cfg, net, n_train: int, n_val: int) -> None:
+    o = r.opts
+    print(
+        f"{cfg.name} {cfg.variant} {o.preset}: {count_params(net):,} parameters, "
+        f"{n_train} training images, {n_val} validation, device {r.device}, "
+        f"steps {r.start_step}->{o.steps}, batch {o.batch}x{o.patch}^2, lr {o.lr:g}",
+        file=sys.stderr,
+    )
+
+
 def train(opts: TrainOptions) -> dict[str, float]:
     """Train (or resume) a run; returns the last validation metrics."""
     r = _start(opts)
@@ -362,13 +372,7 @@ def train(opts: TrainOptions) -> dict[str, float]:
         _load_optimizer(opt, load_state(r.dir / "optimizer.safetensors"))
     if r.rank == 0:
         r.dir.mkdir(parents=True, exist_ok=True)
-        print(
-            f"{cfg.name} {cfg.variant} {opts.preset}: {count_params(net):,} parameters, "
-            f"{n_train} training images, {n_val} validation, device {r.device}, "
-            f"steps {r.start_step}->{opts.steps}, batch {opts.batch}x{opts.patch}^2, "
-            f"lr {opts.lr:g}",
-            file=sys.stderr,
-        )
+        _announce(r, cfg, net, n_train, n_val)
     progress, probe = _Progress(r, net, opt, cfg), Probe(net)
     it = iter(loader)
     net.train()
