@@ -28,11 +28,7 @@ from wincli.models import build_model, count_params  # noqa: E402
 from wincli.tasks import parse_task  # noqa: E402
 
 TASKS = [
-    (
-        n,
-        parse_task(n).kwargs()["task"],
-        {k: v for k, v in parse_task(n).kwargs().items() if k != "task"},
-    )
+    (n, parse_task(n).kind, parse_task(n).config_fields())
     for n in ("hiding-1", "rescaling-x2", "rescaling-x4", "decolorization")
 ]
 

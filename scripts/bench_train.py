@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""Training throughput of the `cpu` preset: steps/s and patch pixels/s for the options issue 11
+asks about (channels_last, torch.compile with the CPU inductor, larger patches).
+
+    python scripts/bench_train.py [--task hiding-1] [--threads 1] [--steps 20] [--warm 5]
+
+One training step is the real one (``compute_losses`` through a ``_LossModule``, backward,
+gradient clip, AdamW) on random patches with a fixed seed; the first ``--warm`` steps are not
+timed (compile time is reported on its own). Prints a Markdown table. Speed does not depend on
+the data, so no images are needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from wincli.models import build_model  # noqa: E402
+from wincli.tasks import LossWeights, parse_task  # noqa: E402
+from wincli.train.loop import _LossModule  # noqa: E402
+
+
+def bench(task, batch: int, patch: int, steps: int, warm: int, variant: str) -> tuple[float, float]:
+    """(steps per second after warm-up, seconds spent in the warm-up steps)."""
+    torch.manual_seed(0)
+    net = build_model(preset="cpu", **task.kwargs())
+    module = _LossModule(net, LossWeights(), True)
+    if variant == "channels_last":
+        net.to(memory_format=torch.channels_last)
+    if variant == "compile":
+        module = torch.compile(module)
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-4, weight_decay=1e-4)
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(batch, task.c_in, patch, patch, generator=g)
+    if variant == "channels_last":
+        x = x.contiguous(memory_format=torch.channels_last)
+
+    def step():
+        terms = module(x)
+        opt.zero_grad(set_to_none=True)
+        terms["total"].backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
+        opt.step()
+
+    t = time.perf_counter()
+    for _ in range(warm):
+        step()
+    warm_s = time.perf_counter() - t
+    t = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return steps / (time.perf_counter() - t), warm_s
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--task", default="hiding-1")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--warm", type=int, default=5)
+    ap.add_argument("--variants", nargs="+", default=["plain", "channels_last", "compile"])
+    ap.add_argument("--patches", nargs="+", type=int, default=[64, 96, 128])
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    task = parse_task(args.task)
+    print(f"{args.task}, cpu preset, batch {args.batch}, {args.threads} thread(s)\n")
+    print("| variant | patch | steps/s | patch Mpx/s | vs plain at 64 | warm-up s |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    base = None
+    for patch in args.patches:
+        for variant in args.variants:
+            if patch != 64 and variant != "plain":
+                continue  # patch size is compared with the plain step only
+            sps, warm_s = bench(task, args.batch, patch, args.steps, args.warm, variant)
+            mpx = sps * args.batch * patch * patch / 1e6
+            base = base or mpx
+            print(
+                f"| {variant} | {patch} | {sps:.2f} | {mpx:.3f} | {mpx / base:.2f}x | "
+                f"{warm_s:.1f} |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
