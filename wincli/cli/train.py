@@ -45,7 +45,9 @@ def train(
     val_every: Annotated[int | None, _o("--val-every", field="val_every")] = None,
     ckpt_every: Annotated[int | None, _o("--ckpt-every", field="ckpt_every")] = None,
     log_every: Annotated[int | None, _o("--log-every", field="log_every")] = None,
-    channels_last: Annotated[bool | None, _o("--channels-last", field="channels_last")] = None,
+    channels_last: Annotated[
+        bool | None, _o("--channels-last/--no-channels-last", field="channels_last")
+    ] = None,
     ste: Annotated[str | None, _o("--ste", field="ste")] = None,
     out: Annotated[Path | None, _o("--out", field="out")] = None,
     resume: Annotated[Path | None, _o("--resume", field="resume")] = None,
