@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 
 from wincli.metrics import psnr, ssim
@@ -24,6 +25,30 @@ def test_quantize_rounds_and_passes_gradient_inside_the_range_only():
         assert torch.equal(q.detach(), torch.round(y.detach().clamp(0, 1) * 255) / 255)
         q.sum().backward()
         assert torch.equal(y.grad, torch.tensor(grad))  # straight through the rounding
+
+
+def test_noise_and_mix_estimators_stay_within_half_a_level():
+    """`--ste noise` and `--ste mix`: a training proxy for the rounding, within half a level of
+    the clamped value, with the clamped estimator's gradient (1 inside [0, 1], 0 outside);
+    mix rounds some samples exactly and leaves others off the grid."""
+    torch.manual_seed(0)
+    y = (torch.rand(64, 3, 8, 8) * 1.2 - 0.1).requires_grad_(True)
+    clamped = y.detach().clamp(0, 1)
+    for ste in ("noise", "mix"):
+        q = quantize_8bit(y, ste)
+        assert float((q.detach() - clamped).abs().max()) <= 0.5 / 255 + 1e-7
+        (g,) = torch.autograd.grad(q.sum(), y)
+        out = (y.detach() < 0) | (y.detach() > 1)
+        inside = (y.detach() > 1 / 255) & (y.detach() < 1 - 1 / 255)  # noise cannot clip there
+        assert torch.equal(g[out], torch.zeros_like(g[out]))
+        assert float(g[inside].min()) == 1.0
+        on_grid = (q.detach() * 255 - torch.round(q.detach() * 255)).abs().amax((1, 2, 3)) < 1e-4
+        if ste == "noise":
+            assert not on_grid.any()
+        else:
+            assert 10 < int(on_grid.sum()) < 54  # about half of 64 samples rounded exactly
+    with pytest.raises(ValueError, match="ste must be one of"):
+        quantize_8bit(y, "magic")
 
 
 def test_clamped_ste_stops_the_out_of_range_runaway():

@@ -37,6 +37,9 @@ def round8(x: torch.Tensor) -> torch.Tensor:
     return torch.round(x.clamp(0.0, 1.0) * 255.0) / 255.0
 
 
+ESTIMATORS = ("clamp", "identity", "noise", "mix")
+
+
 def quantize_8bit(y: torch.Tensor, ste: str = "clamp") -> torch.Tensor:
     """Clamp to [0, 1], round to 8 bits, with a straight-through gradient for the rounding.
 
@@ -46,13 +49,24 @@ def quantize_8bit(y: torch.Tensor, ste: str = "clamp") -> torch.Tensor:
     ``ste="identity"``: the old estimator, identity everywhere; it lets the reverse loss push
     out-of-range values further out with nothing but the forward loss holding them, which is
     how hiding training diverged (README, "Why training diverged"). Values are the same.
+    Training-only proxies (values are *not* on the 8-bit grid): ``ste="noise"`` replaces the
+    rounding by additive uniform noise of one level's width (the usual proxy in learned
+    compression) after the same clamp; ``ste="mix"`` draws, per sample of the batch, the clamped
+    straight-through rounding or the noise with equal odds.
     """
     if ste == "identity":
         return y + (round8(y) - y).detach()
-    if ste != "clamp":
-        raise ValueError(f"ste must be clamp or identity, not {ste!r}")
+    if ste not in ESTIMATORS:
+        raise ValueError(f"ste must be one of {', '.join(ESTIMATORS)}, not {ste!r}")
     c = y.clamp(0.0, 1.0)
-    return c + (round8(c) - c).detach()
+    rounded = c + (round8(c) - c).detach()
+    if ste == "clamp":
+        return rounded
+    noisy = (c + (torch.rand_like(c) - 0.5) / 255.0).clamp(0.0, 1.0)
+    if ste == "noise":
+        return noisy
+    pick = torch.rand((c.shape[0],) + (1,) * (c.dim() - 1), device=c.device) < 0.5
+    return torch.where(pick, rounded, noisy)
 
 
 def bicubic_down(hr: torch.Tensor, scale: int) -> torch.Tensor:

@@ -384,6 +384,7 @@ def train(opts: TrainOptions) -> dict[str, float]:
         if opts.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         probe.arm((step + 1) % opts.log_every == 0)
+        torch.manual_seed(opts.seed * 1_000_003 + step * 7919 + r.rank)  # --ste noise|mix draws
         terms = module(x)
         opt.zero_grad(set_to_none=True)
         terms["total"].backward()

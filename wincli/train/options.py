@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 from wincli.errors import InputError
-from wincli.tasks import Task, make_task
+from wincli.tasks import ESTIMATORS, Task, make_task
 
 RECIPE, RUNTIME = "recipe", "runtime"
 
@@ -80,8 +80,8 @@ class TrainOptions:
     )
     quantize: bool | None = _opt("Round the stored image to 8 bits in training.", default=True)
     ste: str | None = _opt(
-        "Rounding gradient: clamp (none outside [0, 1]) or identity (the old estimator that let "
-        "hiding training diverge).",
+        "8-bit rounding in training: clamp (no gradient outside [0, 1]), identity (old, "
+        "diverged), noise (uniform, one level) or mix (per sample).",
         default="clamp",
     )
     steps: int | None = _opt("Total steps (the schedule's length).", RUNTIME, default=10000)
@@ -171,8 +171,8 @@ def check_options(opts: TrainOptions) -> None:
         raise InputError(f"--patch must be a multiple of 8 (at least 16), not {opts.patch}")
     if opts.init not in (None, "task", "orthogonal"):
         raise InputError("--init must be task or orthogonal")
-    if opts.ste not in (None, "clamp", "identity"):
-        raise InputError("--ste must be clamp or identity")
+    if opts.ste not in (None, *ESTIMATORS):
+        raise InputError(f"--ste must be one of {', '.join(ESTIMATORS)}")
     if opts.out and not opts.resume and Path(opts.out).exists() and not Path(opts.out).is_dir():
         raise InputError(f"--out {opts.out}: is a file; a run needs a folder")
     if opts.stop_at is not None and opts.stop_at < 1:

@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""Measure checkpoints on the held-out training photos: the shipping criterion.
+
+    python scripts/heldout.py hiding-1-win-cpu runs/h1f/best.safetensors [--crop 256]
+
+`win train` holds out ``--holdout`` photos (default 6, chosen by a hash of the file name), and a
+run validates on one center crop of each. For hiding that is only 6 / (n + 1) groups, too few to
+tell two checkpoints 0.3 dB apart. This script uses the same held-out photos (never the eval
+sets) and builds many more samples from them: for hiding-n, up to ``--groups`` ordered
+(cover, secret_1..n) choices of distinct held-out photos; for rescaling and decolorization, every
+held-out photo. Each image is center-cropped to ``--crop``. Everything goes through 8-bit files'
+rounding (``Converter.forward`` / ``inverse``, as `win eval`'s "WIN 8-bit" rows) and is measured
+with ``wincli.evaluate.measure``. Prints one row per checkpoint: the stored image's PSNR against
+its target (stego / LR / gray) and the restored parts' (secrets / HR / colour), and their sum.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+def heldout_samples(task, paths, crop: int, groups: int):
+    """(name, x) samples for ``task`` from the held-out photos ``paths`` (see the module doc)."""
+    from wincli.evaluate import load_rgb
+
+    imgs = [load_rgb(p, crop) for p in paths]
+    n = task.images_per_sample
+    perms = list(itertools.permutations(range(len(imgs)), n))
+    stride = max(1, len(perms) // groups)
+    for idx in perms[::stride][:groups]:
+        group = [imgs[i] for i in idx]
+        h, w = (min(t.shape[d] for t in group) for d in (-2, -1))
+        h, w = h - h % task.down, w - w % task.down
+        yield "+".join(paths[i].stem for i in idx), task.pack([t[..., :h, :w] for t in group])
+
+
+def score(conv, samples) -> dict[str, float]:
+    """Mean 8-bit PSNRs of one converter over the samples."""
+    import numpy as np
+
+    from wincli.evaluate import measure
+
+    task = conv.net.config.spec
+    stored_k, restored_k = f"{task.stored_name}_psnr", f"{task.restored_name}_psnr"
+    rows = []
+    for _, x in samples:
+        stored = conv.forward(x, quantize=True)
+        rec = conv.inverse(stored, size=tuple(x.shape[-2:]))
+        m = measure(task, x, stored, task.restored(rec))
+        rows.append((m[stored_k], m[restored_k]))
+    s, r = (float(np.mean(c)) for c in zip(*rows, strict=True))
+    return {stored_k: s, restored_k: r, "sum_psnr": s + r, "samples": len(rows)}
+
+
+def load(source: str):
+    import torch
+
+    from wincli.converter import Converter
+    from wincli.train.loop import load_init_from
+
+    return Converter(net=load_init_from(source), device=torch.device("cpu"))
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("models", nargs="+", help="registry names or .safetensors files")
+    ap.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "train"))
+    ap.add_argument("--holdout", type=int, default=6, help="as `win train --holdout`")
+    ap.add_argument("--crop", type=int, default=256)
+    ap.add_argument("--groups", type=int, default=30, help="hiding: samples at most")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--json", type=Path, help="also write the rows here")
+    args = ap.parse_args(argv)
+
+    import torch
+
+    from wincli.train.data import find_images, split_holdout
+
+    torch.set_num_threads(args.threads)
+    _, held = split_holdout(find_images([args.data]), args.holdout)
+    results = {}
+    print(f"held-out photos ({len(held)}): {', '.join(p.stem for p in held)}")
+    print("| model | task | samples | stored PSNR | restored PSNR | sum |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for source in args.models:
+        conv = load(source)
+        task = conv.net.config.spec
+        with torch.inference_mode():
+            m = score(conv, heldout_samples(task, held, args.crop, args.groups))
+        results[source] = {"task": task.name, **m}
+        vals = list(m.values())
+        print(
+            f"| {source} | {task.name} | {m['samples']} | {vals[0]:.2f} | {vals[1]:.2f} "
+            f"| {m['sum_psnr']:.2f} |",
+            flush=True,
+        )
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
