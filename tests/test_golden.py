@@ -153,3 +153,27 @@ def test_bundled_hiding_1_reveals_at_its_registry_quality():
     metrics = rec.metrics["Kodak24"]["8bit"]
     assert np.mean(stego_db) >= metrics["stego_psnr"] - 1.5, stego_db
     assert np.mean(secret_db) >= metrics["secret_psnr"] - 1.5, secret_db
+
+
+@pytest.mark.parametrize("model", sorted(CHAINS))
+def test_channels_last_changes_no_pixel_by_more_than_one_level(model):
+    """The converter runs in channels-last memory format by default (faster on CPU); its stored
+    and restored 8-bit images must match the channels-first ones within one level, on at most
+    0.2% of pixels, with the bundled weights on an odd-sized image."""
+
+    from wincli.converter import Converter
+
+    spec = parse_task(model)
+    h, w = SIZES["odd"]
+    parts = [from_uint8(smooth_image(h, w, 21 + i)) for i in range(spec.images_per_sample)]
+    x = spec.pack(parts)
+    outs = {}
+    for fmt in (False, True):
+        conv = Converter.load(**spec.kwargs(), device="cpu", allow_download=False)
+        conv = Converter(net=conv.net, device=conv.device, channels_last=fmt)
+        stored = conv.forward(x)
+        restored = conv.inverse(stored, size=(h, w))
+        outs[fmt] = [to_uint8(t).astype(np.int16) for t in (stored, restored)]
+    for a, b in zip(outs[False], outs[True], strict=True):
+        diff = np.abs(a - b)
+        assert diff.max() <= 1 and (diff > 0).mean() <= 0.002, (diff.max(), (diff > 0).mean())

@@ -42,6 +42,16 @@ class Converter:
     source: str = ""
     note: str = ""  # the registry's status line for the loaded checkpoint (e.g. "early ...")
     on_tile: Callable[[], None] | None = None
+    # Run in channels-last memory format: 1.4-1.7x faster on CPU (scripts/bench_speed.py
+    # --formats); outputs differ from channels-first only in float rounding (a test).
+    channels_last: bool = True
+
+    def __post_init__(self) -> None:
+        self.net = self.net.to(memory_format=self._format)
+
+    @property
+    def _format(self) -> torch.memory_format:
+        return torch.channels_last if self.channels_last else torch.contiguous_format
 
     @classmethod
     def load(
@@ -107,9 +117,12 @@ class Converter:
         dtype = torch.float16 if self.half else torch.float32
         tile = self._tile_units(unit_in)
 
+        fmt = self._format
+
         def call(part: torch.Tensor) -> torch.Tensor:
             with torch.inference_mode():
-                return fn(part.to(self.device, dtype)).float().cpu()
+                out = fn(part.to(self.device, dtype).contiguous(memory_format=fmt))
+                return out.float().cpu().contiguous()
 
         h, w = x.shape[-2:]
         if tile is None or count_tiles(h // unit_in, w // unit_in, tile) == 1:
