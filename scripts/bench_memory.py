@@ -2,6 +2,14 @@
 """Peak memory (RSS) of one large image with and without tiling, each in a fresh process.
 
     python scripts/bench_memory.py [--task rescaling-x2] [--side 4896] [--tiles 0 512 1024]
+    python scripts/bench_memory.py --per-model [--side 1024] [--write]
+
+``--per-model`` measures every shipped checkpoint in the registry (its real weights and
+architecture, default options): the peak RSS a whole ``--side`` x ``--side`` image adds, forward
+and inverse each in a fresh process, over a process that loaded the model and ran a 64-px image.
+The larger of the two, divided by the pixels of the high-dimensional side (cover / HR / colour),
+is the model's ``bytes_per_pixel``; ``--write`` stores it in weights/registry.json, where
+``--tile auto`` reads it to size tiles.
 
 A 24-megapixel image is 4896 x 4896 (the default). Tile 0 = the whole image at once.
 Prints a Markdown table: tile, seconds, peak RSS (MiB). Weights are random (cpu preset unless
@@ -42,15 +50,81 @@ def child(task: str, preset: str, side: int, tile: int) -> None:
     print(json.dumps({"seconds": dt, "peak_mib": peak / 1024, "before_mib": base / 1024}))
 
 
+def child_per_model(name: str, side: int, direction: str) -> None:
+    """Peak RSS growth of one whole image through a shipped model, in bytes per pixel of the
+    high-dimensional side."""
+    sys.path.insert(0, str(REPO))
+    import torch
+
+    from wincli.converter import Converter
+    from wincli.weights import load_record, load_registry
+
+    rec = next(r for r in load_registry() if r.name == name)
+    net, _, _ = load_record(rec, allow_download=False)
+    conv = Converter(net=net, device=torch.device("cpu"))
+    task = net.config.spec
+    m = net.config.multiple
+    stored_channels = conv.forward(torch.rand(1, net.config.c_in, m, m)).shape[1]
+
+    def run(px: int) -> None:
+        x = torch.rand(1, net.config.c_in, px, px)
+        if direction == "forward":
+            conv.forward(x)
+        else:
+            conv.inverse(torch.rand(1, stored_channels, px // task.down, px // task.down))
+
+    run(16 * m)
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    run(side)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"bytes_per_pixel": (peak - base) / side**2}))
+
+
+def per_model(side: int, write: bool) -> None:
+    sys.path.insert(0, str(REPO))
+    from wincli.weights import load_registry, registry_path
+
+    print(f"whole {side}x{side} image (high-dimensional side), peak RSS growth per pixel")
+    print("| model | forward B/px | inverse B/px | bytes_per_pixel |\n| --- | --- | --- | --- |")
+    found = {}
+    for rec in load_registry():
+        got = []
+        for direction in ("forward", "inverse"):
+            cmd = [sys.executable, __file__, "--child-model", rec.name, "--direction", direction]
+            r = subprocess.run(
+                cmd + ["--side", str(side)], capture_output=True, text=True, check=True
+            )
+            got.append(json.loads(r.stdout.strip().splitlines()[-1])["bytes_per_pixel"])
+        found[rec.name] = round(max(got))
+        print(f"| {rec.name} | {got[0]:.0f} | {got[1]:.0f} | {found[rec.name]} |", flush=True)
+    if write:
+        path = registry_path()
+        doc = json.loads(path.read_text())
+        for rec in doc["models"]:
+            rec["bytes_per_pixel"] = found[rec["name"]]
+        path.write_text(json.dumps(doc, indent=1) + "\n")
+        print(f"wrote bytes_per_pixel into {path}")
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--task", default="rescaling-x2")
     ap.add_argument("--preset", default="cpu")
     ap.add_argument("--side", type=int, default=4896)
     ap.add_argument("--tiles", type=int, nargs="+", default=[0, 512, 1024])
+    ap.add_argument("--per-model", action="store_true", help="every registry checkpoint")
+    ap.add_argument("--write", action="store_true", help="with --per-model: into the registry")
+    ap.add_argument("--child-model", help=argparse.SUPPRESS)
+    ap.add_argument("--direction", default="forward", help=argparse.SUPPRESS)
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--tile", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.child_model:
+        child_per_model(args.child_model, args.side, args.direction)
+        return
+    if args.per_model:
+        per_model(1024 if args.side == 4896 else args.side, args.write)
+        return
     if args.child:
         child(args.task, args.preset, args.side, args.tile)
         return

@@ -84,6 +84,9 @@ def main(argv=None) -> None:
     }
     reg_path = REPO / "weights" / "registry.json"
     reg = json.loads(reg_path.read_text())
+    for m in reg["models"]:  # the same architecture needs the same memory
+        if m["name"] == args.name and m["config"] == record["config"] and "bytes_per_pixel" in m:
+            record["bytes_per_pixel"] = m["bytes_per_pixel"]
     models = [m for m in reg["models"] if m["name"] != args.name]
     for m in models:  # one default per task
         if ModelConfig.from_dict(m["config"]).same_io(cfg) and m["variant"] == cfg.variant:

@@ -83,3 +83,22 @@ def test_auto_tile_fits_the_memory_budget_and_the_cap(monkeypatch):
     from wincli.cli.common import parse_tile as _tile
 
     assert _tile(None) == "auto" and _tile("0") is None and _tile("512") == 512
+
+
+def test_auto_tile_plans_with_the_models_measured_memory(tmp_path):
+    """A registry checkpoint carries its measured bytes per pixel and --tile auto plans with it
+    (times TILE_SAFETY); a bare file falls back to its preset's figure, recognised by its
+    architecture rather than its parameter count (the cpu x4 model has 2M parameters)."""
+    from wincli.checkpoint import save_model
+    from wincli.converter import BYTES_PER_PIXEL, TILE_SAFETY
+    from wincli.weights import default_record
+
+    rec = default_record("rescaling", scale=4)
+    assert rec.bytes_per_pixel and 100 < rec.bytes_per_pixel < 5000
+    conv = Converter.load("rescaling", scale=4, device="cpu", allow_download=False)
+    assert conv.planned_bytes_per_pixel() == TILE_SAFETY * rec.bytes_per_pixel
+    for preset in ("cpu", "paper"):
+        f = tmp_path / f"{preset}.safetensors"
+        save_model(build_model("rescaling", scale=4, preset=preset), f)
+        conv = Converter.load("rescaling", scale=4, weights=str(f), device="cpu")
+        assert conv.planned_bytes_per_pixel() == BYTES_PER_PIXEL[preset]

@@ -161,6 +161,7 @@ RECORD_KEYS = {  # the registry schema: every key a record may have, and its typ
     "name": str, "task": str, "secrets": int, "scale": int, "variant": str, "preset": str,
     "config": dict, "file": str, "sha256": str, "params": int, "default": bool,
     "repo_id": str, "revision": str, "recipe": dict, "metrics": dict, "status": str,
+    "bytes_per_pixel": (int, float),
 }  # fmt: skip
 RECIPE_KEYS = {
     "command", "data", "steps", "schedule_steps", "batch", "patch", "lr", "lambda_forward",

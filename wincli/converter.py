@@ -24,8 +24,12 @@ from wincli.models import InvertibleNet, preset_config
 from wincli.tasks import quantize_8bit, round8
 from wincli.tiling import auto_tile, count_tiles, tiled_apply
 
-# Activation bytes per input pixel at inference, measured with scripts/bench_memory.py on the
-# cpu preset (x2 rescaling and hiding-1); paper-size models need about 4x.
+# Bytes per tile pixel that --tile auto plans for. A registry checkpoint has its own measured
+# whole-image figure (``bytes_per_pixel``: 465-892 for the shipped cpu models,
+# scripts/bench_memory.py --per-model), planned with TILE_SAFETY for the halo, the tiles' copies
+# and the allocator: 5 keeps a 24 MP image under 2 GiB (BENCHMARKS.md). Another file falls back
+# to its preset's figure (a network that is not the cpu preset counts as paper-size).
+TILE_SAFETY = 5.0
 BYTES_PER_PIXEL = {"cpu": 2500.0, "paper": 10000.0}
 DEFAULT_HALO = 16  # units; tiled vs untiled agreement is measured in tests/test_tiling.py
 
@@ -41,6 +45,7 @@ class Converter:
     half: bool = False
     source: str = ""
     note: str = ""  # the registry's status line for the loaded checkpoint (e.g. "early ...")
+    bytes_per_pixel: float | None = None  # measured (registry); None: the preset's figure
     on_tile: Callable[[], None] | None = None
     # Run in channels-last memory format: 1.4-1.7x faster on CPU (scripts/bench_speed.py
     # --formats); outputs differ from channels-first only in float rounding (a test).
@@ -90,10 +95,27 @@ class Converter:
             net, path, where = load_record(rec, allow_download)
             source = f"{rec.name} from {where}"
             note = rec.status
+            bpp = rec.bytes_per_pixel
         net = net.to(dev).eval()
         if half:
             net = net.half()
-        return cls(net=net, device=dev, tile=tile, half=half, source=source, note=note)
+        return cls(
+            net=net,
+            device=dev,
+            tile=tile,
+            half=half,
+            source=source,
+            note=note,
+            bytes_per_pixel=None if weights else bpp,
+        )
+
+    def planned_bytes_per_pixel(self) -> float:
+        """What ``--tile auto`` plans per tile pixel in float32 (see ``TILE_SAFETY``)."""
+        if self.bytes_per_pixel:
+            return TILE_SAFETY * self.bytes_per_pixel
+        cfg = self.config
+        cpu = preset_config(cfg.task, **cfg.spec.config_fields(), variant=cfg.variant, preset="cpu")
+        return BYTES_PER_PIXEL["cpu" if cfg.to_dict() == cpu.to_dict() else "paper"]
 
     @property
     def config(self):
@@ -107,10 +129,8 @@ class Converter:
         if self.tile is None or self.tile == 0:
             return None
         if self.tile == "auto":
-            preset = "cpu" if sum(p.numel() for p in self.net.parameters()) < 1_000_000 else "paper"
-            return auto_tile(
-                self.device, BYTES_PER_PIXEL[preset] * (2 if self.half else 4) / 4, unit_in
-            )
+            bpp = self.planned_bytes_per_pixel() * (2 if self.half else 4) / 4
+            return auto_tile(self.device, bpp, unit_in)
         return max(int(self.tile) // unit_in, 4)
 
     def _run(self, fn, x: torch.Tensor, unit_in: int, unit_out: int) -> torch.Tensor:

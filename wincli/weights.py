@@ -60,6 +60,9 @@ class WeightsRecord:
     recipe: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     status: str = ""  # printed by the CLI when the checkpoint is used, e.g. below its floors
+    # peak activation bytes per pixel of the high-dimensional side, whole image, the larger of
+    # forward and inverse (scripts/bench_memory.py --per-model); sizes --tile auto
+    bytes_per_pixel: float | None = None
 
     @property
     def model_config(self) -> ModelConfig:
