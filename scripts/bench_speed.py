@@ -176,6 +176,37 @@ def peer_table(peers, dev, args) -> None:
             )
 
 
+def compile_table(dev, args) -> None:
+    """Inference-time ``torch.compile`` (inductor) of each ``cpu`` network's forward at one
+    fixed --size tile, channels-last: compile seconds, MP/s against eager, and the image size
+    from which compiling pays back (compile seconds / seconds saved per megapixel)."""
+    print(f"\ntorch.compile, forward at one {args.size}x{args.size} tile (cpu preset)\n")
+    print("| model | compile s | eager MP/s | compiled MP/s | speed-up | pays back from |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for name, task, kw in TASKS:
+        if name not in args.tasks:
+            continue
+        net = build_model(task, preset="cpu", **kw).eval().to(dev)
+        net = net.to(memory_format=torch.channels_last)
+        x = torch.rand(1, net.config.c_in, args.size, args.size, device=dev)
+        x = x.contiguous(memory_format=torch.channels_last)
+        mp = args.size**2 / 1e6
+        with torch.inference_mode():
+            eager = mp / timed(lambda n=net, a=x: n(a), args.repeat, dev)
+            compiled = torch.compile(net)
+            t0 = time.perf_counter()
+            compiled(x)
+            _sync(dev)
+            comp_s = time.perf_counter() - t0
+            fast = mp / timed(lambda n=compiled, a=x: n(a), args.repeat, dev)
+        saved = 1 / eager - 1 / fast  # seconds saved per megapixel
+        back = f"{comp_s / saved:.0f} MP" if saved > 0 else "never"
+        print(
+            f"| {name} | {comp_s:.0f} | {eager:.3f} | {fast:.3f} | {fast / eager:.2f}x | {back} |",
+            flush=True,
+        )
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=512)
@@ -195,6 +226,9 @@ def main(argv=None) -> None:
         "--formats", nargs="+", default=["channels_last"], choices=["channels_last", "contiguous"]
     )
     ap.add_argument("--peers", action="store_true", help="IRN/HiNet-style blocks, same run")
+    ap.add_argument(
+        "--compile", action="store_true", help="torch.compile of the forward at one tile shape"
+    )
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -245,6 +279,8 @@ def main(argv=None) -> None:
                         )
         if peers:
             peer_table(peers, dev, args)
+        if args.compile:
+            compile_table(dev, args)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak RSS of this process: {rss:.0f} MiB")
 

@@ -96,7 +96,10 @@ def test_usage_errors(env):
 
 
 def test_bench_speed_prints_a_row_per_model(tmp_path):
-    args = "--size 32 --tiled 64 --tile 32 --tasks hiding-1 rescaling-x2 --presets cpu --repeat 1"
+    args = (
+        "--size 32 --tiled 64 --tile 32 --tasks hiding-1 rescaling-x2 --presets cpu --repeat 1 "
+        "--formats channels_last contiguous --peers"
+    )
     r = subprocess.run(
         [sys.executable, REPO / "scripts/bench_speed.py", *args.split()],
         capture_output=True,
@@ -109,8 +112,24 @@ def test_bench_speed_prints_a_row_per_model(tmp_path):
         for line in r.stdout.splitlines()
         if line.startswith("| hiding-1") or line.startswith("| rescaling-x2")
     ]
-    assert len(rows) == 4  # whole image and tiled, for each model
+    assert len(rows) == 8 + 4  # whole image and tiled, in two formats, for each model; peers
+    assert sum("-style, " in line for line in rows) == 4
     assert "peak RSS" in r.stdout
+
+
+def test_heldout_scores_shipped_and_run_checkpoints_on_held_out_groups(tmp_path):
+    data = _folder(tmp_path / "train", 5, 40)
+    r = subprocess.run(
+        [sys.executable, REPO / "scripts/heldout.py", "hiding-1-win-cpu", "--data", data,
+         "--holdout", "3", "--crop", "32", "--groups", "4", "--json", tmp_path / "h.json"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    import json
+
+    got = json.loads((tmp_path / "h.json").read_text())["hiding-1-win-cpu"]
+    assert got["samples"] == 4 and got["task"] == "hiding-1"
+    assert 20 < got["stego_psnr"] < 60 and 10 < got["secret_psnr"] < 60
 
 
 def test_train_gpu_chunks_resume_and_copy_back(tmp_path):
