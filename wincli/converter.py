@@ -24,12 +24,14 @@ from wincli.models import InvertibleNet, preset_config
 from wincli.tasks import quantize_8bit, round8
 from wincli.tiling import auto_tile, count_tiles, tiled_apply
 
-# Bytes per tile pixel that --tile auto plans for. A registry checkpoint has its own measured
-# whole-image figure (``bytes_per_pixel``: 465-892 for the shipped cpu models,
-# scripts/bench_memory.py --per-model), planned with TILE_SAFETY for the halo, the tiles' copies
-# and the allocator: 5 keeps a 24 MP image under 2 GiB (BENCHMARKS.md). Another file falls back
-# to its preset's figure (a network that is not the cpu preset counts as paper-size).
-TILE_SAFETY = 5.0
+# What --tile auto plans for. A registry checkpoint has its own measured whole-image figure
+# (``bytes_per_pixel`` per pixel of the high-dimensional side, the larger of forward and inverse:
+# 465-970 for the shipped cpu models, scripts/bench_memory.py --per-model), planned with
+# TILE_SAFETY for the halo, the tiles' copies and the allocator, and per pixel of the tile being
+# read (x s^2 for a rescaling inverse, whose input is the LR image). Another file falls back to
+# its preset's figure per high-side pixel (a network that is not the cpu preset counts as
+# paper-size).
+TILE_SAFETY = 2.0
 BYTES_PER_PIXEL = {"cpu": 2500.0, "paper": 10000.0}
 DEFAULT_HALO = 16  # units; tiled vs untiled agreement is measured in tests/test_tiling.py
 
@@ -110,7 +112,7 @@ class Converter:
         )
 
     def planned_bytes_per_pixel(self) -> float:
-        """What ``--tile auto`` plans per tile pixel in float32 (see ``TILE_SAFETY``)."""
+        """What ``--tile auto`` plans per high-side pixel in float32 (see ``TILE_SAFETY``)."""
         if self.bytes_per_pixel:
             return TILE_SAFETY * self.bytes_per_pixel
         cfg = self.config
@@ -125,17 +127,18 @@ class Converter:
     def multiple(self) -> int:
         return self.config.multiple
 
-    def _tile_units(self, unit_in: int) -> int | None:
+    def _tile_units(self, unit_in: int, unit_out: int) -> int | None:
         if self.tile is None or self.tile == 0:
             return None
         if self.tile == "auto":
-            bpp = self.planned_bytes_per_pixel() * (2 if self.half else 4) / 4
+            grow = max(1.0, (unit_out / unit_in) ** 2)  # output pixels per input pixel
+            bpp = self.planned_bytes_per_pixel() * grow * (2 if self.half else 4) / 4
             return auto_tile(self.device, bpp, unit_in)
         return max(int(self.tile) // unit_in, 4)
 
     def _run(self, fn, x: torch.Tensor, unit_in: int, unit_out: int) -> torch.Tensor:
         dtype = torch.float16 if self.half else torch.float32
-        tile = self._tile_units(unit_in)
+        tile = self._tile_units(unit_in, unit_out)
 
         fmt = self._format
 
