@@ -31,7 +31,7 @@ from wincli.tiling import auto_tile, count_tiles, tiled_apply
 # read (x s^2 for a rescaling inverse, whose input is the LR image). Another file falls back to
 # its preset's figure per high-side pixel (a network that is not the cpu preset counts as
 # paper-size).
-TILE_SAFETY = 2.0
+TILE_SAFETY = 4.0
 BYTES_PER_PIXEL = {"cpu": 2500.0, "paper": 10000.0}
 DEFAULT_HALO = 16  # units; tiled vs untiled agreement is measured in tests/test_tiling.py
 
