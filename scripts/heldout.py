@@ -28,17 +28,14 @@ sys.path.insert(0, str(REPO))
 
 def heldout_samples(task, paths, crop: int, groups: int):
     """(name, x) samples for ``task`` from the held-out photos ``paths`` (see the module doc)."""
-    from wincli.evaluate import load_rgb
+    from wincli.evaluate import load_rgb, pack_group
 
     imgs = [load_rgb(p, crop) for p in paths]
     n = task.images_per_sample
     perms = list(itertools.permutations(range(len(imgs)), n))
     stride = max(1, len(perms) // groups)
     for idx in perms[::stride][:groups]:
-        group = [imgs[i] for i in idx]
-        h, w = (min(t.shape[d] for t in group) for d in (-2, -1))
-        h, w = h - h % task.down, w - w % task.down
-        yield "+".join(paths[i].stem for i in idx), task.pack([t[..., :h, :w] for t in group])
+        yield "+".join(paths[i].stem for i in idx), pack_group(task, [imgs[i] for i in idx])
 
 
 def score(conv, samples) -> dict[str, float]:

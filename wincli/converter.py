@@ -81,7 +81,7 @@ class Converter:
         if half and dev.type != "cuda":
             raise InputError("--half needs a CUDA device")
         expect = preset_config(task, secrets=secrets, scale=scale, variant=variant, preset="cpu")
-        note = ""
+        note, bpp = "", None  # a bare file: its preset's memory figure
         if weights:
             net = load_weights_file(weights, expect)
             source = f"--weights {weights}"
@@ -108,7 +108,7 @@ class Converter:
             half=half,
             source=source,
             note=note,
-            bytes_per_pixel=None if weights else bpp,
+            bytes_per_pixel=bpp,
         )
 
     def planned_bytes_per_pixel(self) -> float:
@@ -139,7 +139,6 @@ class Converter:
     def _run(self, fn, x: torch.Tensor, unit_in: int, unit_out: int) -> torch.Tensor:
         dtype = torch.float16 if self.half else torch.float32
         tile = self._tile_units(unit_in, unit_out)
-
         fmt = self._format
 
         def call(part: torch.Tensor) -> torch.Tensor:

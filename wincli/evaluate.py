@@ -100,10 +100,15 @@ def samples(task: Task, paths, crop: int | None = None):
     stored image's scale (rescaling HR to a multiple of the scale)."""
     n = task.images_per_sample
     for group in hiding_groups(paths, n - 1) if n > 1 else [[p] for p in sorted(paths)]:
-        imgs = [load_rgb(p, crop) for p in group]
-        h, w = (min(t.shape[d] for t in imgs) for d in (-2, -1))
-        h, w = h - h % task.down, w - w % task.down
-        yield "+".join(p.stem for p in group), task.pack([t[..., :h, :w] for t in imgs])
+        yield "+".join(p.stem for p in group), pack_group(task, [load_rgb(p, crop) for p in group])
+
+
+def pack_group(task: Task, imgs: list[torch.Tensor]) -> torch.Tensor:
+    """One sample from its images: all cut to their common size, a multiple of the stored
+    image's scale, and packed for ``task``."""
+    h, w = (min(t.shape[d] for t in imgs) for d in (-2, -1))
+    h, w = h - h % task.down, w - w % task.down
+    return task.pack([t[..., :h, :w] for t in imgs])
 
 
 def measure(task: Task, x: torch.Tensor, stored, restored) -> dict[str, float | None]:
