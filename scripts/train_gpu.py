@@ -34,11 +34,14 @@ RUN_FILES = ("model.safetensors", "best.safetensors", "optimizer.safetensors", "
 
 def pack(src: list[str], dest: Path, megabytes: float) -> None:
     """Copy training photos (largest variety first: round-robin over the source folders)
-    into ``dest`` until ``megabytes`` are used. Never point this at an evaluation set."""
-    from wincli.train.data import find_images
+    into ``dest`` until ``megabytes`` are used. Never point this at an evaluation set.
+    The photos that ``win train`` and ``scripts/heldout.py`` hold out of ``src`` stay out, so
+    a GPU run can be judged on them like any other."""
+    from wincli.train.data import find_images, split_holdout
 
     folders: dict[Path, list[Path]] = {}
-    for p in find_images(src):
+    kept, _ = split_holdout(find_images(src), 6)
+    for p in kept:
         folders.setdefault(Path(p).parent, []).append(Path(p))
     order = []
     while any(folders.values()):
@@ -60,6 +63,12 @@ def chunk(args) -> Path:
     from wincli.train import TrainOptions, train
 
     run = Path(args.root) / args.name
+    recipe = {
+        "init_from": args.init_from,
+        "lr": args.lr,
+        "warmup": args.warmup,
+        "lambda_forward": args.lambda_forward,
+    }
     if (run / "state.json").exists():
         opts = TrainOptions(resume=str(run), time_limit=args.chunk_s, device=args.device)
     else:
@@ -75,6 +84,7 @@ def chunk(args) -> Path:
             ckpt_every=args.val_every,
             time_limit=args.chunk_s,
             out=str(run),
+            **{k: v for k, v in recipe.items() if v is not None},
         )
     metrics = train(opts)
     print(f"{args.name}: {metrics}")
@@ -100,6 +110,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--chunk-s", type=float, default=540.0, help="seconds of training per call")
     ap.add_argument("--val-every", type=int, default=1000)
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--init-from", help="continue a shipped checkpoint (with --preset cpu)")
+    ap.add_argument("--lr", type=float, default=None)
+    ap.add_argument("--warmup", type=int, default=None)
+    ap.add_argument("--lambda-forward", type=float, default=None)
     ap.add_argument("--pack", nargs="+", help="training folders to copy a subset of")
     ap.add_argument("--pack-dir", default="gpu_data")
     ap.add_argument("--pack-mb", type=float, default=24.0)

@@ -133,20 +133,25 @@ def test_heldout_scores_shipped_and_run_checkpoints_on_held_out_groups(tmp_path)
 
 
 def test_train_gpu_chunks_resume_and_copy_back(tmp_path):
-    """Dry run of the GPU campaign on the CPU: pack a data subset, two time-limited chunks
-    (the second resumes the first), the run directory copied to --out each time."""
+    """Dry run of the GPU campaign on the CPU: pack a data subset (without the photos that
+    `win train` and scripts/heldout.py hold out), two time-limited chunks (the second resumes
+    the first), the run directory copied to --out each time."""
     import json
+
+    from wincli.train.data import find_images, split_holdout
 
     sys.path.insert(0, str(REPO / "scripts"))
     import train_gpu
 
     src = tmp_path / "photos"
     src.mkdir()
-    for i in range(8):
+    for i in range(14):
         Image.fromarray(smooth_image(72, 80, i)).save(src / f"img{i}.png")
     data = tmp_path / "pack"
     train_gpu.main(["--pack", str(src), "--pack-dir", str(data), "--pack-mb", "1"])
-    assert len(list(data.iterdir())) == 8
+    _, held = split_holdout(find_images([src]), 6)
+    packed = {p.name for p in data.iterdir()}
+    assert len(packed) == 8 and not packed & {f"photos_{p.name}" for p in held}
     common = [
         "rescaling-x2", "--data", str(data), "--root", str(tmp_path / "runs"),
         "--preset", "cpu", "--steps", "6", "--batch", "2", "--patch", "32",
@@ -159,3 +164,8 @@ def test_train_gpu_chunks_resume_and_copy_back(tmp_path):
     state = json.loads((tmp_path / "out2/state.json").read_text())
     assert state["step"] == 2 and state["options"]["preset"] == "cpu"
     assert (tmp_path / "out2/model.safetensors").exists()
+    # a continuation of a shipped checkpoint with its own recipe (how x4 was trained on a GPU)
+    cont = [*common[:4], str(tmp_path / "cont"), *common[5:]]
+    train_gpu.main([*cont, "--init-from", "rescaling-x2-win-cpu", "--lambda-forward", "1"])
+    opts = json.loads((tmp_path / "cont/rescaling-x2/state.json").read_text())["options"]
+    assert opts["init_from"] == "rescaling-x2-win-cpu" and opts["lambda_forward"] == 1.0
