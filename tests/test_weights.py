@@ -165,7 +165,7 @@ RECORD_KEYS = {  # the registry schema: every key a record may have, and its typ
 }  # fmt: skip
 RECIPE_KEYS = {
     "command", "data", "steps", "schedule_steps", "batch", "patch", "lr", "lambda_forward",
-    "init_from", "ste", "train_cpu_hours", "train_cpu_hours_total", "notes",
+    "init_from", "ste", "train_cpu_hours", "train_cpu_hours_total", "train_gpu_hours", "notes",
 }  # fmt: skip
 
 
