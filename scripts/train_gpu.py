@@ -38,9 +38,10 @@ def pack(src: list[str], dest: Path, megabytes: float) -> None:
     The photos that ``win train`` and ``scripts/heldout.py`` hold out of ``src`` stay out, so
     a GPU run can be judged on them like any other."""
     from wincli.train.data import find_images, split_holdout
+    from wincli.train.options import FIELDS
 
     folders: dict[Path, list[Path]] = {}
-    kept, _ = split_holdout(find_images(src), 6)
+    kept, _ = split_holdout(find_images(src), FIELDS["holdout"].metadata["default"])
     for p in kept:
         folders.setdefault(Path(p).parent, []).append(Path(p))
     order = []
@@ -63,14 +64,17 @@ def chunk(args) -> Path:
     from wincli.train import TrainOptions, train
 
     run = Path(args.root) / args.name
-    recipe = {
-        "init_from": args.init_from,
-        "lr": args.lr,
-        "warmup": args.warmup,
-        "lambda_forward": args.lambda_forward,
-    }
+    # None is "not given"; on resume a recipe option must equal the run's (TrainOptions checks)
+    given = dict(
+        init_from=args.init_from,
+        lr=args.lr,
+        warmup=args.warmup,
+        lambda_forward=args.lambda_forward,
+        device=args.device,
+        time_limit=args.chunk_s,
+    )
     if (run / "state.json").exists():
-        opts = TrainOptions(resume=str(run), time_limit=args.chunk_s, device=args.device)
+        opts = TrainOptions(resume=str(run), **given)
     else:
         opts = TrainOptions(
             **TASKS[args.name],
@@ -79,12 +83,10 @@ def chunk(args) -> Path:
             steps=args.steps,
             batch=args.batch,
             patch=args.patch,
-            device=args.device,
             val_every=args.val_every,
             ckpt_every=args.val_every,
-            time_limit=args.chunk_s,
             out=str(run),
-            **{k: v for k, v in recipe.items() if v is not None},
+            **given,
         )
     metrics = train(opts)
     print(f"{args.name}: {metrics}")
