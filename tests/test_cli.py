@@ -113,6 +113,10 @@ def test_batch_folder(tmp_path, image_file, checkpoints):
     assert res.exit_code == 0, res.output
     assert sorted(p.name for p in out.iterdir()) == ["im0.png", "im1.png", "im2.png"]
     _one_line_error(run("downscale", src, "--weights", checkpoints["rescaling-x2"]))
+    # a folder of inputs with an image name as -o is a slip, not a folder to create
+    res = run("downscale", src, "-o", tmp_path / "lr.png", "--weights", checkpoints["rescaling-x2"])
+    _one_line_error(res)
+    assert "folder" in res.output and not (tmp_path / "lr.png").exists()
 
 
 def test_tiled_cli_matches_untiled(tmp_path, image_file, checkpoints):

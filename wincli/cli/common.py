@@ -273,6 +273,7 @@ def run_per_file(
     ``verb(conv, input, output)`` on each file with a progress bar. Several inputs (or a folder)
     need ``out`` to be a folder; one file defaults to ``default_name(input)`` beside it."""
     from wincli.errors import OutputError
+    from wincli.io import IMAGE_SUFFIXES
 
     files = expand_inputs(inputs)  # before loading the model: bad input fails fast
     conv = load_converter(task, **load)
@@ -286,6 +287,8 @@ def run_per_file(
         raise OutputError("several inputs need -o DIR (a folder for the outputs)")
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: several inputs need -o to be a folder")
+    if not out.exists() and out.suffix.lower() in IMAGE_SUFFIXES:
+        raise OutputError(f"{out}: several inputs need -o to be a folder, not an image name")
     no_collisions(files, out)
     try:
         out.mkdir(parents=True, exist_ok=True)
