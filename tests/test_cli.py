@@ -329,6 +329,9 @@ def test_hide_over_folders_in_one_process(tmp_path, checkpoints):
     assert res.exit_code == 0, res.output
     assert (tmp_path / "rev" / "a" / "secret2.png").exists()
     _one_line_error(run("hide", covers, s1, "--weights", checkpoints["hiding-1"]))  # no -o DIR
+    res = run("hide", covers, s1, "-o", tmp_path / "st.png", "--weights", checkpoints["hiding-1"])
+    _one_line_error(res)  # an image name is not a folder to create
+    assert "folder" in res.output and not (tmp_path / "st.png").exists()
 
 
 def test_secret_of_another_aspect_ratio_needs_fit(tmp_path, image_file, checkpoints):

@@ -150,6 +150,23 @@ def no_collisions(files: list[Path], out: Path) -> None:
         seen[f.stem] = f
 
 
+def make_output_folder(files: list[Path], out: Path, needs: str) -> None:
+    """Create the ``-o`` folder that ``files`` are written into, after the checks that keep a
+    slip from writing anything: an image name that does not exist yet (``-o lr.png`` for a folder
+    of inputs) and two inputs with the same name. ``needs`` starts the message
+    ("several inputs need")."""
+    from wincli.errors import OutputError
+    from wincli.io import IMAGE_SUFFIXES
+
+    if not out.exists() and out.suffix.lower() in IMAGE_SUFFIXES:
+        raise OutputError(f"{out}: {needs} -o to be a folder, not an image name")
+    no_collisions(files, out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot create the output folder ({exc.strerror})") from None
+
+
 def guarded(fn):
     """Turn every WincliError into one line on stderr and exit code 2."""
 
@@ -273,7 +290,6 @@ def run_per_file(
     ``verb(conv, input, output)`` on each file with a progress bar. Several inputs (or a folder)
     need ``out`` to be a folder; one file defaults to ``default_name(input)`` beside it."""
     from wincli.errors import OutputError
-    from wincli.io import IMAGE_SUFFIXES
 
     files = expand_inputs(inputs)  # before loading the model: bad input fails fast
     conv = load_converter(task, **load)
@@ -287,13 +303,7 @@ def run_per_file(
         raise OutputError("several inputs need -o DIR (a folder for the outputs)")
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: several inputs need -o to be a folder")
-    if not out.exists() and out.suffix.lower() in IMAGE_SUFFIXES:
-        raise OutputError(f"{out}: several inputs need -o to be a folder, not an image name")
-    no_collisions(files, out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"{out}: cannot create the output folder ({exc.strerror})") from None
+    make_output_folder(files, out, "several inputs need")
     with progress_bar(conv, len(files)) as advance:
         for f in files:
             report(verb(conv, f, out / f"{f.stem}.png"))

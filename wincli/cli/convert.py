@@ -29,6 +29,7 @@ from wincli.cli.common import (
     get_passphrase,
     guarded,
     load_converter,
+    make_output_folder,
     no_collisions,
     progress_bar,
     report,
@@ -60,11 +61,7 @@ def folder_jobs(covers: Path, secrets: list[Path], output: Path | None, pair: st
         jobs = [(c, list(s)) for c, s in jobs]
     if not jobs:
         raise InputError(f"no cover/secret pairs found (pairing by {pair})")
-    no_collisions([c for c, _ in jobs], output)
-    try:
-        output.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"{output}: cannot create the output folder ({exc.strerror})") from None
+    make_output_folder([c for c, _ in jobs], output, "a cover folder needs")
     return [(c, secs, output / f"{c.stem}.png") for c, secs in jobs]
 
 
