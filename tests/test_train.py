@@ -250,6 +250,30 @@ def test_init_from_a_registry_name(image_dir, tmp_path):
     assert all(torch.equal(shipped[k], after[k]) for k in shipped)
 
 
+def test_init_from_keeps_the_lambda_forward_the_checkpoint_was_trained_with(image_dir, tmp_path):
+    """A continuation at the default weight (2) instead of the recipe's (10 for decolorization)
+    silently traded gray-image PSNR for colour; the weight now comes with the checkpoint."""
+    import shutil
+
+    def weight(run):
+        return json.loads((run / "state.json").read_text())["options"]["lambda_forward"]
+
+    kw = dict(task="decolorization", steps=1, lr=0.0, val_every=1, ckpt_every=1)
+    registry = tmp_path / "registry"
+    train(_opts(image_dir, registry, init_from="decolorization-win-cpu", **kw))
+    assert weight(registry) == 10.0  # weights/registry.json: the recipe's lambda_forward
+    from_run = tmp_path / "from-run"
+    train(_opts(image_dir, from_run, init_from=str(registry / "model.safetensors"), **kw))
+    assert weight(from_run) == 10.0  # the state.json beside the file
+    given = tmp_path / "given"
+    train(_opts(image_dir, given, init_from="decolorization-win-cpu", lambda_forward=3.0, **kw))
+    assert weight(given) == 3.0
+    bare = tmp_path / "bare.safetensors"
+    shutil.copy(registry / "model.safetensors", bare)
+    train(_opts(image_dir, tmp_path / "bare-run", init_from=str(bare), **kw))
+    assert weight(tmp_path / "bare-run") == 2.0  # nothing says otherwise: the default
+
+
 def test_log_carries_the_divergence_diagnostics(image_dir, tmp_path):
     run = tmp_path / "diag"
     train(_opts(image_dir, run, task="hiding", steps=4, log_every=2, ste="identity"))

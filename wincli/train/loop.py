@@ -132,6 +132,27 @@ def load_init_from(source: str):
     return net
 
 
+def init_lambda_forward(source: str) -> float | None:
+    """The forward-loss weight the ``--init-from`` checkpoint was trained with: its registry
+    recipe's, or the options of the run folder the file sits in; None when unknown.
+
+    A continuation that silently fell back to the default (2) instead of the recipe's weight
+    (10 for decolorization) traded 1.9 dB of gray image for 0.2 dB of colour."""
+    from wincli.weights import load_registry
+
+    path = Path(source)
+    if path.suffix == ".safetensors" or path.exists():
+        state = path.parent / "state.json"
+        try:
+            value = json.loads(state.read_text())["options"].get("lambda_forward")
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+    else:
+        records = {r.name: r for r in load_registry()}
+        value = records[source].recipe.get("lambda_forward") if source in records else None
+    return float(value) if isinstance(value, (int, float)) else None
+
+
 @dataclass
 class Run:
     """What one training invocation works with, built by ``_start``."""
@@ -167,6 +188,16 @@ def _start(opts: TrainOptions) -> Run:
         start_step = 0
         if (run / "state.json").exists():
             raise InputError(f"{run} already holds a run; use --resume {run} or another --out")
+        if opts.init_from and opts.lambda_forward is None:
+            inherited = init_lambda_forward(opts.init_from)
+            if inherited is not None:
+                opts = dataclasses.replace(opts, lambda_forward=inherited)
+                if rank == 0:
+                    print(
+                        f"lambda_forward {inherited:g}, as {opts.init_from} was trained "
+                        "(--lambda-forward changes it)",
+                        file=sys.stderr,
+                    )
     device = pick_device(opts.device or "auto")
     opts = resolve(opts, device)
     if world > 1 and not dist.is_initialized():

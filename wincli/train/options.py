@@ -86,7 +86,10 @@ class TrainOptions:
     )
     steps: int | None = _opt("Total steps (the schedule's length).", RUNTIME, default=10000)
     lambda_forward: float | None = _opt(
-        "Forward loss weight (the paper's lambda_f).", RUNTIME, default=2.0
+        "Forward loss weight (the paper's lambda_f); an --init-from run keeps the weight its "
+        "checkpoint was trained with when the registry or the checkpoint's run folder says it.",
+        RUNTIME,
+        default=2.0,
     )
     device: str | None = _opt("auto, cpu, cuda or mps.", RUNTIME, default="auto")
     threads: int | None = _opt("CPU threads (0 = torch's choice).", RUNTIME, default=0)
