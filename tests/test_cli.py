@@ -117,6 +117,11 @@ def test_batch_folder(tmp_path, image_file, checkpoints):
     res = run("downscale", src, "-o", tmp_path / "lr.png", "--weights", checkpoints["rescaling-x2"])
     _one_line_error(res)
     assert "folder" in res.output and not (tmp_path / "lr.png").exists()
+    # -o is checked before the model loads: the slip is what the user hears about
+    missing = tmp_path / "none.safetensors"
+    res = run("downscale", src, "-o", tmp_path / "lr.png", "--weights", missing)
+    _one_line_error(res)
+    assert "not an image name" in res.output
 
 
 def test_tiled_cli_matches_untiled(tmp_path, image_file, checkpoints):

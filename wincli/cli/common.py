@@ -291,10 +291,11 @@ def run_per_file(
     need ``out`` to be a folder; one file defaults to ``default_name(input)`` beside it."""
     from wincli.errors import OutputError
 
-    files = expand_inputs(inputs)  # before loading the model: bad input fails fast
-    conv = load_converter(task, **load)
+    # inputs and -o are checked before the model loads: a slip fails fast
+    files = expand_inputs(inputs)
     if len(files) == 1 and not inputs[0].is_dir() and (out is None or not is_dir_safe(out)):
         target = out if out is not None else files[0].with_name(default_name(files[0]))
+        conv = load_converter(task, **load)
         with progress_bar(conv):
             result = verb(conv, files[0], target)
         report(result)
@@ -304,6 +305,7 @@ def run_per_file(
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: several inputs need -o to be a folder")
     make_output_folder(files, out, "several inputs need")
+    conv = load_converter(task, **load)
     with progress_bar(conv, len(files)) as advance:
         for f in files:
             report(verb(conv, f, out / f"{f.stem}.png"))
