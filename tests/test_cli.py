@@ -293,6 +293,16 @@ def test_default_weights_print_their_status_note(tmp_path, image_file):
     assert "note: early checkpoint: Set5 HR" in res.output
 
 
+def test_a_failing_command_says_one_line_without_the_status_note(tmp_path):
+    bad = tmp_path / "fake.png"
+    bad.write_text("not an image")
+    res = run("downscale", bad, "-o", tmp_path / "lr.png")  # default weights: they have a note
+    assert res.exit_code == 2
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), res.output
+    assert not (tmp_path / "lr.png").exists()
+
+
 def test_honest_notes_for_lossy_and_foreign_inputs(tmp_path, image_file, checkpoints):
     src = image_file("photo.png", 32, 32)
     jpg = tmp_path / "lr.jpg"

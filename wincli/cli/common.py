@@ -167,6 +167,9 @@ def make_output_folder(files: list[Path], out: Path, needs: str) -> None:
         raise OutputError(f"{out}: cannot create the output folder ({exc.strerror})") from None
 
 
+_model_notes: list[str] = []  # the loaded model's registry status, not yet said
+
+
 def guarded(fn):
     """Turn every WincliError into one line on stderr and exit code 2."""
 
@@ -188,6 +191,7 @@ def guarded(fn):
             raise typer.Exit(130) from None
         finally:
             warnings.showwarning = old
+            _model_notes.clear()
 
     return wrapper
 
@@ -234,14 +238,15 @@ def load_converter(
     )
     if verbose:
         typer.echo(f"device: {conv.device}; weights: {conv.source}", err=True)
-    if conv.note:
-        typer.echo(f"note: {conv.note}", err=True)
+    if conv.note:  # said with the first output, so that a failing command says one line
+        _model_notes.append(conv.note)
     return conv
 
 
 def report(result, verbose: bool = True) -> None:
-    for note in result.notes:
+    for note in (*_model_notes, *result.notes):
         typer.echo(f"note: {note}", err=True)
+    _model_notes.clear()
     for out in result.outputs:
         typer.echo(out)
     if result.check_psnr:
