@@ -115,20 +115,30 @@ def _load_optimizer(opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor]
     opt.load_state_dict(sd)
 
 
+def _init_record(source: str):
+    """The registry record an ``--init-from`` names, or None when it names a file."""
+    from wincli.weights import load_registry
+
+    if Path(source).suffix == ".safetensors" or Path(source).exists():
+        return None
+    records = {r.name: r for r in load_registry()}
+    if source not in records:
+        known = ", ".join(sorted(records)) or "none"
+        raise InputError(f"--init-from {source}: not a file or a registry name (known: {known})")
+    return records[source]
+
+
 def load_init_from(source: str):
     """The network a ``--init-from`` run starts from: a registry name or a safetensors file.
 
     Registry files are hash-checked; the architecture comes from the record or the file.
     """
-    from wincli.weights import load_record, load_registry, load_weights_file
+    from wincli.weights import load_record, load_weights_file
 
-    if Path(source).suffix == ".safetensors" or Path(source).exists():
+    record = _init_record(source)
+    if record is None:
         return load_weights_file(source)
-    records = {r.name: r for r in load_registry()}
-    if source not in records:
-        known = ", ".join(sorted(records)) or "none"
-        raise InputError(f"--init-from {source}: not a file or a registry name (known: {known})")
-    net, _, _ = load_record(records[source], allow_download=False)
+    net, _, _ = load_record(record, allow_download=False)
     return net
 
 
@@ -138,18 +148,15 @@ def init_lambda_forward(source: str) -> float | None:
 
     A continuation that silently fell back to the default (2) instead of the recipe's weight
     (10 for decolorization) traded 1.9 dB of gray image for 0.2 dB of colour."""
-    from wincli.weights import load_registry
-
-    path = Path(source)
-    if path.suffix == ".safetensors" or path.exists():
-        state = path.parent / "state.json"
+    record = _init_record(source)
+    if record is not None:
+        value = record.recipe.get("lambda_forward")
+    else:
         try:
-            value = json.loads(state.read_text())["options"].get("lambda_forward")
+            state = json.loads((Path(source).parent / "state.json").read_text())
+            value = state["options"].get("lambda_forward")
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
-    else:
-        records = {r.name: r for r in load_registry()}
-        value = records[source].recipe.get("lambda_forward") if source in records else None
     return float(value) if isinstance(value, (int, float)) else None
 
 
