@@ -119,3 +119,25 @@ def test_task_names_parse_and_round_trip():
     for bad in ("hiding-5", "rescaling-x3", "rescaling", "colour", "hiding-x"):
         with pytest.raises(ValueError, match="unknown task name"):
             parse_task(bad).kwargs()
+
+
+@pytest.mark.parametrize("variant", ["win", "win-naive"])
+@pytest.mark.parametrize("task,kw", [("rescaling", dict(scale=4)), ("hiding", dict(secrets=2))])
+def test_grown_network_computes_what_it_grew_from(task, kw, variant):
+    """``win train --init-from F --couplings N`` appends identity couplings: the grown network
+    has more parameters but the same forward and inverse, so training goes on from F."""
+    from wincli.models import coupling_count, grow_couplings
+
+    torch.manual_seed(0)
+    net = perturb(build_model(task, variant=variant, preset="cpu", **kw), 0.05)
+    have = coupling_count(net.config)
+    grown = grow_couplings(net, have + 2)
+    assert coupling_count(grown.config) == have + 2
+    assert count_params(grown) > count_params(net)
+    x = torch.rand(1, net.config.c_in, 16, 16)
+    with torch.no_grad():
+        y = net(x)
+        assert torch.equal(grown(x), y)
+        assert torch.equal(grown.inverse(y), net.inverse(y))
+    with pytest.raises(ValueError, match="cannot shrink"):
+        grow_couplings(grown, have)

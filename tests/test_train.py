@@ -303,3 +303,27 @@ def test_resume_refuses_a_changed_recipe(image_dir, tmp_path):
     with pytest.raises(InputError, match="--seed 0 differs"):  # zero is a value too
         train(TrainOptions(resume=str(run), seed=0))
     train(TrainOptions(resume=str(run), lr=2e-3, steps=3))  # the same value is fine
+
+
+def test_init_from_can_grow_couplings_but_not_change_widths(image_dir, tmp_path, checkpoints):
+    from wincli.checkpoint import load_model
+    from wincli.errors import InputError
+
+    src = checkpoints["rescaling-x2"]
+    run = tmp_path / "grown"
+    train(_opts(image_dir, run, steps=2, init_from=str(src), couplings=3, lr=0.0))
+    grown, start = load_model(run / "model.safetensors"), load_model(src)
+    assert (start.config.couplings, grown.config.couplings) == (1, 3)
+    x = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():  # lr 0: still exactly the checkpoint's function
+        assert torch.equal(grown(x), start(x))
+    train(_opts(image_dir, run, resume=str(run), steps=3, lr=0.0))  # resumes the grown network
+    assert load_model(run / "model.safetensors").config.couplings == 3
+    with pytest.raises(InputError, match="can gain couplings, not lose them"):
+        train(
+            _opts(
+                image_dir, tmp_path / "less", init_from=str(run / "model.safetensors"), couplings=2
+            )
+        )
+    with pytest.raises(InputError, match="cannot change width"):
+        train(_opts(image_dir, tmp_path / "wider", init_from=str(src), growth=8))

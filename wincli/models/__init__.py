@@ -3,6 +3,8 @@
 >>> net = build_model("rescaling", scale=2, preset="cpu")    # doctest: +SKIP
 """
 
+from dataclasses import replace
+
 from wincli.models.config import VARIANTS, ModelConfig
 from wincli.models.presets import PAPER_PARAMS, PRESETS, preset_config
 from wincli.models.win import WIN, InvertibleNet, WINNaive
@@ -27,6 +29,39 @@ def build_model(
     return build_from_config(cfg)
 
 
+def coupling_count(config: ModelConfig) -> int:
+    """Couplings per WIM (WIN) or in all (WIN-Naive): what ``--couplings`` sets."""
+    return config.naive_couplings if config.variant == "win-naive" else config.couplings
+
+
+def grow_couplings(net: InvertibleNet, couplings: int) -> InvertibleNet:
+    """``net`` with ``couplings`` couplings per WIM (WIN-Naive: in all) instead of fewer.
+
+    The trained couplings keep their weights and the new ones are appended after them at their
+    initial values, which are the identity (every dense block's last convolution is zero), so
+    the grown network computes exactly what ``net`` computes, forward and inverse, and training
+    goes on from there with more capacity. The x4 second stage keeps its own count when its
+    config names one (``late_couplings``)."""
+    have = coupling_count(net.config)
+    if couplings < have:
+        raise ValueError(f"cannot shrink {have} couplings to {couplings}")
+    field = "naive_couplings" if net.config.variant == "win-naive" else "couplings"
+    grown = build_from_config(replace(net.config, **{field: couplings}))
+    missing, unexpected = grown.load_state_dict(net.state_dict(), strict=False)
+    new = [k for k in missing if not _is_new_coupling(k, have)]
+    if unexpected or new:  # only the appended couplings may be missing
+        raise ValueError(f"cannot grow {net.config.name}: {(unexpected + new)[:3]}")
+    return grown
+
+
+def _is_new_coupling(key: str, have: int) -> bool:
+    parts = key.split(".")
+    return any(
+        a == "couplings" and b.isdigit() and int(b) >= have
+        for a, b in zip(parts[:-1], parts[1:], strict=True)
+    )
+
+
 def count_params(model) -> int:
     return sum(p.numel() for p in model.parameters())
 
@@ -42,5 +77,7 @@ __all__ = [
     "build_from_config",
     "build_model",
     "count_params",
+    "coupling_count",
+    "grow_couplings",
     "preset_config",
 ]

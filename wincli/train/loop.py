@@ -39,6 +39,8 @@ from wincli.models import (
     ModelConfig,
     build_from_config,
     count_params,
+    coupling_count,
+    grow_couplings,
     preset_config,
 )
 from wincli.tasks import LossWeights, compute_losses, quantize_8bit
@@ -232,7 +234,26 @@ def _architecture(r: Run):
         got = start_net.config
         if not got.same_io(cfg):
             raise InputError(f"--init-from {opts.init_from}: is {got.name}, not {cfg.name}")
-        return got, start_net  # the checkpoint's own couplings, growth, widths
+        if opts.growth and opts.growth != got.growth:
+            raise InputError(
+                f"--growth {opts.growth}: {opts.init_from} has growth {got.growth}, "
+                "and a checkpoint's dense blocks cannot change width"
+            )
+        have = coupling_count(got)
+        if opts.couplings and opts.couplings != have:
+            if opts.couplings < have:
+                raise InputError(
+                    f"--couplings {opts.couplings}: {opts.init_from} has {have}; "
+                    "a checkpoint can gain couplings, not lose them"
+                )
+            start_net = grow_couplings(start_net, opts.couplings)
+            if r.rank == 0:
+                print(
+                    f"grew {have} -> {opts.couplings} couplings per module "
+                    "(the new ones start as the identity)",
+                    file=sys.stderr,
+                )
+        return start_net.config, start_net  # the checkpoint's own widths, growth, couplings
     if opts.couplings:
         cfg = dataclasses.replace(cfg, couplings=opts.couplings, naive_couplings=opts.couplings)
     if opts.growth:

@@ -48,7 +48,10 @@ class TrainOptions:
     scale: int | None = _opt("Rescaling: 2 or 4.", default=2)
     variant: str | None = _opt("win or win-naive.", default="win")
     preset: str | None = _opt("Network size: cpu or paper.", default="cpu")
-    couplings: int | None = _opt("Override the preset: couplings per WIM (WIN-Naive: in all).")
+    couplings: int | None = _opt(
+        "Override the preset: couplings per WIM (WIN-Naive: in all). With --init-from: grow "
+        "the checkpoint to this many (the new couplings start as the identity)."
+    )
     growth: int | None = _opt("Override the preset: dense-block growth.")
     data: list[str] | None = _opt("Training image folder (repeatable).", default=list)
     val: list[str] | None = _opt("Validation folder (default: hold out).", default=list)
