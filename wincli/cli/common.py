@@ -243,7 +243,8 @@ def load_converter(
     return conv
 
 
-def report(result, verbose: bool = True) -> None:
+def report(result) -> None:
+    """Print a result: pending model notes, its own notes, the files written, the check PSNRs."""
     for note in (*_model_notes, *result.notes):
         typer.echo(f"note: {note}", err=True)
     _model_notes.clear()
