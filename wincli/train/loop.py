@@ -173,6 +173,7 @@ class Run:
     device: torch.device
     rank: int
     world: int
+    notes: list[str] = dataclasses.field(default_factory=list)  # said once the run starts
 
 
 def _start(opts: TrainOptions) -> Run:
@@ -182,6 +183,7 @@ def _start(opts: TrainOptions) -> Run:
     rank = int(os.environ.get("RANK", 0))
     check_options(opts)
     saved: dict = {}
+    notes: list[str] = []
     if opts.resume:
         run = Path(opts.resume)
         state_file = run / "state.json"
@@ -201,12 +203,10 @@ def _start(opts: TrainOptions) -> Run:
             inherited = init_lambda_forward(opts.init_from)
             if inherited is not None:
                 opts = dataclasses.replace(opts, lambda_forward=inherited)
-                if rank == 0:
-                    print(
-                        f"lambda_forward {inherited:g}, as {opts.init_from} was trained "
-                        "(--lambda-forward changes it)",
-                        file=sys.stderr,
-                    )
+                notes.append(
+                    f"lambda_forward {inherited:g}, as {opts.init_from} was trained "
+                    "(--lambda-forward changes it)"
+                )
     device = pick_device(opts.device or "auto")
     opts = resolve(opts, device)
     if world > 1 and not dist.is_initialized():
@@ -217,7 +217,7 @@ def _start(opts: TrainOptions) -> Run:
     if opts.threads:
         torch.set_num_threads(opts.threads)
     torch.manual_seed(opts.seed)
-    return Run(opts, run, start_step, saved, device, rank, world)
+    return Run(opts, run, start_step, saved, device, rank, world, notes)
 
 
 def _architecture(r: Run):
@@ -247,12 +247,10 @@ def _architecture(r: Run):
                     "a checkpoint can gain couplings, not lose them"
                 )
             start_net = grow_couplings(start_net, opts.couplings)
-            if r.rank == 0:
-                print(
-                    f"grew {have} -> {opts.couplings} couplings per module "
-                    "(the new ones start as the identity)",
-                    file=sys.stderr,
-                )
+            r.notes.append(
+                f"grew {have} -> {opts.couplings} couplings per module "
+                "(the new ones start as the identity)"
+            )
         return start_net.config, start_net  # the checkpoint's own widths, growth, couplings
     if opts.couplings:
         cfg = dataclasses.replace(cfg, couplings=opts.couplings, naive_couplings=opts.couplings)
@@ -292,6 +290,8 @@ def _network(r: Run, cfg, start_net, loader) -> InvertibleNet:
         net.load_state_dict(load_state(r.dir / "model.safetensors"), strict=True)
     elif start_net is not None:
         net.load_state_dict(start_net.state_dict(), strict=True)
+        for note in r.notes:  # said once the run is known to start, not before a failure
+            say(note, file=sys.stderr)
         say(f"starting from {r.opts.init_from} (fresh optimizer)", file=sys.stderr)
     elif r.opts.init == "task":
         dataset = loader.dataset
