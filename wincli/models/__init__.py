@@ -29,9 +29,13 @@ def build_model(
     return build_from_config(cfg)
 
 
+def _coupling_field(config: ModelConfig) -> str:
+    return "naive_couplings" if config.variant == "win-naive" else "couplings"
+
+
 def coupling_count(config: ModelConfig) -> int:
     """Couplings per WIM (WIN) or in all (WIN-Naive): what ``--couplings`` sets."""
-    return config.naive_couplings if config.variant == "win-naive" else config.couplings
+    return getattr(config, _coupling_field(config))
 
 
 def grow_couplings(net: InvertibleNet, couplings: int) -> InvertibleNet:
@@ -44,9 +48,11 @@ def grow_couplings(net: InvertibleNet, couplings: int) -> InvertibleNet:
     config names one (``late_couplings``)."""
     have = coupling_count(net.config)
     if couplings < have:
-        raise ValueError(f"cannot shrink {have} couplings to {couplings}")
-    field = "naive_couplings" if net.config.variant == "win-naive" else "couplings"
-    grown = build_from_config(replace(net.config, **{field: couplings}))
+        raise ValueError(
+            f"cannot shrink {have} couplings to {couplings}: "
+            "a checkpoint can gain couplings, not lose them"
+        )
+    grown = build_from_config(replace(net.config, **{_coupling_field(net.config): couplings}))
     missing, unexpected = grown.load_state_dict(net.state_dict(), strict=False)
     new = [k for k in missing if not _is_new_coupling(k, have)]
     if unexpected or new:  # only the appended couplings may be missing

@@ -241,12 +241,10 @@ def _architecture(r: Run):
             )
         have = coupling_count(got)
         if opts.couplings and opts.couplings != have:
-            if opts.couplings < have:
-                raise InputError(
-                    f"--couplings {opts.couplings}: {opts.init_from} has {have}; "
-                    "a checkpoint can gain couplings, not lose them"
-                )
-            start_net = grow_couplings(start_net, opts.couplings)
+            try:
+                start_net = grow_couplings(start_net, opts.couplings)
+            except ValueError as e:
+                raise InputError(f"--couplings {opts.couplings}: {opts.init_from}: {e}") from e
             r.notes.append(
                 f"grew {have} -> {opts.couplings} couplings per module "
                 "(the new ones start as the identity)"
