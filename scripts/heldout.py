@@ -56,13 +56,15 @@ def score(conv, samples) -> dict[str, float]:
     return {stored_k: s, restored_k: r, "sum_psnr": s + r, "samples": len(rows)}
 
 
-def load(source: str):
+def load(source: str, refine=None):
     import torch
 
     from wincli.converter import Converter
+    from wincli.refine import Refine
     from wincli.train.loop import load_init_from
 
-    return Converter(net=load_init_from(source), device=torch.device("cpu"))
+    net = load_init_from(source)
+    return Converter(net=net, device=torch.device("cpu"), refine=refine or Refine())
 
 
 def main(argv=None) -> None:
@@ -74,6 +76,12 @@ def main(argv=None) -> None:
     ap.add_argument("--groups", type=int, default=30, help="hiding: samples at most")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--json", type=Path, help="also write the rows here")
+    ap.add_argument(
+        "--refine", type=int, default=0, help="encoder-side refinement iterations (0: none)"
+    )
+    ap.add_argument("--refine-lr", type=float, default=None, help="its Adam step")
+    ap.add_argument("--refine-weight", type=float, default=None, help="its stored-image weight")
+    ap.add_argument("--refine-decay", action="store_true", help="cosine decay of its step")
     args = ap.parse_args(argv)
 
     import torch
@@ -86,8 +94,19 @@ def main(argv=None) -> None:
     print(f"held-out photos ({len(held)}): {', '.join(p.stem for p in held)}")
     print("| model | task | samples | stored PSNR | restored PSNR | sum |")
     print("| --- | --- | --- | --- | --- | --- |")
+    from dataclasses import replace
+
+    from wincli.refine import Refine
+
+    refine = Refine(iters=args.refine)
+    if args.refine_lr is not None:
+        refine = replace(refine, lr=args.refine_lr)
+    if args.refine_weight is not None:
+        refine = replace(refine, stored_weight=args.refine_weight)
+    if args.refine_decay:
+        refine = replace(refine, decay=True)
     for source in args.models:
-        conv = load(source)
+        conv = load(source, refine)
         task = conv.net.config.spec
         with torch.inference_mode():
             m = score(conv, heldout_samples(task, held, args.crop, args.groups))

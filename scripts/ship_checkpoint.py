@@ -43,6 +43,7 @@ def main(argv=None) -> None:
     from wincli.checkpoint import load_model, read_metadata
     from wincli.converter import Converter
     from wincli.models import ModelConfig, count_params
+    from wincli.refine import default_refine
     from wincli.weights import sha256_file
 
     src = args.run / f"{args.file}.safetensors"
@@ -52,7 +53,11 @@ def main(argv=None) -> None:
     cfg = net.config
     dest = REPO / "weights" / f"{args.name}.safetensors"
     shutil.copy(src, dest)
-    conv = Converter(net=load_model(dest), device=__import__("torch").device("cpu"))
+    conv = Converter(
+        net=load_model(dest),
+        device=__import__("torch").device("cpu"),
+        refine=default_refine(cfg.spec),
+    )
     metrics = measure(conv, cfg, args.data)
     opts = state["options"]
     record = {

@@ -7,7 +7,9 @@ pixel (same CPU kind; another CPU may differ by one level on a few pixels, which
 allows and reports), and two runs must write byte-identical files. The Python API must give the
 same pixels as the CLI.
 
-A re-trained, re-shipped checkpoint changes its outputs: regenerate with
+A re-trained, re-shipped checkpoint changes its outputs, and so does a change of what the CLI
+does with the same weights (e.g. the default encoder-side refinement of ``wincli/refine.py``,
+which changed the downscale and decolorize outputs): regenerate with
 ``WIN_UPDATE_GOLDEN=1 python -m pytest tests/test_golden.py`` and commit the new files.
 """
 

@@ -27,11 +27,11 @@ DEFAULTS = [r for r in load_registry() if r.default]
 def test_shipped_checkpoint_quality(rec):
     from scripts.ship_checkpoint import measure
     from wincli.converter import Converter
+    from wincli.refine import default_refine
 
     net, _, _ = load_record(rec, allow_download=False)
-    measured = flat_metrics(
-        measure(Converter(net=net, device=torch.device("cpu")), net.config, DATA)
-    )
+    conv = Converter(net=net, device=torch.device("cpu"), refine=default_refine(net.config.spec))
+    measured = flat_metrics(measure(conv, net.config, DATA))
     for k, v in flat_metrics(rec.metrics).items():
         assert measured[k] == pytest.approx(v, abs=0.02), f"{k}: registry {v}, measured now"
     for k, floor in FLOORS.get(rec.spec.name, {}).items():

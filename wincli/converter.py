@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from wincli.device import pick_device
 from wincli.errors import InputError
 from wincli.models import InvertibleNet, preset_config
+from wincli.refine import Refine, default_refine, refine_stored
 from wincli.tasks import quantize_8bit, round8
 from wincli.tiling import auto_tile, count_tiles, tiled_apply
 
@@ -33,6 +34,9 @@ from wincli.tiling import auto_tile, count_tiles, tiled_apply
 # paper-size).
 TILE_SAFETY = 4.0
 BYTES_PER_PIXEL = {"cpu": 2500.0, "paper": 10000.0}
+# Refinement keeps the inverse's activations for the backward pass: it plans this many times the
+# inference figure per pixel (measured by scripts/bench_refine.py).
+REFINE_MEMORY = 4.0
 DEFAULT_HALO = 16  # units; tiled vs untiled agreement is measured in tests/test_tiling.py
 
 
@@ -52,6 +56,9 @@ class Converter:
     # Run in channels-last memory format: 1.4-1.7x faster on CPU (scripts/bench_speed.py
     # --formats); outputs differ from channels-first only in float rounding (a test).
     channels_last: bool = True
+    # Encoder-side refinement of the stored image (wincli/refine.py); off unless asked for or
+    # loaded with the task's default (``Converter.load``).
+    refine: Refine = Refine()
 
     def __post_init__(self) -> None:
         self.net = self.net.to(memory_format=self._format)
@@ -73,8 +80,12 @@ class Converter:
         tile: int | str | None = None,
         half: bool = False,
         allow_download: bool = True,
+        refine: Refine | int | None = None,
     ) -> Converter:
-        """Resolve weights (explicit file, else the registry default) onto a device."""
+        """Resolve weights (explicit file, else the registry default) onto a device.
+
+        ``refine``: None, the task's default refinement (``wincli.refine.DEFAULTS``); a number,
+        that many steps with the default's other settings; or a :class:`Refine`."""
         from wincli.weights import default_record, load_record, load_weights_file
 
         dev = pick_device(device)
@@ -109,6 +120,7 @@ class Converter:
             source=source,
             note=note,
             bytes_per_pixel=bpp,
+            refine=default_refine(net.config.spec, refine),
         )
 
     def planned_bytes_per_pixel(self) -> float:
@@ -127,18 +139,20 @@ class Converter:
     def multiple(self) -> int:
         return self.config.multiple
 
-    def _tile_units(self, unit_in: int, unit_out: int) -> int | None:
+    def _tile_units(self, unit_in: int, unit_out: int, memory: float = 1.0) -> int | None:
         if self.tile is None or self.tile == 0:
             return None
         if self.tile == "auto":
             grow = max(1.0, (unit_out / unit_in) ** 2)  # output pixels per input pixel
-            bpp = self.planned_bytes_per_pixel() * grow * (2 if self.half else 4) / 4
+            bpp = self.planned_bytes_per_pixel() * grow * memory * (2 if self.half else 4) / 4
             return auto_tile(self.device, bpp, unit_in)
         return max(int(self.tile) // unit_in, 4)
 
-    def _run(self, fn, x: torch.Tensor, unit_in: int, unit_out: int) -> torch.Tensor:
+    def _run(
+        self, fn, x: torch.Tensor, unit_in: int, unit_out: int, memory: float = 1.0
+    ) -> torch.Tensor:
         dtype = torch.float16 if self.half else torch.float32
-        tile = self._tile_units(unit_in, unit_out)
+        tile = self._tile_units(unit_in, unit_out, memory)
         fmt = self._format
 
         def call(part: torch.Tensor) -> torch.Tensor:
@@ -156,18 +170,28 @@ class Converter:
             call, x, tile, self.halo, unit_in, unit_out, on_tile=self.on_tile, out_device="cpu"
         )
 
-    def forward(self, x: torch.Tensor, quantize: bool = True) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, quantize: bool = True, refine: Refine | None = None
+    ) -> torch.Tensor:
         """(1, c_in, H, W) in [0, 1] -> the stored image, rounded to 8 bits (``quantize=False``:
         the float output, as the paper's hiding protocol measures it).
 
         Hiding / decolorization: (1, 3 or 1, H, W); rescaling: (1, 3, ceil(H/s), ceil(W/s)).
+        The 8-bit image is refined for the inverse as ``refine`` says (None: ``self.refine``),
+        tile by tile like the forward pass; the float output never is.
         """
         m = self.multiple
         h, w = x.shape[-2:]
         xp = pad_to(x, m)
         task = self.config.spec
         s = task.down
-        y = self._run(lambda t: task.to_image(self.net(t)), xp, m, m // s)
+        refine = self.refine if refine is None else refine
+        if quantize and refine.iters > 0:
+            y = self._run(
+                lambda t: refine_stored(self.net, t, refine), xp, m, m // s, REFINE_MEMORY
+            )
+        else:
+            y = self._run(lambda t: task.to_image(self.net(t)), xp, m, m // s)
         if quantize:
             y = quantize_8bit(y)
         return y[..., : math.ceil(h / s), : math.ceil(w / s)]

@@ -164,17 +164,25 @@ def evaluate(
     save=None,
 ) -> list[Row]:
     """Every sample of a folder through WIN (``conv``; None: baselines only), as ``WIN 8-bit``
-    (the stored image rounded, what a user receives) and ``WIN float`` (not rounded, the paper's
-    hiding protocol), beside the baselines and, with ``frontier``, the classical frontier."""
+    (the forward output rounded), ``WIN 8-bit refined`` when ``conv`` refines (what the CLI
+    stores by default for that task, ``wincli.refine``) and ``WIN float`` (not rounded, the
+    paper's hiding protocol), beside the baselines and, with ``frontier``, the classical
+    frontier. ``save`` gets the stored image the CLI would write."""
+    from wincli.refine import Refine
+
+    runs = [("WIN 8-bit", True, Refine()), ("WIN float", False, None)]
+    if conv is not None and conv.refine.iters > 0:
+        runs.insert(1, (REFINED, True, conv.refine))
+    written = runs[1][0] if runs[1][0] == REFINED else runs[0][0]  # what the CLI stores
     rows = []
     for name, x in samples(task, paths, crop):
         if conv is not None:
-            for label, quant in (("WIN 8-bit", True), ("WIN float", False)):
-                stored = conv.forward(x, quantize=quant)
+            for label, quant, refine in runs:
+                stored = conv.forward(x, quantize=quant, refine=refine)
                 rec = conv.inverse(stored, size=tuple(x.shape[-2:]))
                 restored = task.restored(rec)
                 rows.append(Row(name, label, measure(task, x, stored, restored)))
-                if save is not None and quant:
+                if save is not None and label == written:
                     _save_sample(save, task, name, x, stored, restored)
         if with_baselines:
             for label, stored, restored in baselines(task, x):
@@ -195,9 +203,13 @@ def _save_sample(save, task: Task, name: str, x, stored, restored) -> None:
     save(name, images, pairs)
 
 
+REFINED = "WIN 8-bit refined"
+
+
 def registry_metrics(conv, task: Task, eval_root: Path) -> dict:
     """The nested metrics a shipped checkpoint records: {set: {crop, 8bit: {...}, float:
-    {...}}} on the task's ``BENCHMARKS``, rounded (PSNR 0.01 dB, SSIM 1e-4)."""
+    {...}, refined: {...}}} on the task's ``BENCHMARKS``, rounded (PSNR 0.01 dB, SSIM 1e-4);
+    ``refined`` only when ``conv`` refines (the CLI's default for the task)."""
     from wincli.io import list_images
 
     def rounded(d: dict) -> dict:
@@ -212,15 +224,18 @@ def registry_metrics(conv, task: Task, eval_root: Path) -> dict:
             "8bit": rounded(m["WIN 8-bit"]),
             "float": rounded(m["WIN float"]),
         }
+        if REFINED in m:
+            out[bench.name]["refined"] = rounded(m[REFINED])
     return out
 
 
-METRIC_SECTIONS = ("8bit", "float")
+METRIC_SECTIONS = ("8bit", "float", "refined")
 
 
 def check_metrics(task: Task, metrics: dict) -> None:
     """Raise ValueError unless ``metrics`` has the registry's nested shape for ``task``:
-    known sets, each with ``crop`` and ``8bit`` (``float`` optional) of known metric names."""
+    known sets, each with ``crop`` and ``8bit`` (``float``, ``refined`` optional) of known
+    metric names."""
     sets = {b.name: b for b in BENCHMARKS[task.kind]}
     names = {f"{n}_{m}" for n in (task.stored_name, task.restored_name) for m in ("psnr", "ssim")}
     for set_name, entry in metrics.items():

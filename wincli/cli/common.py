@@ -59,6 +59,14 @@ TileOpt = Annotated[
     ),
 ]
 HalfOpt = Annotated[bool, typer.Option("--half", help="float16 inference (CUDA only).")]
+RefineOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--refine",
+        help="Encoder-side refinement: Adam steps that fit the stored 8-bit image to the fixed "
+        "inverse (default: the model's setting, 20; 0: store the forward output, ~40x faster).",
+    ),
+]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Say which device and weights.")]
 LossyOpt = Annotated[
     bool, typer.Option("--force-lossy", help="Allow a lossy output format (destroys hidden data).")
@@ -223,8 +231,16 @@ def load_converter(
     tile=None,
     half=False,
     verbose=False,
+    refine=None,
 ):
     from wincli.converter import Converter
+    from wincli.errors import InputError
+
+    if refine is not None:
+        steps = int(refine) if refine.strip().isdigit() else -1
+        if not 0 <= steps <= 1000:
+            raise InputError(f"--refine must be a number of steps, 0 to 1000, not {refine!r}")
+        refine = steps
 
     conv = Converter.load(
         task,
@@ -235,6 +251,7 @@ def load_converter(
         device=device,
         tile=parse_tile(tile),
         half=half,
+        refine=refine,
     )
     if verbose:
         typer.echo(f"device: {conv.device}; weights: {conv.source}", err=True)

@@ -18,6 +18,7 @@ from wincli.cli.common import (
     MethodOpt,
     ModelOpt,
     PassOpt,
+    RefineOpt,
     ScaleOpt,
     TileOpt,
     Variant,
@@ -234,6 +235,7 @@ def downscale(
     check: CheckOpt = False,
     force_lossy: LossyOpt = False,
     verbose: VerboseOpt = False,
+    refine: RefineOpt = None,
 ) -> None:
     """Downscale by 2 or 4 into an LR image that `win upscale` restores."""
     from wincli.verbs import downscale_file
@@ -252,6 +254,7 @@ def downscale(
         tile=tile,
         half=half,
         verbose=verbose,
+        refine=refine,
     )
 
 
@@ -303,6 +306,7 @@ def decolorize(
     check: CheckOpt = False,
     force_lossy: LossyOpt = False,
     verbose: VerboseOpt = False,
+    refine: RefineOpt = None,
 ) -> None:
     """Make a grayscale image that carries its own colours."""
     from wincli.verbs import decolorize_file
@@ -319,6 +323,7 @@ def decolorize(
         tile=tile,
         half=half,
         verbose=verbose,
+        refine=refine,
     )
 
 
