@@ -35,8 +35,9 @@ from wincli.tiling import auto_tile, count_tiles, tiled_apply
 TILE_SAFETY = 4.0
 BYTES_PER_PIXEL = {"cpu": 2500.0, "paper": 10000.0}
 # Refinement keeps the inverse's activations for the backward pass: it plans this many times the
-# inference figure per pixel (measured by scripts/bench_refine.py).
-REFINE_MEMORY = 4.0
+# inference figure per pixel (measured 7.4x for x2, 9.8x for x4, 8.2x for decolorization, whole
+# 512 px images: python scripts/bench_refine.py, BENCHMARKS.md).
+REFINE_MEMORY = 10.0
 DEFAULT_HALO = 16  # units; tiled vs untiled agreement is measured in tests/test_tiling.py
 
 
