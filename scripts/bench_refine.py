@@ -61,11 +61,11 @@ def main(argv=None) -> None:
         return
 
     sys.path.insert(0, str(REPO))
-    from wincli.refine import DEFAULTS
+    from wincli.refine import DEFAULTS, Refine
     from wincli.weights import load_registry
 
     names = args.models or [
-        r.name for r in load_registry() if r.default and r.spec.name in DEFAULTS
+        r.name for r in load_registry() if r.default and DEFAULTS.get(r.spec.name, Refine()).iters
     ]
     print(f"{args.side} x {args.side} px, {args.threads} threads, whole image")
     print("| model | refinement | seconds | MP/s | peak RSS added, bytes/px |")
