@@ -68,6 +68,8 @@ def load(source: str, refine=None):
 
 
 def main(argv=None) -> None:
+    from wincli.refine import Refine
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("models", nargs="+", help="registry names or .safetensors files")
     ap.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "train"))
@@ -79,8 +81,10 @@ def main(argv=None) -> None:
     ap.add_argument(
         "--refine", type=int, default=0, help="encoder-side refinement iterations (0: none)"
     )
-    ap.add_argument("--refine-lr", type=float, default=None, help="its Adam step")
-    ap.add_argument("--refine-weight", type=float, default=None, help="its stored-image weight")
+    ap.add_argument("--refine-lr", type=float, default=Refine.lr, help="its Adam step")
+    ap.add_argument(
+        "--refine-weight", type=float, default=Refine.stored_weight, help="its stored-image weight"
+    )
     ap.add_argument("--refine-decay", action="store_true", help="cosine decay of its step")
     args = ap.parse_args(argv)
 
@@ -94,17 +98,7 @@ def main(argv=None) -> None:
     print(f"held-out photos ({len(held)}): {', '.join(p.stem for p in held)}")
     print("| model | task | samples | stored PSNR | restored PSNR | sum |")
     print("| --- | --- | --- | --- | --- | --- |")
-    from dataclasses import replace
-
-    from wincli.refine import Refine
-
-    refine = Refine(iters=args.refine)
-    if args.refine_lr is not None:
-        refine = replace(refine, lr=args.refine_lr)
-    if args.refine_weight is not None:
-        refine = replace(refine, stored_weight=args.refine_weight)
-    if args.refine_decay:
-        refine = replace(refine, decay=True)
+    refine = Refine(args.refine, args.refine_lr, args.refine_weight, args.refine_decay)
     for source in args.models:
         conv = load(source, refine)
         task = conv.net.config.spec

@@ -31,7 +31,6 @@ def main(argv=None) -> None:
     import torch
 
     from scripts.ship_checkpoint import measure
-    from wincli.converter import Converter
     from wincli.evaluate import flat_metrics
     from wincli.refine import default_refine
     from wincli.weights import load_record, load_registry
@@ -44,12 +43,9 @@ def main(argv=None) -> None:
         if name not in records:
             sys.exit(f"error: {name} is not in the registry")
         net, _, _ = load_record(records[name], allow_download=False)
-        conv = Converter(
-            net=net, device=torch.device("cpu"), refine=default_refine(net.config.spec)
-        )
-        metrics = measure(conv, net.config, args.data)
+        metrics = measure(net, args.data)
         old, new = flat_metrics(records[name].metrics), flat_metrics(metrics)
-        print(f"## {name} ({conv.refine})")
+        print(f"## {name} ({default_refine(net.config.spec)})")
         for k, v in new.items():
             print(f"{k}: {old.get(k, '-')} -> {v}")
         for entry in raw["models"]:

@@ -22,11 +22,19 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 
-def measure(conv, cfg, data: Path) -> dict:
-    """The registry's nested metrics (``wincli.evaluate.registry_metrics``) on data/eval."""
-    from wincli.evaluate import registry_metrics
+def measure(net, data: Path) -> dict:
+    """The registry's nested metrics (``wincli.evaluate.registry_metrics``) of ``net`` on
+    data/eval, through the converter the CLI uses (on the CPU, with the task's default
+    refinement)."""
+    import torch
 
-    return registry_metrics(conv, cfg.spec, data / "eval")
+    from wincli.converter import Converter
+    from wincli.evaluate import registry_metrics
+    from wincli.refine import default_refine
+
+    spec = net.config.spec
+    conv = Converter(net=net, device=torch.device("cpu"), refine=default_refine(spec))
+    return registry_metrics(conv, spec, data / "eval")
 
 
 def main(argv=None) -> None:
@@ -41,9 +49,7 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
 
     from wincli.checkpoint import load_model, read_metadata
-    from wincli.converter import Converter
     from wincli.models import ModelConfig, count_params
-    from wincli.refine import default_refine
     from wincli.weights import sha256_file
 
     src = args.run / f"{args.file}.safetensors"
@@ -53,12 +59,7 @@ def main(argv=None) -> None:
     cfg = net.config
     dest = REPO / "weights" / f"{args.name}.safetensors"
     shutil.copy(src, dest)
-    conv = Converter(
-        net=load_model(dest),
-        device=__import__("torch").device("cpu"),
-        refine=default_refine(cfg.spec),
-    )
-    metrics = measure(conv, cfg, args.data)
+    metrics = measure(load_model(dest), args.data)
     opts = state["options"]
     record = {
         "name": args.name,

@@ -4,7 +4,6 @@ numbers equal to those recorded in the weights registry (both through 8-bit imag
 from __future__ import annotations
 
 import pytest
-import torch
 
 from tests.conftest import DATA, needs_data
 from wincli.evaluate import flat_metrics
@@ -26,12 +25,9 @@ DEFAULTS = [r for r in load_registry() if r.default]
 @pytest.mark.parametrize("rec", DEFAULTS, ids=[r.name for r in DEFAULTS])
 def test_shipped_checkpoint_quality(rec):
     from scripts.ship_checkpoint import measure
-    from wincli.converter import Converter
-    from wincli.refine import default_refine
 
     net, _, _ = load_record(rec, allow_download=False)
-    conv = Converter(net=net, device=torch.device("cpu"), refine=default_refine(net.config.spec))
-    measured = flat_metrics(measure(conv, net.config, DATA))
+    measured = flat_metrics(measure(net, DATA))
     for k, v in flat_metrics(rec.metrics).items():
         assert measured[k] == pytest.approx(v, abs=0.02), f"{k}: registry {v}, measured now"
     for k, floor in FLOORS.get(rec.spec.name, {}).items():

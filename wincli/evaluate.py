@@ -170,10 +170,11 @@ def evaluate(
     frontier. ``save`` gets the stored image the CLI would write."""
     from wincli.refine import Refine
 
+    refined = conv is not None and conv.refine.iters > 0
     runs = [("WIN 8-bit", True, Refine()), ("WIN float", False, None)]
-    if conv is not None and conv.refine.iters > 0:
+    if refined:
         runs.insert(1, (REFINED, True, conv.refine))
-    written = runs[1][0] if runs[1][0] == REFINED else runs[0][0]  # what the CLI stores
+    written = REFINED if refined else "WIN 8-bit"  # what the CLI stores
     rows = []
     for name, x in samples(task, paths, crop):
         if conv is not None:

@@ -43,8 +43,7 @@ class Refine:
 # The refinement a task gets when the user does not choose, by task name: only where it raised
 # both the stored and the restored PSNR on the held-out training photos (never the eval sets;
 # `python scripts/heldout.py NAME --crop 512 --refine 20 --refine-weight W --refine-lr LR
-# [--refine-decay]`,
-# README "Encoder-side refinement"). Hiding is not here: it gained nothing there.
+# [--refine-decay]`, README "Encoder-side refinement"). Hiding is not here: it gained nothing.
 DEFAULTS = {
     "rescaling-x2": Refine(iters=20, lr=0.004, stored_weight=0.1, decay=True),
     "rescaling-x4": Refine(iters=20, lr=0.004, stored_weight=0.3, decay=True),
