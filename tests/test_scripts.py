@@ -169,3 +169,35 @@ def test_train_gpu_chunks_resume_and_copy_back(tmp_path):
     train_gpu.main([*cont, "--init-from", "rescaling-x2-win-cpu", "--lambda-forward", "1"])
     opts = json.loads((tmp_path / "cont/rescaling-x2/state.json").read_text())["options"]
     assert opts["init_from"] == "rescaling-x2-win-cpu" and opts["lambda_forward"] == 1.0
+
+
+@pytest.mark.slow
+def test_cli_roundtrip_measures_what_the_cli_writes(tmp_path, env):
+    """scripts/cli_roundtrip.py (the outsider's measurement: the CLI on files, numpy PSNR, no
+    shave) agrees with the converter's own output measured in-process."""
+    import re
+
+    import torch
+
+    from wincli.converter import Converter
+    from wincli.io import read_image
+    from wincli.metrics import psnr
+
+    folder = _folder(tmp_path / "hr", 2, 3)
+    env = {**env, "PATH": f"{tmp_path}{os.pathsep}{env['PATH']}"}  # the `win` shim
+    r = subprocess.run(
+        [sys.executable, REPO / "scripts/cli_roundtrip.py", "rescaling", "--scale", "2",
+         "--data", folder, "--forward-args=--refine 0"],
+        env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    got = {
+        m[1]: float(m[2]) for m in re.finditer(r"\| (img\d) \| lr [\d.]+ \| hr ([\d.]+)", r.stdout)
+    }
+    assert sorted(got) == ["img0", "img1"] and "| mean of 2 |" in r.stdout
+    conv = Converter.load("rescaling", scale=2, refine=0)
+    for name, value in got.items():
+        x, _ = read_image(folder / f"{name}.png")
+        with torch.inference_mode():
+            hr = conv.inverse(conv.forward(x), size=tuple(x.shape[-2:]))
+        assert abs(psnr(hr, x) - value) < 0.01

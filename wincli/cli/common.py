@@ -64,8 +64,8 @@ RefineOpt = Annotated[
     typer.Option(
         "--refine",
         help="Encoder-side refinement: Adam steps that fit the stored 8-bit image to the fixed "
-        "inverse (default: 20 for downscale, 0 for decolorize; 0: the forward output, ~40x "
-        "faster).",
+        "inverse (default: 40 for x2, 20 for x4, 0 for decolorize; 0: the forward output, "
+        "40-80x faster).",
     ),
 ]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Say which device and weights.")]
