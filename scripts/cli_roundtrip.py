@@ -53,7 +53,9 @@ def lab_l(img: np.ndarray) -> np.ndarray:
 
 
 def win(*args: str) -> None:
-    subprocess.run([WIN, *args], check=True, capture_output=True, text=True)
+    r = subprocess.run([WIN, *args], capture_output=True, text=True)
+    if r.returncode:
+        sys.exit(f"error: `win {' '.join(args)}` failed: {r.stderr.strip() or r.stdout.strip()}")
 
 
 def rescaling(files, tmp: Path, scale: int, extra):
