@@ -108,7 +108,7 @@ def main(argv=None) -> None:
     ap.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS for `win`")
     ap.add_argument("--forward-args", default="", help="more options for the forward command")
     args = ap.parse_args(argv)
-    args.extra = shlex.split(args.forward_args)
+    extra = shlex.split(args.forward_args)
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
     files = sorted(args.data.glob("*.png"))
     if not files:
@@ -116,11 +116,11 @@ def main(argv=None) -> None:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         if args.task == "rescaling":
-            rows = rescaling(files, tmp, args.scale, args.extra)
+            rows = rescaling(files, tmp, args.scale, extra)
         elif args.task == "decolorization":
-            rows = decolorization(files, tmp, args.extra)
+            rows = decolorization(files, tmp, extra)
         else:
-            rows = hiding(files, tmp, args.secrets, args.extra)
+            rows = hiding(files, tmp, args.secrets, extra)
         table = []
         for name, m in rows:
             table.append(m)

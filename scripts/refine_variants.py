@@ -5,8 +5,9 @@
         lbfgs:20:0:0.1
 
 Each variant is ``KIND:ITERS:LR:WEIGHT[:TAIL]`` for a rescaling model:
-- ``ste``: what ``wincli.refine`` ships: Adam on the stored pixels through the straight-through
-  8-bit rounding, cosine-decayed step, the best 8-bit image seen is kept;
+- ``ste``: what the CLI runs, ``wincli.refine.refine_stored`` itself: Adam on the stored pixels
+  through the straight-through 8-bit rounding, cosine-decayed step, the best 8-bit image seen is
+  kept;
 - ``cont``: Adam on the unrounded pixels (a smooth objective), rounded at the end; with ``TAIL``
   the last TAIL steps go through the rounding as ``ste`` does;
 - ``lbfgs``: L-BFGS on the unrounded pixels (strong Wolfe line search, history 10), rounded at
@@ -31,8 +32,11 @@ sys.path.insert(0, str(REPO))
 def refine(net, x, kind: str, iters: int, lr: float, weight: float, tail: int = 0):
     import torch
 
+    from wincli.refine import Refine, refine_stored
     from wincli.tasks import quantize_8bit, round8
 
+    if kind == "ste":
+        return refine_stored(net, x, Refine(iters, lr, weight, decay=True))
     task = net.config.spec
     with torch.no_grad():
         start = round8(task.to_image(net(x)).float())
@@ -63,7 +67,7 @@ def refine(net, x, kind: str, iters: int, lr: float, weight: float, tail: int = 
         y = start.clone().requires_grad_(True)
         opt = torch.optim.Adam([y], lr=lr)
         for step in range(iters):
-            rounded = kind == "ste" or step >= iters - tail
+            rounded = step >= iters - tail  # cont: the last TAIL steps through the rounding
             loss, s = objective(y, rounded)
             if rounded and loss.item() < best_loss:
                 best, best_loss = s.detach().clone(), loss.item()
