@@ -86,6 +86,9 @@ def main(argv=None) -> None:
         "--refine-weight", type=float, default=Refine.stored_weight, help="its stored-image weight"
     )
     ap.add_argument("--refine-decay", action="store_true", help="cosine decay of its step")
+    ap.add_argument(
+        "--refine-floor", type=float, default=0.0, help="its per-image stored PSNR floor, dB"
+    )
     args = ap.parse_args(argv)
 
     import torch
@@ -98,7 +101,9 @@ def main(argv=None) -> None:
     print(f"held-out photos ({len(held)}): {', '.join(p.stem for p in held)}")
     print("| model | task | samples | stored PSNR | restored PSNR | sum |")
     print("| --- | --- | --- | --- | --- | --- |")
-    refine = Refine(args.refine, args.refine_lr, args.refine_weight, args.refine_decay)
+    refine = Refine(
+        args.refine, args.refine_lr, args.refine_weight, args.refine_decay, args.refine_floor
+    )
     for source in args.models:
         conv = load(source, refine)
         task = conv.net.config.spec

@@ -38,6 +38,10 @@ class Refine:
     lr: float = 0.002  # Adam step on [0, 1] pixel values (one 8-bit level is 0.0039)
     stored_weight: float = 0.0  # weight of the stored image's error against y* (LR vs bicubic)
     decay: bool = False  # cosine decay of the step to 0 over the iterations
+    # A floor on the stored image's PSNR against y* (dB, 0: none), per image: a hinge that costs
+    # nothing while the stored image is at least this close to y* and FLOOR_WEIGHT x the excess
+    # squared error when it is not.
+    stored_floor: float = 0.0
 
 
 # The refinement a task gets when the user does not choose, by task name: only where it raised
@@ -51,6 +55,9 @@ DEFAULTS = {
     # Kodak24 +0.03 / +0.15): off by default; these settings serve `win decolorize --refine N`.
     "decolorization": Refine(iters=0, lr=0.0005, stored_weight=0.3),
 }
+
+
+FLOOR_WEIGHT = 10.0
 
 
 def default_refine(task, choice: Refine | int | None = None) -> Refine:
@@ -79,7 +86,8 @@ def _refine(net, x: torch.Tensor, refine: Refine) -> torch.Tensor:
         start = round8(task.to_image(net(x)).float())
         if refine.iters <= 0:
             return start.to(x.dtype)
-        target = task.target(x.float()) if refine.stored_weight else None
+        target = task.target(x.float()) if refine.stored_weight or refine.stored_floor else None
+        floor_mse = 10 ** (-refine.stored_floor / 10)
         wanted = [p.float() for p in task.restored(x)]
 
     def objective(y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -88,7 +96,10 @@ def _refine(net, x: torch.Tensor, refine: Refine) -> torch.Tensor:
         got = [g.float().clamp(0.0, 1.0) for g in task.restored(rec)]  # what the user gets
         loss = sum(((g - w) ** 2).mean() for g, w in zip(got, wanted, strict=True)) / len(wanted)
         if target is not None:
-            loss = loss + refine.stored_weight * ((stored - target) ** 2).mean()
+            err = ((stored - target) ** 2).flatten(1).mean(1)  # per image
+            loss = loss + refine.stored_weight * err.mean()
+            if refine.stored_floor:
+                loss = loss + FLOOR_WEIGHT * (err - floor_mse).clamp(min=0).mean()
         return loss, stored
 
     y = start.clone().requires_grad_(True)
