@@ -29,6 +29,8 @@ import torch
 
 from wincli.tasks import quantize_8bit, round8
 
+FLOOR_WEIGHT = 10.0  # the hinge of Refine.stored_floor, per unit of squared error below the floor
+
 
 @dataclass(frozen=True)
 class Refine:
@@ -55,9 +57,6 @@ DEFAULTS = {
     # Kodak24 +0.03 / +0.15): off by default; these settings serve `win decolorize --refine N`.
     "decolorization": Refine(iters=0, lr=0.0005, stored_weight=0.3),
 }
-
-
-FLOOR_WEIGHT = 10.0
 
 
 def default_refine(task, choice: Refine | int | None = None) -> Refine:
