@@ -56,15 +56,19 @@ def score(conv, samples) -> dict[str, float]:
     return {stored_k: s, restored_k: r, "sum_psnr": s + r, "samples": len(rows)}
 
 
-def load(source: str, refine=None):
+def load(source: str, refine=None, encoder: str | None = None):
+    """A CPU converter for a registry name or file, with ``refine`` and a one-pass ``encoder``
+    file (None: the forward output)."""
     import torch
 
     from wincli.converter import Converter
+    from wincli.encoder import load_encoder
     from wincli.refine import Refine
     from wincli.train.loop import load_init_from
 
     net = load_init_from(source)
-    return Converter(net=net, device=torch.device("cpu"), refine=refine or Refine())
+    enc = load_encoder(encoder, net) if encoder else None
+    return Converter(net=net, device=torch.device("cpu"), refine=refine or Refine(), encoder=enc)
 
 
 def main(argv=None) -> None:
@@ -89,6 +93,11 @@ def main(argv=None) -> None:
     ap.add_argument(
         "--refine-floor", type=float, default=0.0, help="its per-image stored PSNR floor, dB"
     )
+    ap.add_argument(
+        "--encoder", action="append", default=None,
+        help="a one-pass encoder file for the model (repeat: one row each; 'none': the forward "
+        "output)",
+    )  # fmt: skip
     args = ap.parse_args(argv)
 
     import torch
@@ -105,17 +114,19 @@ def main(argv=None) -> None:
         args.refine, args.refine_lr, args.refine_weight, args.refine_decay, args.refine_floor
     )
     for source in args.models:
-        conv = load(source, refine)
-        task = conv.net.config.spec
-        with torch.inference_mode():
-            m = score(conv, heldout_samples(task, held, args.crop, args.groups))
-        results[source] = {"task": task.name, **m}
-        vals = list(m.values())
-        print(
-            f"| {source} | {task.name} | {m['samples']} | {vals[0]:.2f} | {vals[1]:.2f} "
-            f"| {m['sum_psnr']:.2f} |",
-            flush=True,
-        )
+        for enc in args.encoder or ["none"]:
+            conv = load(source, refine, None if enc == "none" else enc)
+            task = conv.net.config.spec
+            with torch.inference_mode():
+                m = score(conv, heldout_samples(task, held, args.crop, args.groups))
+            label = source if enc == "none" else f"{source} + {enc}"
+            results[label] = {"task": task.name, **m}
+            vals = list(m.values())
+            print(
+                f"| {label} | {task.name} | {m['samples']} | {vals[0]:.2f} | {vals[1]:.2f} "
+                f"| {m['sum_psnr']:.2f} |",
+                flush=True,
+            )
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
 

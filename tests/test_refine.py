@@ -71,8 +71,9 @@ def test_defaults_and_choices():
     from wincli.tasks import parse_task
 
     x2, hiding = parse_task("rescaling-x2"), parse_task("hiding-1")
-    assert default_refine(x2) == DEFAULTS["rescaling-x2"] and DEFAULTS["rescaling-x2"].iters > 0
-    assert default_refine(hiding).iters == 0  # no held-out gain: not refined by default
+    assert default_refine(x2) == DEFAULTS["rescaling-x2"]
+    assert all(r.iters == 0 for r in DEFAULTS.values())  # the default is the one-pass encoder
+    assert default_refine(hiding).iters == 0
     assert default_refine(x2, 0).iters == 0
     assert default_refine(x2, 5) == replace(DEFAULTS["rescaling-x2"], iters=5)
     assert default_refine(hiding, Refine(3)) == Refine(3)
@@ -94,13 +95,15 @@ def test_tiled_refinement_matches_whole_image(checkpoints):
 def test_refinement_restores_a_real_photo_better():
     """The shipped x2 model on a crop of a Set5 photo, through 8-bit files as the CLI stores
     them: refined HR at least 0.5 dB above the plain forward output, LR not worse by > 0.3 dB."""
-    conv = Converter.load("rescaling", scale=2, device="cpu", allow_download=False)
-    assert conv.refine == DEFAULTS["rescaling-x2"]
+    conv = Converter.load("rescaling", scale=2, device="cpu", allow_download=False, encoder="none")
     img = Image.open(DATA / "eval" / "Set5" / "butterfly.png").convert("RGB")
     x = from_uint8(np.asarray(img)[64:192, 64:192])
     task = conv.config.spec
     got = {}
-    for label, refine in (("plain", Refine()), ("refined", None)):
+    for label, refine in (
+        ("plain", Refine()),
+        ("refined", replace(DEFAULTS["rescaling-x2"], iters=40)),
+    ):
         lr = conv.forward(x, refine=refine)
         got[label] = measure(task, x, lr, [conv.inverse(lr, size=(128, 128))])
     assert got["refined"]["hr_psnr"] >= got["plain"]["hr_psnr"] + 0.5, got
@@ -137,7 +140,9 @@ def test_stored_floor_holds_the_stored_image_close_to_its_target():
     """The shipped x2 model on noise, where its LR strays far from bicubic: with a floor 3 dB
     above the forward output's LR PSNR the refined LR reaches it (within 0.5 dB); without one, it
     does not move there; a floor below the forward output changes nothing."""
-    conv = Converter.load("rescaling", scale=2, device="cpu", allow_download=False, refine=0)
+    conv = Converter.load(
+        "rescaling", scale=2, device="cpu", allow_download=False, refine=0, encoder="none"
+    )
     task = conv.config.spec
     rng = np.random.default_rng(7)
     x = from_uint8(rng.integers(0, 256, (48, 48, 3), dtype=np.uint8))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -21,7 +22,8 @@ import torch.nn.functional as F
 from wincli.device import pick_device
 from wincli.errors import InputError
 from wincli.models import InvertibleNet, preset_config
-from wincli.refine import Refine, default_refine, refine_stored
+from wincli.options import InferenceOptions
+from wincli.refine import Refine, default_refine, encode, refine_stored
 from wincli.tasks import quantize_8bit, round8
 from wincli.tiling import auto_tile, count_tiles, tiled_apply
 
@@ -54,15 +56,21 @@ class Converter:
     note: str = ""  # the registry's status line for the loaded checkpoint (e.g. "early ...")
     bytes_per_pixel: float | None = None  # measured (registry); None: the preset's figure
     on_tile: Callable[[], None] | None = None
+    on_plan: Callable[[int], None] | None = None  # told how many tiles a pass will run
     # Run in channels-last memory format: 1.4-1.7x faster on CPU (scripts/bench_speed.py
     # --formats); outputs differ from channels-first only in float rounding (a test).
     channels_last: bool = True
     # Encoder-side refinement of the stored image (wincli/refine.py); off unless asked for or
     # loaded with the task's default (``Converter.load``).
     refine: Refine = Refine()
+    # The one-pass encoder (wincli/encoder.py) that chooses the stored image for this network's
+    # inverse; None stores the forward output.
+    encoder: torch.nn.Module | None = None
 
     def __post_init__(self) -> None:
         self.net = self.net.to(memory_format=self._format)
+        if self.encoder is not None:
+            self.encoder = self.encoder.to(self.device, memory_format=self._format).eval()
 
     @property
     def _format(self) -> torch.memory_format:
@@ -75,53 +83,58 @@ class Converter:
         *,
         secrets: int = 1,
         scale: int = 2,
-        variant: str = "win",
-        weights: str | None = None,
-        device: str = "auto",
-        tile: int | str | None = None,
-        half: bool = False,
-        allow_download: bool = True,
-        refine: Refine | int | None = None,
+        options: InferenceOptions | None = None,
+        **overrides,
     ) -> Converter:
-        """Resolve weights (explicit file, else the registry default) onto a device.
+        """Resolve weights (explicit file, else the registry default) and their one-pass encoder
+        onto a device, as ``options`` (defaults: ``InferenceOptions``) with ``overrides`` say.
 
         ``refine``: None, the task's default refinement (``wincli.refine.DEFAULTS``); a number,
         that many steps with the default's other settings; or a :class:`Refine`."""
         from wincli.weights import default_record, load_record, load_weights_file
 
-        dev = pick_device(device)
-        if half and dev.type != "cuda":
+        o = InferenceOptions.build(options, **overrides)
+        if o.threads is not None and o.threads < 1:
+            raise InputError(f"--threads must be at least 1, not {o.threads}")
+        if o.threads is not None:
+            torch.set_num_threads(o.threads)
+        dev = pick_device(o.device)
+        if o.half and dev.type != "cuda":
             raise InputError("--half needs a CUDA device")
-        expect = preset_config(task, secrets=secrets, scale=scale, variant=variant, preset="cpu")
-        note, bpp = "", None  # a bare file: its preset's memory figure
-        if weights:
-            net = load_weights_file(weights, expect)
-            source = f"--weights {weights}"
-            if net.config.variant != variant:
+        expect = preset_config(task, secrets=secrets, scale=scale, variant=o.variant, preset="cpu")
+        note, bpp, rec = "", None, None  # a bare file: its preset's memory figure
+        if o.weights:
+            net = load_weights_file(o.weights, expect)
+            source = f"--weights {o.weights}"
+            if net.config.variant != o.variant:
                 import warnings
 
                 warnings.warn(
-                    f"--model {variant} ignored: {weights} is a {net.config.variant} checkpoint",
+                    f"--model {o.variant} ignored: {o.weights} is a {net.config.variant} "
+                    "checkpoint",
                     stacklevel=2,
                 )
         else:
-            rec = default_record(task, secrets=secrets, scale=scale, variant=variant)
-            net, path, where = load_record(rec, allow_download)
+            rec = default_record(task, secrets=secrets, scale=scale, variant=o.variant)
+            net, path, where = load_record(rec, o.allow_download)
             source = f"{rec.name} from {where}"
             note = rec.status
             bpp = rec.bytes_per_pixel
+        encoder = _load_encoder(o, rec, net)
         net = net.to(dev).eval()
-        if half:
+        if o.half:
             net = net.half()
+            encoder = encoder.half() if encoder is not None else None
         return cls(
             net=net,
             device=dev,
-            tile=tile,
-            half=half,
+            tile=o.tile,
+            half=o.half,
             source=source,
             note=note,
             bytes_per_pixel=bpp,
-            refine=default_refine(net.config.spec, refine),
+            refine=default_refine(net.config.spec, o.refine),
+            encoder=encoder,
         )
 
     def planned_bytes_per_pixel(self) -> float:
@@ -137,6 +150,16 @@ class Converter:
         return self.net.config
 
     @property
+    def weights_id(self) -> str:
+        """A short identity of the network's weights, recorded in the files it stores so that a
+        restore with other weights is caught."""
+        from wincli.encoder import inverse_id
+
+        if not hasattr(self, "_weights_id"):
+            self._weights_id = inverse_id(self.net)[:16]
+        return self._weights_id
+
+    @property
     def multiple(self) -> int:
         return self.config.multiple
 
@@ -150,8 +173,17 @@ class Converter:
         return max(int(self.tile) // unit_in, 4)
 
     def _run(
-        self, fn, x: torch.Tensor, unit_in: int, unit_out: int, memory: float = 1.0
+        self,
+        fn,
+        x: torch.Tensor,
+        unit_in: int,
+        unit_out: int,
+        memory: float = 1.0,
+        steps_per_tile: int = 1,
     ) -> torch.Tensor:
+        """``fn`` over ``x`` whole or tile by tile; the progress callbacks hear of
+        ``steps_per_tile`` steps per tile (``fn`` reports all but the last through
+        ``on_tile``)."""
         dtype = torch.float16 if self.half else torch.float32
         tile = self._tile_units(unit_in, unit_out, memory)
         fmt = self._format
@@ -162,7 +194,10 @@ class Converter:
                 return out.float().cpu().contiguous()
 
         h, w = x.shape[-2:]
-        if tile is None or count_tiles(h // unit_in, w // unit_in, tile) == 1:
+        n = 1 if tile is None else count_tiles(h // unit_in, w // unit_in, tile)
+        if self.on_plan:
+            self.on_plan(n * steps_per_tile)
+        if n == 1:
             out = call(x)
             if self.on_tile:
                 self.on_tile()
@@ -172,14 +207,19 @@ class Converter:
         )
 
     def forward(
-        self, x: torch.Tensor, quantize: bool = True, refine: Refine | None = None
+        self,
+        x: torch.Tensor,
+        quantize: bool = True,
+        refine: Refine | None = None,
+        encoder: bool = True,
     ) -> torch.Tensor:
         """(1, c_in, H, W) in [0, 1] -> the stored image, rounded to 8 bits (``quantize=False``:
-        the float output, as the paper's hiding protocol measures it).
+        the float forward output, as the paper's hiding protocol measures it).
 
         Hiding / decolorization: (1, 3 or 1, H, W); rescaling: (1, 3, ceil(H/s), ceil(W/s)).
-        The 8-bit image is refined for the inverse as ``refine`` says (None: ``self.refine``),
-        tile by tile like the forward pass; the float output never is.
+        The 8-bit image is chosen by the one-pass encoder (``self.encoder``, unless ``encoder``
+        is False) and refined for the inverse as ``refine`` says (None: ``self.refine``), tile by
+        tile like the forward pass; the float output never is.
         """
         m = self.multiple
         h, w = x.shape[-2:]
@@ -187,12 +227,14 @@ class Converter:
         task = self.config.spec
         s = task.down
         refine = self.refine if refine is None else refine
+        enc = self.encoder if quantize and encoder else None
         if quantize and refine.iters > 0:
             y = self._run(
-                lambda t: refine_stored(self.net, t, refine), xp, m, m // s, REFINE_MEMORY
-            )
+                lambda t: refine_stored(self.net, t, refine, enc, on_step=self.on_tile),
+                xp, m, m // s, REFINE_MEMORY, steps_per_tile=refine.iters + 1,
+            )  # fmt: skip
         else:
-            y = self._run(lambda t: task.to_image(self.net(t)), xp, m, m // s)
+            y = self._run(lambda t: encode(self.net, t, enc), xp, m, m // s)
         if quantize:
             y = quantize_8bit(y)
         return y[..., : math.ceil(h / s), : math.ceil(w / s)]
@@ -216,6 +258,24 @@ class Converter:
             raise InputError(f"cannot restore {out_w}x{out_h} from a {w}x{h} image at x{s}")
         x = x[..., :out_h, :out_w]
         return x.clamp(0.0, 1.0) if clamp else x
+
+
+def _load_encoder(o: InferenceOptions, rec, net):
+    """The one-pass encoder ``o.encoder`` names for ``net`` (None: the forward output)."""
+    from wincli.encoder import load_encoder
+
+    if o.encoder == "none":
+        return None
+    if o.encoder == "auto":
+        if rec is None:
+            return None
+        from wincli.weights import load_record_encoder
+
+        return load_record_encoder(rec, net, o.allow_download)
+    path = Path(o.encoder)
+    if not path.is_file():
+        raise InputError(f"--encoder {o.encoder}: no such file (or use auto / none)")
+    return load_encoder(path, net)
 
 
 def pad_to(x: torch.Tensor, multiple: int) -> torch.Tensor:

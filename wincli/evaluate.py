@@ -163,23 +163,19 @@ def evaluate(
     frontier: bool = False,
     save=None,
 ) -> list[Row]:
-    """Every sample of a folder through WIN (``conv``; None: baselines only), as ``WIN 8-bit``
-    (the forward output rounded), ``WIN 8-bit refined`` when ``conv`` refines (what the CLI
-    stores by default for that task, ``wincli.refine``) and ``WIN float`` (not rounded, the
-    paper's hiding protocol), beside the baselines and, with ``frontier``, the classical
-    frontier. ``save`` gets the stored image the CLI would write."""
-    from wincli.refine import Refine
-
-    refined = conv is not None and conv.refine.iters > 0
-    runs = [("WIN 8-bit", True, Refine()), ("WIN float", False, None)]
-    if refined:
-        runs.insert(1, (REFINED, True, conv.refine))
-    written = REFINED if refined else "WIN 8-bit"  # what the CLI stores
+    """Every sample of a folder through WIN (``conv``; None: baselines only), as the 8-bit
+    stored images of ``stored_variants`` (the forward output rounded, the one-pass encoder's,
+    the refined one) and ``WIN float`` (not rounded, the paper's hiding protocol), beside the
+    baselines and, with ``frontier``, the classical frontier. ``save`` gets the stored image
+    the CLI would write."""
+    runs = stored_variants(conv)
+    written = runs[-1][0] if runs else None  # what the CLI stores
+    runs.append(("WIN float", False, None, False))
     rows = []
     for name, x in samples(task, paths, crop):
         if conv is not None:
-            for label, quant, refine in runs:
-                stored = conv.forward(x, quantize=quant, refine=refine)
+            for label, quant, refine, enc in runs:
+                stored = conv.forward(x, quantize=quant, refine=refine, encoder=enc)
                 rec = conv.inverse(stored, size=tuple(x.shape[-2:]))
                 restored = task.restored(rec)
                 rows.append(Row(name, label, measure(task, x, stored, restored)))
@@ -205,12 +201,32 @@ def _save_sample(save, task: Task, name: str, x, stored, restored) -> None:
 
 
 REFINED = "WIN 8-bit refined"
+ENCODED = "WIN 8-bit one-pass"
+# registry section of each 8-bit row
+SECTIONS = {"WIN 8-bit": "8bit", ENCODED: "one_pass", REFINED: "refined", "WIN float": "float"}
+
+
+def stored_variants(conv) -> list[tuple[str, bool, object, bool]]:
+    """(label, quantize, refine, encoder) of the 8-bit stored images ``evaluate`` measures: the
+    rounded forward output (the paper's protocol), then the one-pass encoder's output when
+    ``conv`` has one, then the refined image when ``conv`` refines; the last is what the CLI
+    stores."""
+    from wincli.refine import Refine
+
+    if conv is None:
+        return []
+    runs = [("WIN 8-bit", True, Refine(), False)]
+    if conv.encoder is not None:
+        runs.append((ENCODED, True, Refine(), True))
+    if conv.refine.iters > 0:
+        runs.append((REFINED, True, conv.refine, True))
+    return runs
 
 
 def registry_metrics(conv, task: Task, eval_root: Path) -> dict:
     """The nested metrics a shipped checkpoint records: {set: {crop, 8bit: {...}, float:
     {...}, refined: {...}}} on the task's ``BENCHMARKS``, rounded (PSNR 0.01 dB, SSIM 1e-4);
-    ``refined`` only when ``conv`` refines (the CLI's default for the task)."""
+    ``one_pass`` / ``refined`` only when ``conv`` has an encoder / refines (``SECTIONS``)."""
     from wincli.io import list_images
 
     def rounded(d: dict) -> dict:
@@ -220,22 +236,19 @@ def registry_metrics(conv, task: Task, eval_root: Path) -> dict:
     for bench in BENCHMARKS[task.kind]:
         files = list_images([Path(eval_root) / bench.name])
         m = summary(evaluate(conv, task, files, crop=bench.crop, with_baselines=False))
-        out[bench.name] = {
-            "crop": bench.crop,
-            "8bit": rounded(m["WIN 8-bit"]),
-            "float": rounded(m["WIN float"]),
-        }
-        if REFINED in m:
-            out[bench.name]["refined"] = rounded(m[REFINED])
+        out[bench.name] = {"crop": bench.crop}
+        for label, section in SECTIONS.items():
+            if label in m:
+                out[bench.name][section] = rounded(m[label])
     return out
 
 
-METRIC_SECTIONS = ("8bit", "float", "refined")
+METRIC_SECTIONS = tuple(SECTIONS.values())
 
 
 def check_metrics(task: Task, metrics: dict) -> None:
     """Raise ValueError unless ``metrics`` has the registry's nested shape for ``task``:
-    known sets, each with ``crop`` and ``8bit`` (``float``, ``refined`` optional) of known
+    known sets, each with ``crop`` and ``8bit`` (the other ``SECTIONS`` optional) of known
     metric names."""
     sets = {b.name: b for b in BENCHMARKS[task.kind]}
     names = {f"{n}_{m}" for n in (task.stored_name, task.restored_name) for m in ("psnr", "ssim")}

@@ -46,15 +46,14 @@ class Refine:
     stored_floor: float = 0.0
 
 
-# The refinement a task gets when the user does not choose, by task name: only where it raised
-# both the stored and the restored PSNR on the held-out training photos (never the eval sets;
-# `python scripts/heldout.py NAME --crop 512 --refine 20 --refine-weight W --refine-lr LR
-# [--refine-decay]`, README "Encoder-side refinement"). Hiding is not here: it gained nothing.
+# How `--refine N` searches, per task: the step size and the stored image's weight chosen on the
+# held-out training photos (never the eval sets; `python scripts/heldout.py NAME --crop 512
+# --refine 40 --refine-weight W --refine-lr LR [--refine-decay]`, docs/notes). No task refines
+# unless asked: the one-pass encoder (wincli/encoder.py) gives the default stored image at the
+# cost of a forward pass, and each refinement step costs about three.
 DEFAULTS = {
-    "rescaling-x2": Refine(iters=40, lr=0.004, stored_weight=0.05, decay=True),
-    "rescaling-x4": Refine(iters=20, lr=0.004, stored_weight=0.3, decay=True),
-    # Decolorization gained little for 40x the time (held-out gray / colour +0.16 / +0.39 dB,
-    # Kodak24 +0.03 / +0.15): off by default; these settings serve `win decolorize --refine N`.
+    "rescaling-x2": Refine(iters=0, lr=0.004, stored_weight=0.05, decay=True),
+    "rescaling-x4": Refine(iters=0, lr=0.004, stored_weight=0.3, decay=True),
     "decolorization": Refine(iters=0, lr=0.0005, stored_weight=0.3),
 }
 
@@ -68,21 +67,46 @@ def default_refine(task, choice: Refine | int | None = None) -> Refine:
     return base if choice is None else replace(base, iters=int(choice))
 
 
-def refine_stored(net, x: torch.Tensor, refine: Refine) -> torch.Tensor:
-    """(B, c_in, H, W) x -> the refined stored image (B, C, h, w) on the 8-bit grid.
+def stored_objective(
+    net, stored: torch.Tensor, wanted, target, stored_weight: float, dtype=torch.float32
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The objective a stored 8-bit image is chosen by (the refinement's and the one-pass
+    encoder's): the mean squared error of what the user gets back (clamped) against ``wanted``
+    (``task.restored(x)``), plus ``stored_weight`` times the stored image's own error against
+    ``target`` (y*; None: no such term). Returns it and the per-image stored error (or None)."""
+    task = net.config.spec
+    rec = net.inverse(task.from_image(stored.to(dtype)))
+    got = [g.float().clamp(0.0, 1.0) for g in task.restored(rec)]  # what the user gets
+    loss = sum(((g - w) ** 2).mean() for g, w in zip(got, wanted, strict=True)) / len(wanted)
+    if target is None:
+        return loss, None
+    err = ((stored - target) ** 2).flatten(1).mean(1)  # per image
+    return loss + stored_weight * err.mean(), err
+
+
+def encode(net, x: torch.Tensor, encoder=None) -> torch.Tensor:
+    """The stored image before rounding: the forward output, corrected by the one-pass encoder
+    (``wincli.encoder``) when one is given."""
+    y0 = net.config.spec.to_image(net(x))
+    return y0 if encoder is None else encoder(x, y0)
+
+
+def refine_stored(net, x: torch.Tensor, refine: Refine, encoder=None, on_step=None) -> torch.Tensor:
+    """(B, c_in, H, W) x -> the refined stored image (B, C, h, w) on the 8-bit grid, starting
+    from the one-pass encoder's output (``encoder``) or the forward output.
 
     ``net`` is an :class:`~wincli.models.InvertibleNet`; its parameters are not changed and get no
     gradient (only the stored image's does). Runs in the dtype of ``x``; the pixels that are
-    optimised are float32.
+    optimised are float32. ``on_step()`` is called after every step (progress).
     """
     with torch.inference_mode(False):  # callers may be in inference mode; this needs autograd
-        return _refine(net, x.clone(), refine)
+        return _refine(net, x.clone(), refine, encoder, on_step)
 
 
-def _refine(net, x: torch.Tensor, refine: Refine) -> torch.Tensor:
+def _refine(net, x: torch.Tensor, refine: Refine, encoder=None, on_step=None) -> torch.Tensor:
     task = net.config.spec
     with torch.no_grad():
-        start = round8(task.to_image(net(x)).float())
+        start = round8(encode(net, x, encoder).float())
         if refine.iters <= 0:
             return start.to(x.dtype)
         target = task.target(x.float()) if refine.stored_weight or refine.stored_floor else None
@@ -91,14 +115,9 @@ def _refine(net, x: torch.Tensor, refine: Refine) -> torch.Tensor:
 
     def objective(y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         stored = quantize_8bit(y)
-        rec = net.inverse(task.from_image(stored.to(x.dtype)))
-        got = [g.float().clamp(0.0, 1.0) for g in task.restored(rec)]  # what the user gets
-        loss = sum(((g - w) ** 2).mean() for g, w in zip(got, wanted, strict=True)) / len(wanted)
-        if target is not None:
-            err = ((stored - target) ** 2).flatten(1).mean(1)  # per image
-            loss = loss + refine.stored_weight * err.mean()
-            if refine.stored_floor:
-                loss = loss + FLOOR_WEIGHT * (err - floor_mse).clamp(min=0).mean()
+        loss, err = stored_objective(net, stored, wanted, target, refine.stored_weight, x.dtype)
+        if refine.stored_floor:
+            loss = loss + FLOOR_WEIGHT * (err - floor_mse).clamp(min=0).mean()
         return loss, stored
 
     y = start.clone().requires_grad_(True)
@@ -119,4 +138,6 @@ def _refine(net, x: torch.Tensor, refine: Refine) -> torch.Tensor:
         opt.step()
         with torch.no_grad():
             y.clamp_(0.0, 1.0)
+        if on_step is not None:
+            on_step()
     return best.to(x.dtype)

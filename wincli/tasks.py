@@ -151,6 +151,11 @@ class Task:
         return 3
 
     @property
+    def stored_channels(self) -> int:
+        """Channels of the stored image (``to_image`` of the network output)."""
+        return self.c_out
+
+    @property
     def stages(self) -> int:
         """Number of x2 squeezes."""
         return 1
@@ -274,6 +279,10 @@ class Rescaling(Task):
     @property
     def c_out(self) -> int:
         return 3 * self.groups
+
+    @property
+    def stored_channels(self) -> int:
+        return 3
 
     @property
     def groups(self) -> int:

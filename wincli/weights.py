@@ -18,11 +18,13 @@ import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wincli.errors import WeightsError
-from wincli.models import ModelConfig
-from wincli.tasks import Task, make_task
+
+if TYPE_CHECKING:  # torch loads with the first network, not with `win models list`
+    from wincli.models import ModelConfig
+    from wincli.tasks import Task
 
 _SOURCE_WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
 
@@ -63,24 +65,59 @@ class WeightsRecord:
     # peak activation bytes per pixel of the high-dimensional side, whole image, the larger of
     # forward and inverse (scripts/bench_memory.py --per-model); sizes --tile auto
     bytes_per_pixel: float | None = None
+    # The one-pass encoder trained for this checkpoint's inverse (wincli/encoder.py): file,
+    # sha256, config, recipe, metrics; empty when none ships.
+    encoder: dict[str, Any] = field(default_factory=dict)
 
     @property
     def model_config(self) -> ModelConfig:
+        from wincli.models import ModelConfig
+
         return ModelConfig.from_dict(self.config)
 
     @property
     def spec(self) -> Task:
+        from wincli.tasks import make_task
+
         return make_task(self.task, secrets=self.secrets, scale=self.scale)
 
     def matches(self, task: str, secrets: int, scale: int, variant: str) -> bool:
+        from wincli.tasks import make_task
+
         if self.task != task or self.variant != variant:
             return False
         return self.spec == make_task(task, secrets=secrets, scale=scale)
 
 
+def default_metrics(rec: WeightsRecord) -> dict[str, dict[str, float]]:
+    """{set: metrics} of what the CLI stores by default with ``rec``: the one-pass encoder's
+    section where it has one, else the rounded forward output's ("8bit")."""
+    section = "one_pass" if rec.encoder else "8bit"
+    return {
+        name: entry.get(section, entry.get("8bit", {}))
+        for name, entry in rec.metrics.items()
+        if isinstance(entry, dict)
+    }
+
+
 def registry_path() -> Path | None:
     d = bundled_dir()
     return d / "registry.json" if d else None
+
+
+def read_registry_json(path: Path | None = None) -> dict:
+    """The registry file as plain data (for the release tools that edit it)."""
+    path = path or registry_path() or _SOURCE_WEIGHTS / "registry.json"
+    return json.loads(path.read_text()) if path.exists() else {"hub": {}, "models": []}
+
+
+def write_registry_json(data: dict, path: Path | None = None) -> None:
+    """Write the registry atomically (a reader never sees half a file)."""
+    from wincli.fs import atomic_write
+
+    path = path or registry_path() or _SOURCE_WEIGHTS / "registry.json"
+    text = json.dumps(data, indent=1) + "\n"
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text))
 
 
 def load_registry(path: Path | None = None) -> list[WeightsRecord]:
@@ -113,6 +150,8 @@ def default_record(
         if r.matches(task, secrets, scale, variant)
     ]
     if not records:
+        from wincli.tasks import make_task
+
         what = make_task(task, secrets=secrets, scale=scale).name
         raise WeightsError(
             f"no pretrained {what} ({variant}) checkpoint ships with this version; train one with "
@@ -140,8 +179,28 @@ def hub_cache_dir() -> str | None:
     return None
 
 
+def hub_reachable(timeout: float = 5.0) -> str | None:
+    """None when the Hub's host answers a TCP connection, else why not (one short line): a
+    download is not even tried offline, where huggingface_hub would retry for half a minute."""
+    import socket
+    from urllib.parse import urlparse
+
+    url = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    host, port = url.hostname or "huggingface.co", url.port or (443 if url.scheme != "http" else 80)
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except OSError as exc:
+        return f"cannot reach {host} ({exc.strerror or type(exc).__name__}); offline?"
+
+
 def _hub_download(rec: WeightsRecord, local_only: bool) -> Path:
     from huggingface_hub import hf_hub_download
+
+    if not local_only:
+        why = hub_reachable()
+        if why:
+            raise WeightsError(f"{rec.file}: {why}")
 
     return Path(
         hf_hub_download(
@@ -182,6 +241,8 @@ def resolve(rec: WeightsRecord, allow_download: bool = True) -> tuple[Path, str]
             ) from None
     try:
         return _hub_download(rec, local_only=False), f"Hub download ({rec.repo_id}@{rec.revision})"
+    except WeightsError as exc:
+        raise WeightsError(f"{exc}; pass --weights FILE") from None
     except Exception as exc:  # noqa: BLE001
         raise WeightsError(
             f"cannot download {rec.file} from {rec.repo_id} at revision {rec.revision} "
@@ -205,6 +266,37 @@ def load_record(rec: WeightsRecord, allow_download: bool = True):
     path, source = resolve(rec, allow_download)
     verify(rec, path)
     return load_model(path, rec.model_config, trusted=True), path, source
+
+
+def encoder_record(rec: WeightsRecord) -> WeightsRecord | None:
+    """``rec``'s one-pass encoder as a record of its own (file, sha256, same Hub repo), so that
+    it resolves, downloads and verifies like any checkpoint; None when it has none."""
+    if not rec.encoder:
+        return None
+    from dataclasses import replace
+
+    return replace(
+        rec, name=f"{rec.name}-encoder", file=rec.encoder["file"], sha256=rec.encoder["sha256"],
+        encoder={},
+    )  # fmt: skip
+
+
+def with_encoders(records: list[WeightsRecord]) -> list[WeightsRecord]:
+    """Each record followed by its encoder's record, where it has one."""
+    return [x for r in records for x in (r, encoder_record(r)) if x is not None]
+
+
+def load_record_encoder(rec: WeightsRecord, net, allow_download: bool = True):
+    """The encoder registered for ``rec`` (hash-checked, and checked to serve ``net``), or
+    None when none ships."""
+    from wincli.encoder import load_encoder
+
+    enc = encoder_record(rec)
+    if enc is None:
+        return None
+    path, _ = resolve(enc, allow_download)
+    verify(enc, path)
+    return load_encoder(path, net, trusted=True)
 
 
 def load_weights_file(path: str | Path, expect: ModelConfig | None = None):
@@ -240,10 +332,13 @@ def pull(name: str | None = None) -> list[str]:
         records = [r for r in records if r.name == name]
         if not records:
             raise WeightsError(f"no checkpoint named {name!r}; see `win models list`")
+    records = with_encoders(records)
     lines = []
     for rec in records:
         try:
             path = _hub_download(rec, local_only=False)
+        except WeightsError:
+            raise
         except Exception as exc:  # noqa: BLE001
             raise WeightsError(
                 f"cannot download {rec.file} from {rec.repo_id} at revision "
@@ -257,7 +352,7 @@ def pull(name: str | None = None) -> list[str]:
 def verify_all() -> list[tuple[str, str]]:
     """(name, "ok (source)" | "FAILED ..." | "not available locally") for every record."""
     out = []
-    for rec in load_registry():
+    for rec in with_encoders(load_registry()):
         try:
             path, source = resolve(rec, allow_download=False)
         except WeightsError:

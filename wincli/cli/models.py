@@ -15,22 +15,29 @@ from wincli.cli.common import (
 @models_app.command("list")
 @guarded
 def models_list() -> None:
-    """Table of the registry: name (* = default), params, PSNR, where it would load from."""
+    """Table of the registry: name, params, the PSNR that `win` gives by default, where the file
+    would load from."""
     from rich.console import Console
     from rich.table import Table
 
-    from wincli.weights import load_registry, where_from
+    from wincli.weights import default_metrics, load_registry, where_from
 
-    table = Table("name", "params", "measured PSNR (8-bit)", "loads from")
+    table = Table(
+        "name", "default", "params", "PSNR by default (8-bit files)", "loads from",
+        caption="default: the checkpoint each command uses unless given --weights. PSNR: what "
+        "the default command stores and restores on the paper's sets (rescaling shaves the "
+        "scale in pixels off the border), `win eval` recomputes it.",
+    )  # fmt: skip
     for rec in load_registry():
         metrics = ", ".join(
             f"{set_name} {k.removesuffix('_psnr')} {v}"
-            for set_name, entry in rec.metrics.items()
-            for k, v in entry["8bit"].items()
+            for set_name, entry in default_metrics(rec).items()
+            for k, v in entry.items()
             if k.endswith("_psnr")
         )
         table.add_row(
-            rec.name + (" *" if rec.default else ""),
+            rec.name,
+            "yes" if rec.default else "",
             f"{rec.params:,}",
             metrics or "-",
             where_from(rec).split(" (")[0],

@@ -18,12 +18,14 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from wincli.errors import InputError
-from wincli.tasks import ESTIMATORS, Task, make_task
+
+if TYPE_CHECKING:  # torch loads with the first training, not with `win --help`
+    import torch
+
+    from wincli.tasks import Task
 
 RECIPE, RUNTIME = "recipe", "runtime"
 
@@ -119,6 +121,8 @@ class TrainOptions:
     @property
     def spec(self) -> Task:
         """The task object this run trains (``Hiding(2)``, ...)."""
+        from wincli.tasks import make_task
+
         return make_task(self.task or "rescaling", secrets=self.secrets or 1, scale=self.scale or 2)
 
     @classmethod
@@ -177,6 +181,8 @@ def check_options(opts: TrainOptions) -> None:
         raise InputError(f"--patch must be a multiple of 8 (at least 16), not {opts.patch}")
     if opts.init not in (None, "task", "orthogonal"):
         raise InputError("--init must be task or orthogonal")
+    from wincli.tasks import ESTIMATORS
+
     if opts.ste not in (None, *ESTIMATORS):
         raise InputError(f"--ste must be one of {', '.join(ESTIMATORS)}")
     if opts.out and not opts.resume and Path(opts.out).exists() and not Path(opts.out).is_dir():

@@ -1,0 +1,102 @@
+"""The one-pass encoder: it starts as the forward output, it serves one inverse only, it can be
+trained, and the CLI and the Python API store the same bytes with default options."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from tests.conftest import REPO, smooth_image
+from wincli.checkpoint import load_model
+from wincli.encoder import build_encoder, inverse_id, load_encoder, save_encoder
+from wincli.errors import WeightsError
+from wincli.io import from_uint8
+
+
+@pytest.mark.parametrize("name", ["rescaling-x2", "rescaling-x4", "decolorization", "hiding-1"])
+def test_an_untrained_encoder_stores_the_forward_output(checkpoints, name):
+    net = load_model(checkpoints[name])
+    task = net.config.spec
+    x = task.pack([from_uint8(smooth_image(32, 48, s)) for s in range(task.images_per_sample)])
+    enc = build_encoder(net)
+    with torch.no_grad():
+        y0 = task.to_image(net(x))
+        assert torch.equal(enc(x, y0), y0)
+        assert enc(x, y0).shape == (1, task.stored_channels, 32 // task.down, 48 // task.down)
+
+
+def test_an_encoder_serves_only_the_inverse_it_was_trained_for(tmp_path, checkpoints):
+    x2 = load_model(checkpoints["rescaling-x2"])
+    other = load_model(checkpoints["rescaling-x2"])
+    with torch.no_grad():
+        next(other.parameters()).add_(1e-3)
+    path = tmp_path / "enc.safetensors"
+    save_encoder(build_encoder(x2), path, inverse_id(x2), {"serves_name": "x2 test"})
+    assert load_encoder(path, x2) is not None
+    with pytest.raises(WeightsError, match="another network's inverse"):
+        load_encoder(path, other)
+
+
+def test_training_an_encoder_lowers_its_objective(tmp_path, checkpoints):
+    from wincli.train.encoder import EncoderOptions, score, train_encoder
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for i in range(4):
+        Image.fromarray(smooth_image(80, 80, i)).save(data / f"im{i}.png")
+    out = tmp_path / "run"
+    opts = EncoderOptions(
+        model=str(checkpoints["rescaling-x2"]), data=[str(data)], out=str(out), steps=30,
+        batch=4, patch=32, lr=3e-3, warmup=5, holdout=1, val_crop=64, val_every=30,
+    )  # fmt: skip
+    train_encoder(opts)
+    net = load_model(checkpoints["rescaling-x2"])
+    enc = load_encoder(out / "last.safetensors", net)
+    val = torch.stack([from_uint8(smooth_image(64, 64, 9))[0]])
+    before, after = score(net, None, val), score(net, enc, val)
+    assert after["restored_psnr"] > before["restored_psnr"]
+
+
+def test_cli_and_api_store_the_same_bytes_with_default_options(tmp_path, checkpoints, monkeypatch):
+    """Default options tile (--tile auto) in both; a small memory cap makes the image span
+    several tiles."""
+    from typer.testing import CliRunner
+
+    import wincli
+    from wincli.cli import app
+
+    monkeypatch.setattr("wincli.converter.auto_tile", lambda *a, **k: 16)
+    src = tmp_path / "in.png"
+    Image.fromarray(smooth_image(72, 88, 3)).save(src)
+    out = tmp_path / "lr.png"
+    res = CliRunner().invoke(
+        app, ["downscale", str(src), "-o", str(out), "--weights", str(checkpoints["rescaling-x2"])]
+    )
+    assert res.exit_code == 0, res.output
+    api = wincli.downscale(Image.open(src), scale=2, weights=str(checkpoints["rescaling-x2"]))
+    assert np.array_equal(np.asarray(Image.open(out)), np.asarray(api))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["downscale", "--help"],
+        ["models", "list"],
+        ["train", "--help"],
+        ["hide", "--help"],
+    ],
+)
+def test_help_and_listing_do_not_import_torch(args):
+    code = (
+        "import sys\nfrom wincli.cli import app\n"
+        f"try:\n    app({args!r})\nexcept SystemExit:\n    pass\n"
+        "sys.exit(3 if 'torch' in sys.modules else 0)\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert res.returncode == 0, f"win {' '.join(args)} imported torch"

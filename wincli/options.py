@@ -1,0 +1,42 @@
+"""The inference options every conversion shares, with one default each.
+
+>>> opts = InferenceOptions(tile=256, refine=10)
+>>> conv = Converter.load("rescaling", scale=2, options=opts)        # doctest: +SKIP
+
+The CLI builds one from its flags and the Python API (``wincli.downscale(img, tile=256)``) from
+its keyword arguments; both then load through ``Converter.load``, so a command and the API call
+with the same options write the same bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+
+@dataclass(frozen=True)
+class InferenceOptions:
+    variant: str = "win"  # win or win-naive
+    weights: str | None = None  # a local .safetensors file instead of the registry's default
+    device: str = "auto"  # auto, cpu, cuda or mps
+    tile: int | str | None = "auto"  # pixels, "auto" (sized from free memory) or None (whole)
+    half: bool = False  # float16 inference (CUDA only)
+    # Gradient steps that refine the stored image after the one-pass encoder (None: the task's
+    # default, which is 0: the encoder alone); a wincli.refine.Refine sets every knob.
+    refine: object = None
+    # The one-pass encoder: "auto" (the one registered for the default weights; none for a
+    # --weights file), "none" (store the forward output) or a .safetensors file.
+    encoder: str = "auto"
+    # CPU threads (None: torch's default, $OMP_NUM_THREADS or every core). Each process uses them
+    # all: one process over a folder is the fast way to convert many files; processes side by
+    # side should each get --threads cores / jobs.
+    threads: int | None = None
+    allow_download: bool = True
+
+    @classmethod
+    def build(cls, base: InferenceOptions | None = None, **overrides) -> InferenceOptions:
+        """``base`` (or the defaults) with ``overrides``; an unknown name is a TypeError."""
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(overrides) - names)
+        if unknown:
+            raise TypeError(f"unknown inference option(s): {', '.join(unknown)}")
+        return replace(base or cls(), **overrides)

@@ -1,0 +1,210 @@
+"""Training the one-pass encoder (``wincli.encoder``) against a frozen invertible network.
+
+>>> train_encoder(EncoderOptions(model="rescaling-x2-win-cpu", data=["../shared/data/train"],
+...                              out="runs/enc-x2"))                    # doctest: +SKIP
+
+Random crops of the training photos (the same held-out split as `win train`) go through the
+frozen forward pass, the encoder, the straight-through 8-bit rounding and the frozen inverse; the
+loss is the refinement's objective (``wincli.refine.stored_objective``). Every ``val_every`` steps
+the held-out photos (center crops, 8-bit, whole images) are scored; ``best.safetensors`` keeps
+the best restored PSNR whose stored image is no worse than ``stored_floor`` dB below the forward
+output's. ``state.pt`` (optimizer, step) lets ``resume`` go on exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from wincli.encoder import build_encoder, inverse_id, load_encoder, save_encoder
+from wincli.tasks import quantize_8bit, round8
+
+
+@dataclass
+class EncoderOptions:
+    model: str  # registry name or .safetensors of the invertible network it serves
+    data: list[str] = field(default_factory=list)
+    out: str = "runs/encoder"
+    steps: int = 3000
+    batch: int = 8
+    patch: int = 128
+    lr: float = 1e-3
+    warmup: int = 100
+    stored_weight: float | None = None  # None: the task's refinement default
+    width: int = 48
+    blocks: int = 4
+    bound: float = 0.0  # EncoderConfig.bound
+    clip: float = 1.0  # gradient norm clipping (0: none)
+    holdout: int = 6
+    val_crop: int = 256
+    val_every: int = 250
+    stored_slack: float = 0.5  # best: stored PSNR at most this far below the forward output's
+    seed: int = 0
+    threads: int = 1
+    init_from: str | None = None  # an encoder file to continue from
+
+
+def _psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    mse = ((a - b) ** 2).flatten(1).mean(1).clamp_min(1e-12)
+    return -10 * torch.log10(mse)
+
+
+@torch.no_grad()
+def score(net, enc, batch: torch.Tensor) -> dict[str, float]:
+    """Mean 8-bit stored / restored PSNR over ``batch`` (one image at a time); ``enc`` None:
+    the forward output as it is."""
+    task = net.config.spec
+    stored_p, restored_p = [], []
+    for x in batch.split(1):
+        y0 = task.to_image(net(x))
+        stored = round8(enc(x, y0) if enc is not None else y0)
+        rec = net.inverse(task.from_image(stored)).clamp(0.0, 1.0)
+        got = torch.cat(task.restored(rec), 1)
+        restored_p.append(_psnr(got, torch.cat(task.restored(x), 1)).item())
+        stored_p.append(_psnr(stored, round8(task.target(x))).item())
+    n = len(restored_p)
+    return {"stored_psnr": sum(stored_p) / n, "restored_psnr": sum(restored_p) / n}
+
+
+def _lr(step: int, o: EncoderOptions) -> float:
+    if step < o.warmup:
+        return o.lr * (step + 1) / o.warmup
+    t = (step - o.warmup) / max(1, o.steps - o.warmup)
+    return o.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
+
+
+def _setup(o: EncoderOptions):
+    from wincli.refine import default_refine
+    from wincli.train.data import (
+        PatchDataset,
+        find_images,
+        load_images,
+        split_holdout,
+        validation_batch,
+    )
+    from wincli.train.loop import load_init_from
+
+    net = load_init_from(o.model).eval()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    task = net.config.spec
+    if o.stored_weight is None:
+        o.stored_weight = default_refine(task).stored_weight
+    train_paths, val_paths = split_holdout(find_images(o.data), o.holdout)
+    data = PatchDataset(load_images(train_paths), net.config, o.patch, o.seed)
+    val = validation_batch(load_images(val_paths), net.config, o.val_crop)
+    enc = build_encoder(net, o.width, o.blocks, o.bound)
+    if o.init_from:  # its weights, in this run's shape (a bound may be added)
+        src = load_encoder(o.init_from, net)
+        enc = build_encoder(net, src.config.width, src.config.blocks, o.bound or src.config.bound)
+        enc.load_state_dict(src.state_dict())
+    return net, task, data, val, enc
+
+
+def train_encoder(o: EncoderOptions, resume: bool = False) -> dict[str, float]:
+    torch.set_num_threads(o.threads)
+    torch.manual_seed(o.seed)
+    out = Path(o.out)
+    out.mkdir(parents=True, exist_ok=True)
+    state_path = out / "state.pt"
+    if resume:
+        state = torch.load(state_path, weights_only=False)
+        o = EncoderOptions(**state["options"])
+        o.init_from = str(out / "last.safetensors")
+    net, task, data, val, enc = _setup(o)
+    serves = inverse_id(net)
+    meta = {"serves_name": net.config.name, "model": o.model}
+    opt = torch.optim.Adam(enc.parameters(), lr=o.lr)
+    base = score(net, None, val)
+    start, best = 0, None
+    if resume:
+        opt.load_state_dict(state["optimizer"])
+        start, best = state["step"], state["best"]
+    log = (out / "log.jsonl").open("a")
+    log.write(json.dumps({"forward_output": base, "options": asdict(o)}) + "\n")
+    log.flush()
+    t0 = time.time()
+    for step in range(start, o.steps):
+        idx = range(step * o.batch, (step + 1) * o.batch)
+        x = torch.stack([data[i] for i in idx])
+        with torch.no_grad():
+            y0 = task.to_image(net(x))
+            target = task.target(x)
+            wanted = task.restored(x)
+        stored = quantize_8bit(enc(x, y0))
+        loss, _ = _objective(net, stored, wanted, target, o.stored_weight)
+        for g in opt.param_groups:
+            g["lr"] = _lr(step, o)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if o.clip > 0:
+            torch.nn.utils.clip_grad_norm_(enc.parameters(), o.clip)
+        opt.step()
+        done = step + 1
+        if done % o.val_every == 0 or done == o.steps:
+            enc.eval()
+            s = score(net, enc, val)
+            enc.train()
+            ok = s["stored_psnr"] >= base["stored_psnr"] - o.stored_slack
+            rec = {"step": done, "loss": loss.item(), **s, "s": round(time.time() - t0, 1)}
+            save_encoder(enc, out / "last.safetensors", serves, {**meta, "steps": done})
+            if ok and (best is None or s["restored_psnr"] > best["restored_psnr"]):
+                best = rec
+                save_encoder(enc, out / "best.safetensors", serves, {**meta, "steps": done})
+            torch.save(
+                {"options": asdict(o), "optimizer": opt.state_dict(), "step": done, "best": best},
+                state_path,
+            )
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+    log.close()
+    return best or {}
+
+
+def _objective(net, stored, wanted, target, weight):
+    from wincli.refine import stored_objective
+
+    return stored_objective(net, stored, wanted, target, weight)
+
+
+def main(argv=None) -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(description="Train a one-pass encoder for a frozen WIN model.")
+    ap.add_argument("--model")
+    ap.add_argument("--data", nargs="+", default=[])
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--resume", action="store_true")
+    for f in (
+        "steps",
+        "batch",
+        "patch",
+        "warmup",
+        "width",
+        "blocks",
+        "val_every",
+        "threads",
+        "seed",
+        "holdout",
+        "val_crop",
+    ):
+        ap.add_argument("--" + f.replace("_", "-"), type=int)
+    for f in ("lr", "stored_weight", "stored_slack", "bound", "clip"):
+        ap.add_argument("--" + f.replace("_", "-"), type=float)
+    ap.add_argument("--init-from")
+    a = vars(ap.parse_args(argv))
+    resume = a.pop("resume")
+    if resume:
+        print(train_encoder(EncoderOptions(model="", out=a["out"]), resume=True))
+        return
+    o = EncoderOptions(**{k: v for k, v in a.items() if v is not None})
+    print(train_encoder(o))
+
+
+if __name__ == "__main__":
+    main()
