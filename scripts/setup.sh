@@ -9,5 +9,6 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
 .venv/bin/python -m pip install --quiet torch==2.13.0
-.venv/bin/python -m pip install --quiet -e '.[dev]'
+# setuptools explains editable installs at length on every run; nothing to act on
+PYTHONWARNINGS=ignore .venv/bin/python -m pip install --quiet -e '.[dev]'
 .venv/bin/win --version

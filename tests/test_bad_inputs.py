@@ -28,6 +28,11 @@ def corpus(tmp_path_factory, checkpoints):
     (d / "emptydir").mkdir()
     (d / "model.pt").write_bytes(b"\x80\x04pickle")
     (d / "afile.txt").write_text("x")
+    from wincli.checkpoint import load_model
+    from wincli.encoder import build_encoder, inverse_id, save_encoder
+
+    x4 = load_model(checkpoints["rescaling-x4"])  # an encoder that serves another inverse
+    save_encoder(build_encoder(x4), d / "enc-x4.safetensors", inverse_id(x4), {})
     data = d / "data"
     data.mkdir()
     for i in range(3):
@@ -66,6 +71,23 @@ CASES += [
     ("downscale", "{good.png}", "-o", "{out}/l.png", "--weights", "{missing.safetensors}"),
     ("downscale", "{good.png}", "-o", "{out}/l.png", "--weights", "{model.pt}"),
     ("downscale", "{good.png}", "-o", "{out}/l.png", "--weights", "[decolorization]"),
+    (
+        "downscale",
+        "{good.png}",
+        "-o",
+        "{out}/l.png",
+        "--weights",
+        "[rescaling-x2]",
+        "--encoder",
+        "{enc-x4.safetensors}",
+    ),
+    ("downscale", "{good.png}", "-o", "{out}/l.png", "--encoder", "{enc-x4.safetensors}"),
+    ("downscale", "{good.png}", "-o", "{out}/l.png", "--encoder", "{missing.safetensors}"),
+    ("downscale", "{good.png}", "-o", "{out}/l.png", "--encoder", "{model.pt}"),
+    ("downscale", "{good.png}", "-o", "{out}/l.png", "--threads", "0"),
+    ("upscale", "{good.png}", "-o", "{out}/u.png", "--threads", "-2"),
+    ("hide", "{data}", "{data}", "-o", "{out}/f", "--method", "lsb", "--codec", "gif"),
+    ("hide", "{data}", "{data}", "-o", "{out}/f", "--method", "lsb", "--bits", "9"),
     ("reveal", "{good.png}", "-n", "5"),
     ("hide", "{good.png}", *["{good.png}"] * 5, "-o", "{out}/s.png"),
     ("hide", "{good.png}", "{good.png}", "-o", "{out}/s.png", "--method", "lsb", "--bits", "7"),

@@ -286,9 +286,12 @@ def test_outputs_that_cannot_hold_the_image_are_refused(tmp_path, image_file, ch
     assert not (tmp_path / name).exists()
 
 
-def test_default_weights_print_their_status_note(tmp_path, image_file):
+def test_quiet_by_default_and_the_model_status_with_verbose(tmp_path, image_file):
     src = image_file("in.png", 32, 32)
     res = run("downscale", src, "-o", tmp_path / "lr.png")
+    assert res.exit_code == 0, res.output
+    assert res.output.strip().splitlines() == [str(tmp_path / "lr.png")]  # one line per file
+    res = run("downscale", src, "-o", tmp_path / "lr2.png", "--verbose")
     assert res.exit_code == 0, res.output
     assert "note: " in res.output and "Set5 HR" in res.output
 
@@ -374,3 +377,30 @@ def test_fit_secret_modes():
         assert fit_secret(sec, (16, 16), fit).shape == (1, 3, 16, 16)
     padded = fit_secret(sec, (16, 16), "pad")
     assert padded[..., :, 0].abs().sum() == 0  # letterboxed: the side columns are black
+
+
+def test_ctrl_c_while_starting_up_is_one_line_and_130(monkeypatch, capsys):
+    import sys
+    import types
+
+    from wincli.entry import main
+
+    def interrupted(name):
+        raise KeyboardInterrupt
+
+    half_imported = types.ModuleType("wincli.cli")
+    half_imported.__getattr__ = interrupted
+    monkeypatch.setitem(sys.modules, "wincli.cli", half_imported)
+    with pytest.raises(SystemExit) as exc:
+        main()
+    assert exc.value.code == 130
+    assert capsys.readouterr().err == "error: interrupted\n"
+
+
+def test_one_input_into_a_new_folder_named_with_a_slash(tmp_path, image_file, checkpoints):
+    src = image_file("photo.png", 32, 32)
+    res = run(
+        "downscale", src, "-o", f"{tmp_path / 'new'}/", "--weights", checkpoints["rescaling-x2"]
+    )
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "new" / "photo.png").is_file()

@@ -327,3 +327,30 @@ def test_init_from_can_grow_couplings_but_not_change_widths(image_dir, tmp_path,
         )
     with pytest.raises(InputError, match="cannot change width"):
         train(_opts(image_dir, tmp_path / "wider", init_from=str(src), growth=8))
+
+
+def test_tiny_images_are_skipped_with_a_warning_even_when_held_out(image_dir, tmp_path):
+    import hashlib
+
+    from typer.testing import CliRunner
+
+    from wincli.cli import app
+
+    # a 1x1 image whose name the hash puts first: it is the one held out
+    names = [p.name for p in image_dir.iterdir()]
+    tiny = min(
+        (f"tiny{i}.png" for i in range(200)),
+        key=lambda n: hashlib.sha256(n.encode()).hexdigest(),
+    )
+    assert hashlib.sha256(tiny.encode()).hexdigest() < min(
+        hashlib.sha256(n.encode()).hexdigest() for n in names
+    )
+    Image.new("RGB", (1, 1)).save(image_dir / tiny)
+    res = CliRunner().invoke(app, [
+        "train", "--data", str(image_dir), "--task", "rescaling", "--holdout", "1",
+        "--steps", "2", "--patch", "32", "--batch", "2", "--threads", "1",
+        "--out", str(tmp_path / "run"),
+    ])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "Traceback" not in res.output and "under 16 px" in res.output
+    assert (tmp_path / "run" / "model.safetensors").is_file()

@@ -1,6 +1,6 @@
 """``python -m wincli`` = ``win``."""
 
-from wincli.cli import main
+from wincli.entry import main
 
 if __name__ == "__main__":
     main()

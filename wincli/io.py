@@ -10,7 +10,9 @@ Decisions (documented in the README):
 - Alpha (RGBA, LA, palette transparency) is carried through unchanged beside the model's RGB.
 - 16-bit and 32-bit integer / float inputs are reduced to 8 bits with a warning: every model
   works on 8-bit images, and the reduction is the same rounding the training used.
-Outputs are 8-bit PNG without metadata, unless the caller passes PNG text chunks.
+- The ICC colour profile and EXIF (orientation reset) of an input are carried to the outputs
+  made from it (``ImageMeta.icc`` / ``exif``); ``strip_metadata`` drops them.
+Outputs are 8-bit PNG with those and the PNG text chunks the caller passes, nothing else.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ class ImageMeta:
     alpha: np.ndarray | None = None  # (H, W) uint8
     text: dict[str, str] | None = None
     format: str | None = None  # Pillow's name of the file format (PNG, JPEG, ...)
+    icc: bytes | None = None  # the embedded ICC colour profile, carried to every output
+    exif: bytes | None = None  # EXIF without its orientation (already applied to the pixels)
 
     @property
     def lossy(self) -> bool:
@@ -73,15 +77,52 @@ def _open(path: str | Path, min_side: int = MIN_SIDE) -> Image.Image:
     if im.format == "PNG" and _png_bit_depth(p) == 16 and im.mode in ("RGB", "RGBA"):
         warnings.warn(f"{p}: 16-bit PNG reduced to 8 bits", stacklevel=3)
     im.info["win_format"] = im.format
+    icc = im.info.get("icc_profile") or _carried_icc(text)
     try:
         im = ImageOps.exif_transpose(im)
     except Exception:  # a broken EXIF block must not stop us; orientation is then as stored
         pass
     im.info["win_text"] = text
+    im.info["win_icc"] = icc or None
+    im.info["win_exif"] = _exif_bytes(im)
     w, h = im.size
     if min(w, h) < min_side:
         raise InputError(f"{p}: image is {w}x{h}; win needs at least {min_side}x{min_side} pixels")
     return im
+
+
+# A gray PNG cannot embed an RGB profile (iCCP must match the colour type), so the colour
+# profile of a gray made from a colour photo travels in this compressed text chunk, and the
+# colour image restored from it gets it back as a real profile.
+ICC_KEY = "win:icc"
+
+
+def _carried_icc(text: dict[str, str]) -> bytes | None:
+    import base64
+    import binascii
+
+    value = text.get(ICC_KEY)
+    if not value:
+        return None
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def icc_space(icc: bytes | None) -> str:
+    """The colour space an ICC profile describes ("RGB", "GRAY", ...; "" when unknown)."""
+    return icc[16:20].decode("ascii", "replace").strip() if icc and len(icc) >= 20 else ""
+
+
+def _exif_bytes(im: Image.Image) -> bytes | None:
+    """EXIF of an opened image with the orientation tag removed (the pixels are upright)."""
+    try:
+        exif = im.getexif()
+        exif.pop(0x0112, None)
+        return exif.tobytes() if len(exif) else None
+    except Exception:  # an unreadable EXIF block is dropped, not fatal
+        return None
 
 
 def _png_bit_depth(path: Path) -> int:
@@ -116,7 +157,10 @@ def _normalize(im: Image.Image, name: str | Path) -> tuple[Image.Image, ImageMet
     alpha = None
     if im.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
         alpha = np.asarray(im.getchannel("A")).copy()
-    return im, ImageMeta(mode=mode, size=im.size, alpha=alpha, text=text, format=fmt)
+    return im, ImageMeta(
+        mode=mode, size=im.size, alpha=alpha, text=text, format=fmt,
+        icc=im.info.get("win_icc"), exif=im.info.get("win_exif"),
+    )  # fmt: skip
 
 
 def rgb8(im: Image.Image, name: str | Path = "image") -> np.ndarray:
@@ -252,11 +296,14 @@ def write_image(
     meta: ImageMeta | None = None,
     text: dict[str, str] | None = None,
     keep_alpha: bool = True,
+    strip_metadata: bool = False,
 ) -> None:
     """Write (1, C, H, W) float in [0, 1] as an 8-bit image, atomically.
 
     The format follows the suffix (PNG unless told otherwise); alpha from ``meta`` is attached
-    when its size matches; ``text`` becomes PNG tEXt chunks. Nothing else is written.
+    when its size matches; ``text`` becomes PNG tEXt chunks; ``meta``'s ICC profile and EXIF
+    are written where the format holds them (a colour profile on a gray PNG: as a text chunk
+    that ``read_image`` turns back into the profile). Nothing else is written.
     """
     arr = to_uint8(x)
     if (
@@ -273,17 +320,29 @@ def write_image(
     path = Path(path)
     fmt = Image.registered_extensions().get(path.suffix.lower(), "PNG")
     kwargs = {}
+    text = dict(text or {})
+    icc, exif = (meta.icc, meta.exif) if meta is not None and not strip_metadata else (None, None)
+    if icc and im.mode in ("L", "LA") and icc_space(icc) != "GRAY":
+        if fmt == "PNG":
+            import base64
+
+            text[ICC_KEY] = base64.b64encode(icc).decode("ascii")
+        icc = None
+    if icc and fmt in ("PNG", "WEBP", "JPEG", "TIFF"):
+        kwargs["icc_profile"] = icc
+    if exif and fmt in ("PNG", "WEBP", "JPEG", "TIFF"):
+        kwargs["exif"] = exif
     if fmt == "PNG":
         info = PngImagePlugin.PngInfo()
-        for k, v in (text or {}).items():
-            info.add_text(k, v)
-        kwargs = {"pnginfo": info, "compress_level": 6}
+        for k, v in text.items():
+            info.add_text(k, v, zip=k == ICC_KEY)
+        kwargs |= {"pnginfo": info, "compress_level": 6}
     elif fmt == "WEBP":
-        kwargs = {"lossless": True, "exact": True}
+        kwargs |= {"lossless": True, "exact": True}
     elif fmt == "JPEG":
         if im.mode in ("RGBA", "LA"):
             im = im.convert("RGB" if im.mode == "RGBA" else "L")
-        kwargs = {"quality": 95}
+        kwargs["quality"] = 95
 
     def _save(tmp: str) -> None:
         with open(tmp, "wb") as f:
@@ -295,3 +354,36 @@ def write_image(
         atomic_write(path, _save)
     except OSError as exc:
         raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+
+
+def is_srgb(icc: bytes | None) -> bool:
+    """Whether pixels tagged with ``icc`` are sRGB (no profile counts as sRGB)."""
+    if not icc:
+        return True
+    from io import BytesIO
+
+    from PIL import ImageCms
+
+    try:
+        desc = ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(BytesIO(icc)))
+    except (ImageCms.PyCMSError, OSError, TypeError):
+        return False
+    return "srgb" in desc.lower().replace(" ", "").replace("-", "")
+
+
+def to_srgb(x: torch.Tensor, icc: bytes | None) -> torch.Tensor:
+    """(1, 3, H, W) pixels tagged with ``icc`` converted to sRGB (perceptual intent, 8-bit)."""
+    if is_srgb(icc):
+        return x
+    from io import BytesIO
+
+    from PIL import ImageCms
+
+    try:
+        src = ImageCms.ImageCmsProfile(BytesIO(icc))
+        im = ImageCms.profileToProfile(
+            Image.fromarray(to_uint8(x)), src, ImageCms.createProfile("sRGB"), outputMode="RGB"
+        )
+    except (ImageCms.PyCMSError, OSError, TypeError, ValueError) as exc:
+        raise InputError(f"cannot convert an image's colour profile to sRGB ({exc})") from None
+    return from_uint8(np.asarray(im, dtype=np.uint8))

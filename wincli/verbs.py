@@ -28,10 +28,21 @@ class Result:
 
 
 def hide_file(
-    conv: Converter, cover_path, secret_paths, out, *, force_lossy=False, check=False, fit=None
+    conv: Converter,
+    cover_path,
+    secret_paths,
+    out,
+    *,
+    force_lossy=False,
+    check=False,
+    fit=None,
+    strip_metadata=False,
 ) -> Result:
-    """cover + 1-4 secrets -> stego PNG (no metadata, cover's alpha carried through)."""
-    from wincli.io import check_output_path, read_image, write_image
+    """cover + 1-4 secrets -> stego PNG with the cover's alpha, colour profile and EXIF.
+
+    Secrets are hidden as sRGB (a secret with another profile is converted, with a note) and
+    without transparency (a warning): the stego has no room for anything but pixels."""
+    from wincli.io import check_output_path, read_image, to_srgb, write_image
     from wincli.metrics import psnr
 
     n = conv.config.secrets
@@ -44,7 +55,9 @@ def hide_file(
     notes = []
     secrets = []
     for p in secret_paths:
-        sec, _ = read_image(p)
+        sec, smeta = read_image(p)
+        notes += _secret_notes(p, smeta)
+        sec = to_srgb(sec, smeta.icc)
         if sec.shape[-2:] != cover.shape[-2:]:
             sec2 = fit_secret(sec, tuple(cover.shape[-2:]), fit)
             notes.append(
@@ -56,7 +69,7 @@ def hide_file(
         secrets.append(sec)
     task = conv.config.spec
     stego = conv.forward(task.pack([cover, *secrets]))
-    write_image(out, stego, meta)
+    write_image(out, stego, meta, strip_metadata=strip_metadata)
     result = Result([str(out)], notes)
     if check:
         back, _ = read_image(out)
@@ -65,6 +78,22 @@ def hide_file(
         for i, (got, sec) in enumerate(zip(task.restored(rec), secrets, strict=True), 1):
             result.check_psnr[f"secret{i}"] = psnr(got, sec)
     return result
+
+
+def _secret_notes(path, meta) -> list[str]:
+    """What WIN hiding cannot keep of a secret, said once each."""
+    import warnings
+
+    from wincli.io import is_srgb
+
+    if meta.alpha is not None and (meta.alpha < 255).any():
+        warnings.warn(
+            f"{path}: its transparency is not hidden (WIN hides RGB; --method lsb keeps it)",
+            stacklevel=3,
+        )
+    if not is_srgb(meta.icc):
+        return [f"{path}: converted from its colour profile to sRGB before hiding"]
+    return []
 
 
 def _reveal_targets(stego_path, out_dir, names: list[str], force_lossy: bool = False) -> list:
@@ -103,7 +132,13 @@ def lossy_input_notes(path, meta, what: str) -> list[str]:
 
 
 def reveal_file(
-    conv: Converter, stego_path, out_dir=None, *, with_cover=False, force_lossy=False
+    conv: Converter,
+    stego_path,
+    out_dir=None,
+    *,
+    with_cover=False,
+    force_lossy=False,
+    strip_metadata=False,
 ) -> Result:
     """stego -> secret1..N PNGs (and the recovered cover with ``with_cover``)."""
     from wincli.io import read_image, write_image
@@ -114,9 +149,9 @@ def reveal_file(
     targets = _reveal_targets(stego_path, out_dir, names, force_lossy)
     cover, *secrets = conv.config.spec.unpack(conv.inverse(stego))
     for t, secret in zip(targets, secrets, strict=False):
-        write_image(t, secret, meta, keep_alpha=False)
+        write_image(t, secret)  # hidden as sRGB, with nothing of the cover's metadata
     if with_cover:
-        write_image(targets[-1], cover, meta)
+        write_image(targets[-1], cover, meta, strip_metadata=strip_metadata)
     return Result([str(t) for t in targets], lossy_input_notes(stego_path, meta, "secrets"))
 
 
@@ -191,9 +226,23 @@ def reveal_lsb_file(stego_path, out_dir=None, *, passphrase: str | None = None) 
 
 
 SIZE_KEY = "win:original-size"
+MODEL_KEY = "win:model"  # the task whose inverse restores a stored gray image
+WEIGHTS_KEY = "win:weights"  # Converter.weights_id of the network that stored the image
 
 
-def downscale_file(conv: Converter, hr_path, out, *, force_lossy=False, check=False) -> Result:
+def check_weights(path, meta, conv: Converter) -> None:
+    """A stored image records the weights that made it: restoring it with others is an error."""
+    made = (meta.text or {}).get(WEIGHTS_KEY)
+    if made and made != conv.weights_id:
+        raise InputError(
+            f"{path}: was stored by other weights than {conv.source}; restore it with the "
+            "weights that made it (the default, or the --weights file used to store it)"
+        )
+
+
+def downscale_file(
+    conv: Converter, hr_path, out, *, force_lossy=False, check=False, strip_metadata=False
+) -> Result:
     """HR -> LR PNG that records the HR size in a text chunk (for odd sizes)."""
     from wincli.io import check_output_path, read_image, write_image
     from wincli.metrics import psnr
@@ -203,15 +252,14 @@ def downscale_file(conv: Converter, hr_path, out, *, force_lossy=False, check=Fa
     lr = conv.forward(hr)
     h, w = hr.shape[-2:]
     s = conv.config.scale
-    alpha_meta = None
     if meta.alpha is not None:  # alpha follows the image: downscale it the same way
         from wincli.tasks import bicubic_down
 
         a = from_uint8(meta.alpha)
         a = bicubic_down(pad_to(a, s), s)[..., : lr.shape[-2], : lr.shape[-1]]
         meta.alpha = to_uint8(a)
-        alpha_meta = meta
-    write_image(out, lr, alpha_meta, text={SIZE_KEY: f"{w}x{h}", "win:scale": str(s)})
+    text = {SIZE_KEY: f"{w}x{h}", "win:scale": str(s), WEIGHTS_KEY: conv.weights_id}
+    write_image(out, lr, meta, text=text, strip_metadata=strip_metadata)
     result = Result([str(out)], [])
     if check:
         back, _ = read_image(out, min_side=4)
@@ -234,7 +282,7 @@ def recorded_size(meta, lr_shape, scale: int) -> tuple[int, int] | None:
     return None
 
 
-def upscale_file(conv: Converter, lr_path, out) -> Result:
+def upscale_file(conv: Converter, lr_path, out, *, strip_metadata=False) -> Result:
     """LR -> HR; restores the exact original size recorded by ``downscale``."""
     from wincli.io import check_output_path, read_image, write_image
 
@@ -247,6 +295,7 @@ def upscale_file(conv: Converter, lr_path, out) -> Result:
         raise InputError(
             f"{lr_path}: was downscaled x{recorded_scale}; use --scale {recorded_scale}"
         )
+    check_weights(lr_path, meta, conv)
     size = recorded_size(meta, tuple(lr.shape[-2:]), s)
     if size is None:
         notes.append(
@@ -259,17 +308,20 @@ def upscale_file(conv: Converter, lr_path, out) -> Result:
         a = from_uint8(meta.alpha)
         a = F.interpolate(a, size=hr.shape[-2:], mode="bicubic", align_corners=False)
         meta.alpha = to_uint8(a)
-    write_image(out, hr, meta)
+    write_image(out, hr, meta, strip_metadata=strip_metadata)
     return Result([str(out)], notes)
 
 
-def decolorize_file(conv: Converter, color_path, out, *, force_lossy=False, check=False) -> Result:
+def decolorize_file(
+    conv: Converter, color_path, out, *, force_lossy=False, check=False, strip_metadata=False
+) -> Result:
     from wincli.io import check_output_path, read_image, write_image
 
     out = check_output_path(out, [color_path], force_lossy=force_lossy, what="gray image")
     color, meta = read_image(color_path)
     gray = conv.forward(color)
-    write_image(out, gray, meta)
+    text = {MODEL_KEY: conv.config.spec.name, WEIGHTS_KEY: conv.weights_id}
+    write_image(out, gray, meta, text=text, strip_metadata=strip_metadata)
     result = Result([str(out)], [])
     if check:
         from wincli.io import read_gray
@@ -280,10 +332,20 @@ def decolorize_file(conv: Converter, color_path, out, *, force_lossy=False, chec
     return result
 
 
-def colorize_file(conv: Converter, gray_path, out) -> Result:
+def colorize_file(conv: Converter, gray_path, out, *, strip_metadata=False) -> Result:
     from wincli.io import check_output_path, read_gray, write_image
 
     out = check_output_path(out, [gray_path], force_lossy=True)
     gray, meta = read_gray(gray_path)
-    write_image(out, conv.inverse(gray), meta)
-    return Result([str(out)], lossy_input_notes(gray_path, meta, "colours"))
+    notes = lossy_input_notes(gray_path, meta, "colours")
+    made_by = (meta.text or {}).get(MODEL_KEY)
+    if made_by is None:
+        notes.append(
+            f"{gray_path}: not made by `win decolorize` (no model recorded), so its colours are "
+            "a guess, not a restoration"
+        )
+    elif made_by != conv.config.spec.name:
+        raise InputError(f"{gray_path}: was made by {made_by}, not {conv.config.spec.name}")
+    check_weights(gray_path, meta, conv)
+    write_image(out, conv.inverse(gray), meta, strip_metadata=strip_metadata)
+    return Result([str(out)], notes)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import sys
 import warnings
 from enum import Enum
@@ -63,9 +64,34 @@ RefineOpt = Annotated[
     str | None,
     typer.Option(
         "--refine",
-        help="Encoder-side refinement: Adam steps that fit the stored 8-bit image to the fixed "
-        "inverse (default: 40 for x2, 20 for x4, 0 for decolorize; 0: the forward output, "
-        "40-80x faster).",
+        help="Gradient steps that refine the stored image for the fixed inverse after the "
+        "one-pass encoder (default 0). Each step costs about 3 forward passes: --refine 40 on "
+        "x2 is about 100x slower than the default for about 0.1-0.3 dB more.",
+    ),
+]
+EncoderOpt = Annotated[
+    str,
+    typer.Option(
+        "--encoder",
+        help="One-pass encoder that chooses the stored image: auto (the one trained for the "
+        "default weights; none for --weights), none (the network's forward output), or a "
+        ".safetensors file trained for these weights.",
+    ),
+]
+StripOpt = Annotated[
+    bool,
+    typer.Option(
+        "--strip-metadata",
+        help="Write no colour profile and no EXIF (by default outputs carry the input's).",
+    ),
+]
+ThreadsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--threads",
+        help="CPU threads (default: all cores). Several win processes at once: give each "
+        "cores / processes; one process over a folder is faster.",
+        show_default=False,
     ),
 ]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Say which device and weights.")]
@@ -176,9 +202,6 @@ def make_output_folder(files: list[Path], out: Path, needs: str) -> None:
         raise OutputError(f"{out}: cannot create the output folder ({exc.strerror})") from None
 
 
-_model_notes: list[str] = []  # the loaded model's registry status, not yet said
-
-
 def guarded(fn):
     """Turn every WincliError into one line on stderr and exit code 2."""
 
@@ -200,7 +223,6 @@ def guarded(fn):
             raise typer.Exit(130) from None
         finally:
             warnings.showwarning = old
-            _model_notes.clear()
 
     return wrapper
 
@@ -233,39 +255,42 @@ def load_converter(
     half=False,
     verbose=False,
     refine=None,
+    encoder="auto",
+    threads=None,
 ):
+    """The converter a command's flags ask for, through the same ``InferenceOptions`` as the
+    Python API (so the two give the same bytes)."""
     from wincli.converter import Converter
     from wincli.errors import InputError
+    from wincli.options import InferenceOptions
 
     if refine is not None:
         steps = int(refine) if refine.strip().isdigit() else -1
         if not 0 <= steps <= 1000:
             raise InputError(f"--refine must be a number of steps, 0 to 1000, not {refine!r}")
         refine = steps
-
-    conv = Converter.load(
-        task,
-        secrets=secrets,
-        scale=scale,
+    options = InferenceOptions(
         variant=model.value,
         weights=str(weights) if weights else None,
         device=device,
         tile=parse_tile(tile),
         half=half,
         refine=refine,
+        encoder=encoder,
+        threads=threads,
     )
+    conv = Converter.load(task, secrets=secrets, scale=scale, options=options)
     if verbose:
         typer.echo(f"device: {conv.device}; weights: {conv.source}", err=True)
-    if conv.note:  # said with the first output, so that a failing command says one line
-        _model_notes.append(conv.note)
+        if conv.note:
+            typer.echo(f"note: {conv.note}", err=True)
     return conv
 
 
 def report(result) -> None:
-    """Print a result: pending model notes, its own notes, the files written, the check PSNRs."""
-    for note in (*_model_notes, *result.notes):
+    """Print a result: its notes, the files written, the check PSNRs."""
+    for note in result.notes:
         typer.echo(f"note: {note}", err=True)
-    _model_notes.clear()
     for out in result.outputs:
         typer.echo(out)
     if result.check_psnr:
@@ -284,19 +309,25 @@ def expand_inputs(inputs: list[Path]) -> list[Path]:
 
 @contextlib.contextmanager
 def progress_bar(conv=None, files: int = 0):
-    """A rich progress bar over files and tiles (on a terminal only); yields advance_file()."""
-    from rich.progress import Progress
+    """A progress bar with an estimate of the time left, over files and over the tiles of each
+    pass, on a terminal only (nothing in a pipe or a log); yields advance_file()."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
+    columns = (
+        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+        TimeRemainingColumn(),
+    )  # fmt: skip
+    with Progress(*columns, transient=True, disable=not sys.stderr.isatty()) as bar:
         job = bar.add_task("images", total=files) if files > 1 else None
-        tiles = bar.add_task("tiles", total=None) if conv is not None and conv.tile else None
+        tiles = bar.add_task("tiles / steps", total=None) if conv is not None else None
         if tiles is not None:
             conv.on_tile = lambda: bar.advance(tiles)
+            conv.on_plan = lambda n: bar.reset(tiles, total=n)
         try:
             yield (lambda: bar.advance(job)) if job is not None else (lambda: None)
         finally:
             if conv is not None:
-                conv.on_tile = None
+                conv.on_tile = conv.on_plan = None
 
 
 def is_dir_safe(p: Path) -> bool:
@@ -308,7 +339,7 @@ def is_dir_safe(p: Path) -> bool:
 
 
 def run_per_file(
-    task: str, inputs: list[Path], out: Path | None, default_name, verb, **load
+    task: str, inputs: list[Path], output: str | None, default_name, verb, **load
 ) -> None:
     """A one-input command over files or folders: check the inputs, load the model once, run
     ``verb(conv, input, output)`` on each file with a progress bar. Several inputs (or a folder)
@@ -317,7 +348,10 @@ def run_per_file(
 
     # inputs and -o are checked before the model loads: a slip fails fast
     files = expand_inputs(inputs)
-    if len(files) == 1 and not inputs[0].is_dir() and (out is None or not is_dir_safe(out)):
+    # -o names a folder when it is one or ends in a slash (created when missing)
+    out = Path(output) if output is not None else None
+    to_folder = out is not None and (is_dir_safe(out) or output.endswith(("/", os.sep)))
+    if len(files) == 1 and not inputs[0].is_dir() and not to_folder:
         target = out if out is not None else files[0].with_name(default_name(files[0]))
         conv = load_converter(task, **load)
         with progress_bar(conv):

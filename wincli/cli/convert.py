@@ -12,6 +12,7 @@ from wincli.cli.common import (
     AskPassOpt,
     CheckOpt,
     DeviceOpt,
+    EncoderOpt,
     HalfOpt,
     LossyOpt,
     Method,
@@ -20,6 +21,8 @@ from wincli.cli.common import (
     PassOpt,
     RefineOpt,
     ScaleOpt,
+    StripOpt,
+    ThreadsOpt,
     TileOpt,
     Variant,
     VerboseOpt,
@@ -80,6 +83,8 @@ def hide(
     check: CheckOpt = False,
     force_lossy: LossyOpt = False,
     verbose: VerboseOpt = False,
+    threads: ThreadsOpt = None,
+    strip_metadata: StripOpt = False,
     method: MethodOpt = Method.win,
     bits: Annotated[int, typer.Option("--bits", help="lsb: low bits per cover channel, 1-4.")] = 1,
     codec: Annotated[
@@ -113,22 +118,41 @@ def hide(
 
     if not 1 <= len(secrets) <= 4:
         raise InputError(f"hide takes 1 to 4 secrets, got {len(secrets)}")
+    if method == Method.lsb:  # one validation for a file and a folder of covers
+        if codec not in ("auto", "webp", "jpeg"):
+            raise InputError(f"--codec must be auto, webp or jpeg, not {codec!r}")
+        if not 1 <= bits <= 4:
+            raise InputError(f"--bits must be 1 to 4, not {bits}")
     require_inputs([cover, *secrets])
     if cover.is_dir():
         jobs = folder_jobs(cover, secrets, output, pair)
         if method == Method.lsb:
             key = get_passphrase(passphrase, ask_passphrase, confirm=True)
             for c, secs, target in jobs:
-                report(hide_lsb_file(c, secs, target, bits=bits, passphrase=key, codec=codec))
+                report(
+                    hide_lsb_file(
+                        c, secs, target, bits=bits, passphrase=key, codec=codec,
+                        force_lossy=force_lossy, check=check,
+                    )
+                )  # fmt: skip
             return
         conv = load_converter(
             "hiding", secrets=len(secrets), model=model, weights=weights, device=device,
-            tile=tile, half=half, verbose=verbose,
+            tile=tile, half=half, verbose=verbose, threads=threads,
         )  # fmt: skip
         with progress_bar(conv, len(jobs)) as advance:
             for c, secs, target in jobs:
                 report(
-                    hide_file(conv, c, secs, target, force_lossy=force_lossy, check=check, fit=fit)
+                    hide_file(
+                        conv,
+                        c,
+                        secs,
+                        target,
+                        force_lossy=force_lossy,
+                        check=check,
+                        fit=fit,
+                        strip_metadata=strip_metadata,
+                    )
                 )
                 advance()
         return
@@ -136,10 +160,6 @@ def hide(
         raise InputError("secret folders need a cover folder (win hide COVERS/ SECRETS/ -o OUT/)")
     out = output or cover.with_name(f"{cover.stem}_stego.png")
     if method == Method.lsb:
-        if codec not in ("auto", "webp", "jpeg"):
-            raise InputError(f"--codec must be auto, webp or jpeg, not {codec!r}")
-        if not 1 <= bits <= 4:
-            raise InputError(f"--bits must be 1 to 4, not {bits}")
         result = hide_lsb_file(
             cover,
             secrets,
@@ -161,9 +181,19 @@ def hide(
         tile=tile,
         half=half,
         verbose=verbose,
+        threads=threads,
     )
     with progress_bar(conv):
-        result = hide_file(conv, cover, secrets, out, force_lossy=force_lossy, check=check, fit=fit)
+        result = hide_file(
+            conv,
+            cover,
+            secrets,
+            out,
+            force_lossy=force_lossy,
+            check=check,
+            fit=fit,
+            strip_metadata=strip_metadata,
+        )
     report(result)
 
 
@@ -171,7 +201,14 @@ def hide(
 @guarded
 def reveal(
     stegos: Annotated[list[Path], typer.Argument(help="Stego image(s) or folder(s).")],
-    secrets: Annotated[int, typer.Option("-n", "--secrets", help="How many were hidden.")] = 1,
+    secrets: Annotated[
+        int,
+        typer.Option(
+            "-n",
+            "--secrets",
+            help="WIN: how many were hidden (must match the hide; lsb: not needed).",
+        ),
+    ] = 1,
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Folder for secret1.png ...")
     ] = None,
@@ -184,11 +221,19 @@ def reveal(
     tile: TileOpt = None,
     half: HalfOpt = False,
     verbose: VerboseOpt = False,
+    threads: ThreadsOpt = None,
+    strip_metadata: StripOpt = False,
     method: MethodOpt = Method.win,
     passphrase: PassOpt = None,
     ask_passphrase: AskPassOpt = False,
 ) -> None:
-    """Recover the secret images from STEGO (secret1.png ... secretN.png)."""
+    """Recover the secret images from STEGO (secret1.png ... secretN.png).
+
+    A WIN stego carries nothing that gives it away, so reveal cannot tell what was hidden: -n
+    and --weights must be those of the hide, and an image with nothing hidden (or the wrong -n)
+    gives noise-like secrets without an error. --method lsb knows what it hid (its payload is
+    authenticated) and says so when nothing is there.
+    """
     from wincli.errors import InputError
     from wincli.verbs import reveal_file, reveal_lsb_file
 
@@ -213,11 +258,14 @@ def reveal(
         tile=tile,
         half=half,
         verbose=verbose,
+        threads=threads,
     )
     for f in files:
         dest = output / f.stem if (output is not None and per_file) else output
         with progress_bar(conv):
-            result = reveal_file(conv, f, dest, with_cover=with_cover)
+            result = reveal_file(
+                conv, f, dest, with_cover=with_cover, strip_metadata=strip_metadata
+            )
         report(result)
 
 
@@ -226,7 +274,9 @@ def reveal(
 def downscale(
     inputs: Annotated[list[Path], typer.Argument(help="HR image(s) or folder(s).")],
     scale: ScaleOpt = 2,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="LR PNG or folder.")] = None,
+    output: Annotated[
+        str | None, typer.Option("-o", "--output", help="LR PNG, or a folder (ending in /).")
+    ] = None,
     model: ModelOpt = Variant.win,
     weights: WeightsOpt = None,
     device: DeviceOpt = "auto",
@@ -235,7 +285,10 @@ def downscale(
     check: CheckOpt = False,
     force_lossy: LossyOpt = False,
     verbose: VerboseOpt = False,
+    threads: ThreadsOpt = None,
+    strip_metadata: StripOpt = False,
     refine: RefineOpt = None,
+    encoder: EncoderOpt = "auto",
 ) -> None:
     """Downscale by 2 or 4 into an LR image that `win upscale` restores."""
     from wincli.verbs import downscale_file
@@ -246,7 +299,9 @@ def downscale(
         inputs,
         output,
         lambda f: f"{f.stem}_x{scale}_lr.png",
-        lambda c, f, o: downscale_file(c, f, o, force_lossy=force_lossy, check=check),
+        lambda c, f, o: downscale_file(
+            c, f, o, force_lossy=force_lossy, check=check, strip_metadata=strip_metadata
+        ),
         scale=scale,
         model=model,
         weights=weights,
@@ -255,6 +310,8 @@ def downscale(
         half=half,
         verbose=verbose,
         refine=refine,
+        encoder=encoder,
+        threads=threads,
     )
 
 
@@ -263,13 +320,17 @@ def downscale(
 def upscale(
     inputs: Annotated[list[Path], typer.Argument(help="LR image(s) made by `win downscale`.")],
     scale: ScaleOpt = 2,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="HR PNG or folder.")] = None,
+    output: Annotated[
+        str | None, typer.Option("-o", "--output", help="HR PNG, or a folder (ending in /).")
+    ] = None,
     model: ModelOpt = Variant.win,
     weights: WeightsOpt = None,
     device: DeviceOpt = "auto",
     tile: TileOpt = None,
     half: HalfOpt = False,
     verbose: VerboseOpt = False,
+    threads: ThreadsOpt = None,
+    strip_metadata: StripOpt = False,
 ) -> None:
     """Restore the high-resolution image from an LR image (exact original size)."""
     from wincli.verbs import upscale_file
@@ -280,7 +341,7 @@ def upscale(
         inputs,
         output,
         lambda f: f"{f.stem}_x{scale}.png",
-        upscale_file,
+        lambda c, f, o: upscale_file(c, f, o, strip_metadata=strip_metadata),
         scale=scale,
         model=model,
         weights=weights,
@@ -288,6 +349,7 @@ def upscale(
         tile=tile,
         half=half,
         verbose=verbose,
+        threads=threads,
     )
 
 
@@ -296,7 +358,7 @@ def upscale(
 def decolorize(
     inputs: Annotated[list[Path], typer.Argument(help="Colour image(s) or folder(s).")],
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Gray PNG or folder.")
+        str | None, typer.Option("-o", "--output", help="Gray PNG, or a folder (ending in /).")
     ] = None,
     model: ModelOpt = Variant.win,
     weights: WeightsOpt = None,
@@ -306,7 +368,10 @@ def decolorize(
     check: CheckOpt = False,
     force_lossy: LossyOpt = False,
     verbose: VerboseOpt = False,
+    threads: ThreadsOpt = None,
+    strip_metadata: StripOpt = False,
     refine: RefineOpt = None,
+    encoder: EncoderOpt = "auto",
 ) -> None:
     """Make a grayscale image that carries its own colours."""
     from wincli.verbs import decolorize_file
@@ -316,7 +381,9 @@ def decolorize(
         inputs,
         output,
         lambda f: f"{f.stem}_gray.png",
-        lambda c, f, o: decolorize_file(c, f, o, force_lossy=force_lossy, check=check),
+        lambda c, f, o: decolorize_file(
+            c, f, o, force_lossy=force_lossy, check=check, strip_metadata=strip_metadata
+        ),
         model=model,
         weights=weights,
         device=device,
@@ -324,6 +391,8 @@ def decolorize(
         half=half,
         verbose=verbose,
         refine=refine,
+        encoder=encoder,
+        threads=threads,
     )
 
 
@@ -332,7 +401,8 @@ def decolorize(
 def colorize(
     inputs: Annotated[list[Path], typer.Argument(help="Gray image(s) made by `win decolorize`.")],
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Colour PNG or folder.")
+        str | None,
+        typer.Option("-o", "--output", help="Colour PNG, or a folder (ending in /)."),
     ] = None,
     model: ModelOpt = Variant.win,
     weights: WeightsOpt = None,
@@ -340,6 +410,8 @@ def colorize(
     tile: TileOpt = None,
     half: HalfOpt = False,
     verbose: VerboseOpt = False,
+    threads: ThreadsOpt = None,
+    strip_metadata: StripOpt = False,
 ) -> None:
     """Restore the colours of a gray image made by `win decolorize`."""
     from wincli.verbs import colorize_file
@@ -349,11 +421,12 @@ def colorize(
         inputs,
         output,
         lambda f: f"{f.stem}_color.png",
-        colorize_file,
+        lambda c, f, o: colorize_file(c, f, o, strip_metadata=strip_metadata),
         model=model,
         weights=weights,
         device=device,
         tile=tile,
         half=half,
         verbose=verbose,
+        threads=threads,
     )

@@ -45,9 +45,13 @@ def split_holdout(paths: list[Path], holdout: int) -> tuple[list[Path], list[Pat
     return [p for p in paths if p not in held], sorted(held)
 
 
-def load_images(paths: list[Path], min_size: int = 0) -> list[torch.Tensor]:
-    """Decode to (3, H, W) uint8 tensors (grey and alpha converted to RGB)."""
-    out, bad = [], []
+MIN_TRAIN_SIDE = 16  # smaller images (icons, 1x1 pixels) are skipped with a warning
+
+
+def load_images(paths: list[Path], min_size: int = MIN_TRAIN_SIDE) -> list[torch.Tensor]:
+    """Decode to (3, H, W) uint8 tensors (grey and alpha converted to RGB); unreadable images
+    and images under ``min_size`` pixels on a side are skipped with one warning each kind."""
+    out, bad, small = [], [], []
     from wincli.io import read_rgb8
 
     for p in paths:
@@ -58,8 +62,15 @@ def load_images(paths: list[Path], min_size: int = 0) -> list[torch.Tensor]:
             continue
         if min(arr.shape[:2]) >= min_size:
             out.append(torch.from_numpy(arr.copy()).permute(2, 0, 1).contiguous())
+        else:
+            small.append(f"{p.name} ({arr.shape[1]}x{arr.shape[0]})")
     if bad:
         warnings.warn(f"skipped {len(bad)} unreadable image(s): {'; '.join(bad[:3])}", stacklevel=2)
+    if small:
+        warnings.warn(
+            f"skipped {len(small)} image(s) under {min_size} px: {', '.join(small[:3])}",
+            stacklevel=2,
+        )
     if not out:
         raise InputError("no usable training images")
     return out
@@ -75,9 +86,10 @@ def _dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
 def _crop(img: torch.Tensor, patch: int, rng: np.random.Generator) -> torch.Tensor:
     _, h, w = img.shape
     if h < patch or w < patch:  # small image: reflect-pad up to the patch size
-        img = torch.nn.functional.pad(
-            img[None].float(), (0, max(patch - w, 0), 0, max(patch - h, 0)), mode="reflect"
-        )[0].to(torch.uint8)
+        ph, pw = max(patch - h, 0), max(patch - w, 0)
+        mode = "reflect" if ph < h and pw < w else "replicate"
+        img = torch.nn.functional.pad(img[None].float(), (0, pw, 0, ph), mode=mode)[0]
+        img = img.to(torch.uint8)
         _, h, w = img.shape
     i = int(rng.integers(0, h - patch + 1))
     j = int(rng.integers(0, w - patch + 1))

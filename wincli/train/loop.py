@@ -22,6 +22,7 @@ import math
 import os
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -266,7 +267,12 @@ def _data(r: Run, cfg):
     else:
         train_paths, val_paths = split_holdout(paths, opts.holdout)
     images = load_images(train_paths)
-    val_images = load_images(val_paths) if val_paths else []
+    val_images = []
+    if val_paths:
+        try:
+            val_images = load_images(val_paths)
+        except InputError:
+            warnings.warn("no usable validation image; the run is not validated", stacklevel=2)
     dataset = PatchDataset(images, cfg, opts.patch, opts.seed)
     loader = torch.utils.data.DataLoader(
         dataset,
