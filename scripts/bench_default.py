@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Maintainers, after a default or encoder change: the default `win` path's wall time against
-the bare forward pass, measured in the same run on the same images (BENCHMARKS.md).
+the bare forward pass, measured in the same run on the same images (docs/benchmarks.md).
 
     python scripts/bench_default.py --photo ../shared/data/train/wikipedia49/<photo> \
         --jobs downscale-x2 downscale-x4 decolorize --threads 2 [--refine 40]

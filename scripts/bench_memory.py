@@ -82,7 +82,12 @@ def child_per_model(name: str, side: int, direction: str) -> None:
 
 def per_model(side: int, write: bool) -> None:
     sys.path.insert(0, str(REPO))
-    from wincli.weights import load_registry, registry_path
+    from wincli.weights import (
+        load_registry,
+        read_registry_json,
+        registry_path,
+        write_registry_json,
+    )
 
     print(f"whole {side}x{side} image (high-dimensional side), peak RSS growth per pixel")
     print("| model | forward B/px | inverse B/px | bytes_per_pixel |\n| --- | --- | --- | --- |")
@@ -98,11 +103,11 @@ def per_model(side: int, write: bool) -> None:
         found[rec.name] = round(max(got))
         print(f"| {rec.name} | {got[0]:.0f} | {got[1]:.0f} | {found[rec.name]} |", flush=True)
     if write:
-        path = registry_path()
-        doc = json.loads(path.read_text())
+        doc = read_registry_json()
         for rec in doc["models"]:
             rec["bytes_per_pixel"] = found[rec["name"]]
-        path.write_text(json.dumps(doc, indent=1) + "\n")
+        write_registry_json(doc)
+        path = registry_path()
         print(f"wrote bytes_per_pixel into {path}")
 
 

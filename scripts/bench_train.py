@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Training throughput of the `cpu` preset: steps/s and patch pixels/s for the options issue 11
+"""Training throughput of the `cpu` preset: steps/s and patch pixels/s for the training options
 asks about (channels_last, torch.compile with the CPU inductor, larger patches).
 
     python scripts/bench_train.py [--task hiding-1] [--threads 1] [--steps 20] [--warm 5]

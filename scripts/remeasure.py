@@ -1,19 +1,20 @@
 #!/usr/bin/env python3
-"""Re-measure shipped checkpoints on ../shared/data/eval and write the numbers into the registry.
+"""Maintainers, when what the CLI does with a shipped file changes: re-measure it on the eval sets.
+
+The numbers are written into the registry.
 
     python scripts/remeasure.py rescaling-x2-win-cpu [decolorization-win-cpu ...] [--dry-run]
 
 For when what the CLI does with a shipped file changes but the file does not (e.g. the default
 encoder-side refinement, ``wincli.refine``): the registry's ``metrics`` are measured again with
 ``wincli.evaluate.registry_metrics`` through the converter the CLI uses (the task's default
-refinement), exactly as ``scripts/ship_checkpoint.py`` measures a new file and as
+refinement and its registered one-pass encoder: ``wincli.evaluate.measure_record``), as
 ``tests/test_quality.py`` checks them. Prints the old and new numbers per metric.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -30,29 +31,25 @@ def main(argv=None) -> None:
 
     import torch
 
-    from scripts.ship_checkpoint import measure
-    from wincli.evaluate import flat_metrics
-    from wincli.refine import default_refine
-    from wincli.weights import load_record, load_registry
+    from wincli.evaluate import flat_metrics, measure_record
+    from wincli.weights import load_registry, read_registry_json, write_registry_json
 
     torch.set_num_threads(1)
-    records = {r.name: r for r in load_registry(REPO / "weights" / "registry.json")}
-    path = REPO / "weights" / "registry.json"
-    raw = json.loads(path.read_text())
+    records = {r.name: r for r in load_registry()}
+    raw = read_registry_json()
     for name in args.names:
         if name not in records:
             sys.exit(f"error: {name} is not in the registry")
-        net, _, _ = load_record(records[name], allow_download=False)
-        metrics = measure(net, args.data)
+        metrics = measure_record(records[name], args.data / "eval")
         old, new = flat_metrics(records[name].metrics), flat_metrics(metrics)
-        print(f"## {name} ({default_refine(net.config.spec)})")
+        print(f"## {name}")
         for k, v in new.items():
             print(f"{k}: {old.get(k, '-')} -> {v}")
         for entry in raw["models"]:
             if entry["name"] == name:
                 entry["metrics"] = metrics
     if not args.dry_run:
-        path.write_text(json.dumps(raw, indent=1) + "\n")
+        write_registry_json(raw)
 
 
 if __name__ == "__main__":

@@ -23,18 +23,11 @@ sys.path.insert(0, str(REPO))
 
 
 def measure(net, data: Path) -> dict:
-    """The registry's nested metrics (``wincli.evaluate.registry_metrics``) of ``net`` on
-    data/eval, through the converter the CLI uses (on the CPU, with the task's default
-    refinement)."""
-    import torch
+    """The registry's nested metrics of ``net`` on data/eval (``wincli.evaluate.measure_network``;
+    a new file has no one-pass encoder yet: train one for it, scripts/ship_encoder.py)."""
+    from wincli.evaluate import measure_network
 
-    from wincli.converter import Converter
-    from wincli.evaluate import registry_metrics
-    from wincli.refine import default_refine
-
-    spec = net.config.spec
-    conv = Converter(net=net, device=torch.device("cpu"), refine=default_refine(spec))
-    return registry_metrics(conv, spec, data / "eval")
+    return measure_network(net, data / "eval")
 
 
 def main(argv=None) -> None:
@@ -88,8 +81,9 @@ def main(argv=None) -> None:
         "metrics": metrics,
         "status": args.status,
     }
-    reg_path = REPO / "weights" / "registry.json"
-    reg = json.loads(reg_path.read_text())
+    from wincli.weights import read_registry_json, write_registry_json
+
+    reg = read_registry_json()
     for m in reg["models"]:  # the same architecture needs the same memory
         if m["name"] == args.name and m["config"] == record["config"] and "bytes_per_pixel" in m:
             record["bytes_per_pixel"] = m["bytes_per_pixel"]
@@ -99,7 +93,7 @@ def main(argv=None) -> None:
             m["default"] = False
     models.append(record)
     reg["models"] = models
-    reg_path.write_text(json.dumps(reg, indent=1) + "\n")
+    write_registry_json(reg)
     print(json.dumps(record["metrics"], indent=1))
 
 

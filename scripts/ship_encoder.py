@@ -36,9 +36,8 @@ def main(argv=None) -> None:
     import torch
 
     from wincli.checkpoint import read_metadata
-    from wincli.converter import Converter
     from wincli.encoder import load_encoder
-    from wincli.evaluate import registry_metrics
+    from wincli.evaluate import measure_network
     from wincli.weights import (
         load_record,
         load_registry,
@@ -58,8 +57,7 @@ def main(argv=None) -> None:
     meta = read_metadata(dest)
     steps = int(meta.get("steps", state["step"]))
     heldout = next((r for r in log if r.get("step") == steps), {})
-    conv = Converter(net=net, device=torch.device("cpu"), encoder=enc)
-    metrics = registry_metrics(conv, net.config.spec, args.data / "eval")
+    metrics = measure_network(net, args.data / "eval", enc)
     opts = state["options"]
     entry = {
         "file": dest.name,

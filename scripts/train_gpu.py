@@ -11,7 +11,7 @@ state, log) in ``ROOT/NAME`` and, with ``--out``, a copy in ``OUT`` to bring bac
     # here, after each call: copy the returned files into gpu_runs/rescaling-x2/, then ship:
     python scripts/ship_checkpoint.py gpu_runs/rescaling-x2 --name rescaling-x2-win-paper ...
 
-Order of the campaign (issue 11): rescaling-x2, hiding-1, decolorization, rescaling-x4.
+Order of the campaign: rescaling-x2, hiding-1, decolorization, rescaling-x4.
 The schedule spans ``--steps`` (default 100000) whatever the number of chunks; the dry run in
 ``tests/test_scripts.py`` runs two chunks of a few steps on the CPU.
 """

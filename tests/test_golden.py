@@ -8,8 +8,8 @@ allows and reports), and two runs must write byte-identical files. The Python AP
 same pixels as the CLI.
 
 A re-trained, re-shipped checkpoint changes its outputs, and so does a change of what the CLI
-does with the same weights (e.g. the default encoder-side refinement of ``wincli/refine.py``,
-which changed the downscale and decolorize outputs): regenerate with
+does with the same weights (e.g. a new one-pass encoder, ``wincli/encoder.py``, which changes
+what downscale stores): regenerate with
 ``WIN_UPDATE_GOLDEN=1 python -m pytest tests/test_golden.py`` and commit the new files.
 """
 
@@ -75,7 +75,9 @@ def _run_chain(model: str, size: str, d: Path) -> dict[str, np.ndarray]:
 
 
 def _weights_sha(model: str) -> str:
-    return default_record(**parse_task(model).kwargs()).sha256
+    """The weights that made the outputs: the checkpoint's sha256, and its encoder's."""
+    rec = default_record(**parse_task(model).kwargs())
+    return rec.sha256 + (f"+{rec.encoder['sha256']}" if rec.encoder else "")
 
 
 @pytest.mark.parametrize("size", sorted(SIZES))

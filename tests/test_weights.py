@@ -259,3 +259,14 @@ def test_missing_weights_dir_is_named_not_ignored(monkeypatch, tmp_path):
     rec = W.default_record("rescaling", scale=2)
     with pytest.warns(UserWarning, match="WIN_WEIGHTS_DIR"):
         W.resolve(rec, allow_download=False)
+
+
+def test_model_cards_are_up_to_date():
+    """docs/models.md is generated from the registry (python scripts/model_cards.py)."""
+    from tests.conftest import REPO
+    from wincli.cards import render_model_cards
+    from wincli.weights import load_registry
+
+    assert (REPO / "docs" / "models.md").read_text() == render_model_cards(load_registry()), (
+        "docs/models.md is stale: run python scripts/model_cards.py"
+    )

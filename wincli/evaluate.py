@@ -3,7 +3,7 @@
 >>> rows = evaluate(conv, "rescaling", find_images(["Set5/"]), scale=2)    # doctest: +SKIP
 >>> summary(rows)          # {method: {metric: mean}}
 
-Protocol (DESIGN.md section 6): PSNR on all RGB channels of 8-bit images; SSIM with an 11x11
+Protocol (docs/evaluation.md): PSNR on all RGB channels of 8-bit images; SSIM with an 11x11
 Gaussian window (sigma 1.5) on [0, 255], valid region, averaged over channels; rescaling crops HR
 to a multiple of the scale and shaves ``scale`` border pixels; hiding pairs a sorted folder
 (cover = image k (n + 1), secrets = the next n) with an optional center crop. Every WIN number is
@@ -241,6 +241,30 @@ def registry_metrics(conv, task: Task, eval_root: Path) -> dict:
             if label in m:
                 out[bench.name][section] = rounded(m[label])
     return out
+
+
+def measure_network(net, eval_root: Path, encoder=None) -> dict:
+    """``registry_metrics`` of a network (and its one-pass encoder) through the converter the
+    CLI uses by default (on the CPU, whole images), on the task's ``BENCHMARKS`` under
+    ``eval_root``: what the release tools record and the quality tests check."""
+    import torch
+
+    from wincli.converter import Converter
+    from wincli.refine import default_refine
+
+    spec = net.config.spec
+    conv = Converter(
+        net=net, device=torch.device("cpu"), refine=default_refine(spec), encoder=encoder
+    )
+    return registry_metrics(conv, spec, eval_root)
+
+
+def measure_record(rec, eval_root: Path) -> dict:
+    """``measure_network`` of a registry checkpoint with its registered encoder."""
+    from wincli.weights import load_record, load_record_encoder
+
+    net, _, _ = load_record(rec, allow_download=False)
+    return measure_network(net, eval_root, load_record_encoder(rec, net, allow_download=False))
 
 
 METRIC_SECTIONS = tuple(SECTIONS.values())

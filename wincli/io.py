@@ -3,7 +3,7 @@
 >>> rgb, meta = read_image("photo.jpg")          # doctest: +SKIP   (1, 3, H, W) float32 in [0, 1]
 >>> write_image("out.png", rgb, meta)             # atomic; alpha re-attached when sizes match
 
-Decisions (documented in the README):
+Decisions (documented in docs/usage.md):
 - EXIF orientation is applied, so pixels are in display order.
 - Palette images become RGB (or RGBA when they carry transparency); CMYK is converted to RGB.
 - Grey (L, LA, 1) is replicated to RGB for colour tasks; ``read_gray`` keeps one channel.
@@ -290,6 +290,33 @@ def check_output_path(
     return out
 
 
+def _format_options(fmt: str, mode: str, text: dict, icc: bytes | None, exif: bytes | None):
+    """Pillow's save options for ``fmt``: lossless where it can be, the text chunks (PNG), the
+    colour profile and EXIF where the format holds them (a colour profile of a gray PNG goes into
+    the ``ICC_KEY`` text chunk)."""
+    kwargs: dict = {}
+    if icc and mode in ("L", "LA") and icc_space(icc) != "GRAY":
+        if fmt == "PNG":
+            import base64
+
+            text[ICC_KEY] = base64.b64encode(icc).decode("ascii")
+        icc = None
+    if icc and fmt in ("PNG", "WEBP", "JPEG", "TIFF"):
+        kwargs["icc_profile"] = icc
+    if exif and fmt in ("PNG", "WEBP", "JPEG", "TIFF"):
+        kwargs["exif"] = exif
+    if fmt == "PNG":
+        info = PngImagePlugin.PngInfo()
+        for k, v in text.items():
+            info.add_text(k, v, zip=k == ICC_KEY)
+        kwargs |= {"pnginfo": info, "compress_level": 6}
+    elif fmt == "WEBP":
+        kwargs |= {"lossless": True, "exact": True}
+    elif fmt == "JPEG":
+        kwargs["quality"] = 95
+    return kwargs
+
+
 def write_image(
     path: str | Path,
     x: torch.Tensor,
@@ -319,30 +346,11 @@ def write_image(
     im = Image.fromarray(arr)
     path = Path(path)
     fmt = Image.registered_extensions().get(path.suffix.lower(), "PNG")
-    kwargs = {}
-    text = dict(text or {})
     icc, exif = (meta.icc, meta.exif) if meta is not None and not strip_metadata else (None, None)
-    if icc and im.mode in ("L", "LA") and icc_space(icc) != "GRAY":
-        if fmt == "PNG":
-            import base64
-
-            text[ICC_KEY] = base64.b64encode(icc).decode("ascii")
-        icc = None
-    if icc and fmt in ("PNG", "WEBP", "JPEG", "TIFF"):
-        kwargs["icc_profile"] = icc
-    if exif and fmt in ("PNG", "WEBP", "JPEG", "TIFF"):
-        kwargs["exif"] = exif
-    if fmt == "PNG":
-        info = PngImagePlugin.PngInfo()
-        for k, v in text.items():
-            info.add_text(k, v, zip=k == ICC_KEY)
-        kwargs |= {"pnginfo": info, "compress_level": 6}
-    elif fmt == "WEBP":
-        kwargs |= {"lossless": True, "exact": True}
-    elif fmt == "JPEG":
+    kwargs = _format_options(fmt, im.mode, dict(text or {}), icc, exif)
+    if fmt == "JPEG":
         if im.mode in ("RGBA", "LA"):
             im = im.convert("RGB" if im.mode == "RGBA" else "L")
-        kwargs["quality"] = 95
 
     def _save(tmp: str) -> None:
         with open(tmp, "wb") as f:

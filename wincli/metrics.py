@@ -1,4 +1,4 @@
-"""The quality numbers: one PSNR and one SSIM, both on 8-bit images (DESIGN.md section 6).
+"""The quality numbers: one PSNR and one SSIM, both on 8-bit images (docs/evaluation.md).
 
 >>> psnr(restored, original)             # doctest: +SKIP   dB; tensors in [0, 1] or uint8 arrays
 >>> ssim(restored, original, shave=2)    # doctest: +SKIP

@@ -17,7 +17,7 @@ evaluated, so the objective never ends worse than without refinement. The networ
 untouched and the decoder needs nothing new: a refined file is restored by the same inverse.
 This is what a video encoder's rate-distortion search is to its decoder. What it buys per task
 and what it costs are measured by ``scripts/heldout.py --refine`` and ``scripts/bench_refine.py``
-(README, "Encoder-side refinement").
+(docs/method.md, docs/notes/2026-11-30-refinement-experiments.md).
 """
 
 from __future__ import annotations

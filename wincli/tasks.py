@@ -11,8 +11,8 @@ forward target, how the network output becomes the stored image and back, its lo
 the part of ``x`` the reverse loss and the quality numbers look at. Adding a task is one class
 here plus its presets and registry entries. All tensors are (B, C, H, W) float in [0, 1].
 
-Losses follow DESIGN.md sections 4-5: sums over C, H, W averaged over the batch, weights
-lambda_f = 2, lambda_r = 1, lambda_s = 0.1, lambda_d = 1.
+Losses follow docs/method.md ("Tasks and losses"): sums over C, H, W averaged over the batch,
+weights lambda_f = 2, lambda_r = 1, lambda_s = 0.1, lambda_d = 1.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def quantize_8bit(y: torch.Tensor, ste: str = "clamp") -> torch.Tensor:
     zero where ``y`` is outside [0, 1] (a change there does not change the stored image).
     ``ste="identity"``: the old estimator, identity everywhere; it lets the reverse loss push
     out-of-range values further out with nothing but the forward loss holding them, which is
-    how hiding training diverged (README, "Why training diverged"). Values are the same.
+    how hiding training diverged (docs/method.md, "The 8-bit rounding"). Values are the same.
     Training-only proxies (values are *not* on the 8-bit grid): ``ste="noise"`` replaces the
     rounding by additive uniform noise of one level's width (the usual proxy in learned
     compression) after the same clamp; ``ste="mix"`` draws, per sample of the batch, the clamped

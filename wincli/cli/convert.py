@@ -40,6 +40,33 @@ from wincli.cli.common import (
     run_per_file,
 )
 
+BitsOpt = Annotated[int, typer.Option("--bits", help="lsb: low bits per cover channel, 1-4.")]
+CodecOpt = Annotated[
+    str, typer.Option("--codec", help="lsb: auto (the better of the two), webp or jpeg.")
+]
+FitOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--fit",
+        help="WIN: a secret of another aspect ratio than the cover: stretch, crop or pad "
+        "(default: refuse when it differs by more than 3%).",
+    ),
+]
+PairOpt = Annotated[
+    str,
+    typer.Option("--pair", help="Folders: pair covers and secrets by sorted 'order' or 'name'."),
+]
+SecretsOpt = Annotated[
+    int,
+    typer.Option(
+        "-n", "--secrets", help="WIN: how many were hidden (must match the hide; lsb: not needed)."
+    ),
+]
+RevealOutOpt = Annotated[
+    Path | None, typer.Option("-o", "--output", help="Folder for secret1.png ...")
+]
+CoverOpt = Annotated[bool, typer.Option("--cover", help="Also write the recovered cover.png.")]
+
 
 def folder_jobs(covers: Path, secrets: list[Path], output: Path | None, pair: str):
     """[(cover, [secret per folder], target)] for ``win hide`` over folders."""
@@ -86,26 +113,12 @@ def hide(
     threads: ThreadsOpt = None,
     strip_metadata: StripOpt = False,
     method: MethodOpt = Method.win,
-    bits: Annotated[int, typer.Option("--bits", help="lsb: low bits per cover channel, 1-4.")] = 1,
-    codec: Annotated[
-        str, typer.Option("--codec", help="lsb: auto (the better of the two), webp or jpeg.")
-    ] = "auto",
+    bits: BitsOpt = 1,
+    codec: CodecOpt = "auto",
     passphrase: PassOpt = None,
     ask_passphrase: AskPassOpt = False,
-    fit: Annotated[
-        str | None,
-        typer.Option(
-            "--fit",
-            help="WIN: a secret of another aspect ratio than the cover: stretch, crop or pad "
-            "(default: refuse when it differs by more than 3%).",
-        ),
-    ] = None,
-    pair: Annotated[
-        str,
-        typer.Option(
-            "--pair", help="Folders: pair covers and secrets by sorted 'order' or 'name'."
-        ),
-    ] = "order",
+    fit: FitOpt = None,
+    pair: PairOpt = "order",
 ) -> None:
     """Hide 1-4 secret images inside COVER; the stego image looks like the cover.
 
@@ -119,102 +132,61 @@ def hide(
     if not 1 <= len(secrets) <= 4:
         raise InputError(f"hide takes 1 to 4 secrets, got {len(secrets)}")
     if method == Method.lsb:  # one validation for a file and a folder of covers
-        if codec not in ("auto", "webp", "jpeg"):
-            raise InputError(f"--codec must be auto, webp or jpeg, not {codec!r}")
-        if not 1 <= bits <= 4:
-            raise InputError(f"--bits must be 1 to 4, not {bits}")
+        check_lsb_options(codec, bits)
     require_inputs([cover, *secrets])
-    if cover.is_dir():
-        jobs = folder_jobs(cover, secrets, output, pair)
-        if method == Method.lsb:
-            key = get_passphrase(passphrase, ask_passphrase, confirm=True)
-            for c, secs, target in jobs:
-                report(
-                    hide_lsb_file(
-                        c, secs, target, bits=bits, passphrase=key, codec=codec,
-                        force_lossy=force_lossy, check=check,
-                    )
-                )  # fmt: skip
-            return
-        conv = load_converter(
-            "hiding", secrets=len(secrets), model=model, weights=weights, device=device,
-            tile=tile, half=half, verbose=verbose, threads=threads,
-        )  # fmt: skip
-        with progress_bar(conv, len(jobs)) as advance:
-            for c, secs, target in jobs:
-                report(
-                    hide_file(
-                        conv,
-                        c,
-                        secs,
-                        target,
-                        force_lossy=force_lossy,
-                        check=check,
-                        fit=fit,
-                        strip_metadata=strip_metadata,
-                    )
-                )
-                advance()
-        return
-    if any(p.is_dir() for p in secrets):
-        raise InputError("secret folders need a cover folder (win hide COVERS/ SECRETS/ -o OUT/)")
-    out = output or cover.with_name(f"{cover.stem}_stego.png")
+    jobs = hide_jobs(cover, secrets, output, pair)
     if method == Method.lsb:
-        result = hide_lsb_file(
-            cover,
-            secrets,
-            out,
-            bits=bits,
-            passphrase=get_passphrase(passphrase, ask_passphrase, confirm=True),
-            codec=codec,
-            force_lossy=force_lossy,
-            check=check,
-        )
-        report(result)
+        key = get_passphrase(passphrase, ask_passphrase, confirm=True)
+        for c, secs, target in jobs:
+            report(
+                hide_lsb_file(
+                    c, secs, target, bits=bits, passphrase=key, codec=codec,
+                    force_lossy=force_lossy, check=check,
+                )
+            )  # fmt: skip
         return
     conv = load_converter(
-        "hiding",
-        secrets=len(secrets),
-        model=model,
-        weights=weights,
-        device=device,
-        tile=tile,
-        half=half,
-        verbose=verbose,
-        threads=threads,
-    )
-    with progress_bar(conv):
-        result = hide_file(
-            conv,
-            cover,
-            secrets,
-            out,
-            force_lossy=force_lossy,
-            check=check,
-            fit=fit,
-            strip_metadata=strip_metadata,
-        )
-    report(result)
+        "hiding", secrets=len(secrets), model=model, weights=weights, device=device,
+        tile=tile, half=half, verbose=verbose, threads=threads,
+    )  # fmt: skip
+    with progress_bar(conv, len(jobs)) as advance:
+        for c, secs, target in jobs:
+            report(
+                hide_file(
+                    conv, c, secs, target, force_lossy=force_lossy, check=check, fit=fit,
+                    strip_metadata=strip_metadata,
+                )
+            )  # fmt: skip
+            advance()
+
+
+def check_lsb_options(codec: str, bits: int) -> None:
+    from wincli.errors import InputError
+
+    if codec not in ("auto", "webp", "jpeg"):
+        raise InputError(f"--codec must be auto, webp or jpeg, not {codec!r}")
+    if not 1 <= bits <= 4:
+        raise InputError(f"--bits must be 1 to 4, not {bits}")
+
+
+def hide_jobs(cover: Path, secrets: list[Path], output: Path | None, pair: str):
+    """[(cover, secrets, stego)] for one cover file, or for a folder of covers."""
+    from wincli.errors import InputError
+
+    if cover.is_dir():
+        return folder_jobs(cover, secrets, output, pair)
+    if any(p.is_dir() for p in secrets):
+        raise InputError("secret folders need a cover folder (win hide COVERS/ SECRETS/ -o OUT/)")
+    return [(cover, list(secrets), output or cover.with_name(f"{cover.stem}_stego.png"))]
 
 
 @app.command()
 @guarded
 def reveal(
     stegos: Annotated[list[Path], typer.Argument(help="Stego image(s) or folder(s).")],
-    secrets: Annotated[
-        int,
-        typer.Option(
-            "-n",
-            "--secrets",
-            help="WIN: how many were hidden (must match the hide; lsb: not needed).",
-        ),
-    ] = 1,
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Folder for secret1.png ...")
-    ] = None,
-    with_cover: Annotated[
-        bool, typer.Option("--cover", help="Also write the recovered cover.png.")
-    ] = False,
+    secrets: SecretsOpt = 1,
+    output: RevealOutOpt = None,
+    with_cover: CoverOpt = False,
     model: ModelOpt = Variant.win,
     weights: WeightsOpt = None,
     device: DeviceOpt = "auto",

@@ -57,9 +57,6 @@ def eval_cmd(
     ] = True,
 ) -> None:
     """The paper's protocol on a folder: PSNR / SSIM of WIN (8-bit and float) and baselines."""
-    from rich.console import Console
-    from rich.table import Table
-
     from wincli import evaluate as E
     from wincli.errors import InputError
     from wincli.tasks import make_task
@@ -75,43 +72,48 @@ def eval_cmd(
     conv = None
     if not baselines_only:
         conv = load_converter(
-            task.value,
-            secrets=secrets,
-            scale=scale,
-            model=model,
-            weights=weights,
-            device=device,
+            task.value, secrets=secrets, scale=scale, model=model, weights=weights,
+            device=device, verbose=verbose,
             tile=tile if tile is not None else "0",  # the protocol: whole images
-            verbose=verbose,
-        )
+        )  # fmt: skip
     if save_images is not None and save_images.exists() and not save_images.is_dir():
         raise InputError(f"--save-images {save_images}: is a file; give a folder")
     save = E.image_saver(save_images) if save_images else None
     rows = E.evaluate(conv, spec, files, crop=crop, save=save, frontier=frontier)
-    console = Console()
-    keys = list(dict.fromkeys(k for r in rows for k in r.metrics))
-
-    def cells(m: dict) -> list[str]:
-        def fmt(k):
-            v = m.get(k)
-            if v is None:
-                return "-"
-            return f"{v:,.0f}" if "bytes" in k else f"{v:.4f}" if "ssim" in k else f"{v:.2f}"
-
-        return [fmt(k) for k in keys]
-
-    if per_image:
-        t = Table("image", "method", *keys, title="per image (the means table has every row)")
-        lsb_shown = f"LSB {max(1, 4 // secrets)}-bit"
-        for r in rows:
-            if r.method.startswith("WIN") and "JPEG" not in r.method or r.method == lsb_shown:
-                t.add_row(r.image, r.method, *cells(r.metrics))
-        console.print(t)
-    means = E.summary(rows)
-    t = Table("method", *keys, title=f"mean over {len({r.image for r in rows})} images")
-    for method, m in means.items():
-        t.add_row(method, *cells(m))
-    console.print(t)
+    means = print_tables(rows, per_image, f"LSB {max(1, 4 // secrets)}-bit")
     if out is not None:
         E.write_rows(out, rows, means)
         typer.echo(str(out))
+
+
+def _cells(m: dict, keys: list[str]) -> list[str]:
+    def fmt(k):
+        v = m.get(k)
+        if v is None:
+            return "-"
+        return f"{v:,.0f}" if "bytes" in k else f"{v:.4f}" if "ssim" in k else f"{v:.2f}"
+
+    return [fmt(k) for k in keys]
+
+
+def print_tables(rows, per_image: bool, lsb_shown: str) -> dict:
+    """The per-image table (WIN rows and one LSB row) and the means table; returns the means."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from wincli.evaluate import summary
+
+    console = Console()
+    keys = list(dict.fromkeys(k for r in rows for k in r.metrics))
+    if per_image:
+        t = Table("image", "method", *keys, title="per image (the means table has every row)")
+        for r in rows:
+            if r.method.startswith("WIN") and "JPEG" not in r.method or r.method == lsb_shown:
+                t.add_row(r.image, r.method, *_cells(r.metrics, keys))
+        console.print(t)
+    means = summary(rows)
+    t = Table("method", *keys, title=f"mean over {len({r.image for r in rows})} images")
+    for method, m in means.items():
+        t.add_row(method, *_cells(m, keys))
+    console.print(t)
+    return means

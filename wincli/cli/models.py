@@ -23,10 +23,11 @@ def models_list() -> None:
     from wincli.weights import default_metrics, load_registry, where_from
 
     table = Table(
-        "name", "default", "params", "PSNR by default (8-bit files)", "loads from",
-        caption="default: the checkpoint each command uses unless given --weights. PSNR: what "
-        "the default command stores and restores on the paper's sets (rescaling shaves the "
-        "scale in pixels off the border), `win eval` recomputes it.",
+        "name", "default", "encoder", "params", "PSNR by default (8-bit files)", "loads from",
+        caption="default: the checkpoint each command uses unless given --weights. encoder: a "
+        "one-pass encoder chooses what downscale / decolorize store. PSNR: what the default "
+        "command stores and restores on the paper's sets (rescaling shaves the scale in pixels "
+        "off the border); `win eval` recomputes it; docs/models.md has every number.",
     )  # fmt: skip
     for rec in load_registry():
         metrics = ", ".join(
@@ -38,6 +39,7 @@ def models_list() -> None:
         table.add_row(
             rec.name,
             "yes" if rec.default else "",
+            "yes" if rec.encoder else "",
             f"{rec.params:,}",
             metrics or "-",
             where_from(rec).split(" (")[0],

@@ -1,4 +1,4 @@
-"""Invertible building blocks of WIN (DESIGN.md section 2).
+"""Invertible building blocks of WIN (docs/method.md, "Building blocks").
 
 Every block honours one contract: ``forward(x)`` maps (B, C_in, H, W) to (B, C_out, H', W')
 and ``inverse(y)`` maps back, so that ``inverse(forward(x)) == x`` up to floating point for
@@ -7,7 +7,6 @@ well-posed blocks. Training-only extras come from explicit methods (``WIC.forwar
 """
 
 from wincli.layers.coupling import AffineCoupling, DenseBlock
-from wincli.layers.squeeze import Squeeze, Unsqueeze
 from wincli.layers.wic import WIC, shift_offsets, spatial_shift
 from wincli.layers.wim import WIM
 
@@ -16,8 +15,6 @@ __all__ = [
     "WIM",
     "AffineCoupling",
     "DenseBlock",
-    "Squeeze",
-    "Unsqueeze",
     "shift_offsets",
     "spatial_shift",
 ]

@@ -1,4 +1,4 @@
-"""Affine coupling layer with dense sub-networks (DESIGN.md section 2).
+"""Affine coupling layer with dense sub-networks (docs/method.md, "Building blocks").
 
 >>> layer = AffineCoupling(24, growth=32)          # doctest: +SKIP
 >>> x = torch.rand(1, 24, 16, 16)

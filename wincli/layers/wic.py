@@ -1,4 +1,4 @@
-"""WIC: the well-posed invertible 1x1 convolution (DESIGN.md section 2).
+"""WIC: the well-posed invertible 1x1 convolution (docs/method.md, "Building blocks").
 
 >>> wic = WIC(12, 24)                       # c_in <= c_out: overdetermined, left-invertible
 >>> x = torch.rand(1, 12, 8, 8, dtype=torch.float64)

@@ -1,4 +1,4 @@
-"""WIM: the well-posed invertible module with long-term memory (DESIGN.md section 2).
+"""WIM: the well-posed invertible module with long-term memory (docs/method.md, "Building blocks").
 
 >>> wim = WIM(width=32, ratio=0.75, couplings=4, growth=32)    # doctest: +SKIP
 >>> memory, h = wim(h)          # h: (B, 24, H, W) -> memory (B, 8, H, W), h (B, 24, H, W)

@@ -1,4 +1,4 @@
-"""WIN and WIN-Naive (Huang & Huang, arXiv 2508.02111; DESIGN.md section 3).
+"""WIN and WIN-Naive (Huang & Huang, arXiv 2508.02111; docs/method.md).
 
 >>> net = WIN(ModelConfig(task="hiding", secrets=1))      # doctest: +SKIP
 >>> stego = net(torch.cat([cover, secret], 1))             # (B, 6, H, W) -> (B, 3, H, W)
@@ -127,7 +127,7 @@ class InvertibleNet(nn.Module):
 
     @torch.no_grad()
     def init_task_aware(self, x: torch.Tensor, target: torch.Tensor) -> float:
-        """Data-driven start (DESIGN.md section 7): returns the PSNR of the fitted output.
+        """Data-driven start: returns the PSNR of the fitted output.
 
         Well-posed WICs become identity embeddings (channels pass through in order, so the
         sub-pixel grouping survives the un-squeeze); with the couplings at identity the forward

@@ -4,9 +4,10 @@
 ...                     out="runs/x2")                                  # doctest: +SKIP
 >>> train(opts)            # resume later with train(TrainOptions(resume="runs/x2"))
 
-Recipe (DESIGN.md section 5): AdamW (0.9, 0.999, weight decay 1e-4), linear warm-up then cosine
-decay, gradient-norm clip 10, loss weights 2 / 1 / 0.1 / 1, 8-bit straight-through rounding
-between forward and inverse, 8 flips / rotations, secrets cropped from other images.
+Recipe (docs/method.md, "Tasks and losses"): AdamW (0.9, 0.999, weight decay 1e-4), linear
+warm-up then cosine decay, gradient-norm clip 10, loss weights 2 / 1 / 0.1 / 1, 8-bit
+straight-through rounding between forward and inverse, 8 flips / rotations, secrets cropped from
+other images.
 Our addition: the task-aware start of ``InvertibleNet.init_task_aware`` (``init="task"``).
 
 Run directory: ``model.safetensors`` (latest), ``best.safetensors`` (best validation),

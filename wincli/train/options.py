@@ -100,7 +100,7 @@ class TrainOptions:
     threads: int | None = _opt("CPU threads (0 = torch's choice).", RUNTIME, default=0)
     workers: int | None = _opt("Data loader processes.", RUNTIME, default=0)
     channels_last: bool | None = _opt(
-        "channels-last memory format (1.34x training steps/s on CPU, BENCHMARKS.md).",
+        "channels-last memory format (1.34x training steps/s on CPU, docs/benchmarks.md).",
         RUNTIME,
         default=True,
     )

@@ -1,0 +1,74 @@
+"""Model cards: docs/models.md, generated from weights/registry.json.
+
+>>> text = render_model_cards(load_registry())           # doctest: +SKIP
+
+``python scripts/model_cards.py`` writes the file; a test keeps it equal to what this renders.
+"""
+
+from __future__ import annotations
+
+SECTION_NAMES = {
+    "one_pass": "one-pass encoder (what `win` stores by default)",
+    "8bit": "forward output, 8-bit",
+    "refined": "refined",
+    "float": "forward output, not rounded (the paper's hiding protocol)",
+}
+
+
+def _metrics_table(metrics: dict) -> list[str]:
+    rows = ["| set | stored image | PSNR dB (SSIM) |", "| --- | --- | --- |"]
+    for set_name, entry in metrics.items():
+        for section, label in SECTION_NAMES.items():
+            m = entry.get(section)
+            if not m:
+                continue
+            cells = ", ".join(
+                f"{k.removesuffix('_psnr')} {v:.2f}"
+                + (f" ({m[k.replace('_psnr', '_ssim')]:.4f})" if k.replace("_psnr", "_ssim") in m
+                   else "")
+                for k, v in m.items()
+                if k.endswith("_psnr")
+            )  # fmt: skip
+            crop = f", {entry['crop']} crop" if entry.get("crop") else ""
+            rows.append(f"| {set_name}{crop} | {label} | {cells} |")
+    return rows
+
+
+def render_model_cards(records) -> str:
+    """Markdown: one card per checkpoint, in registry order."""
+    out = [
+        "# Model cards",
+        "",
+        "Generated from `weights/registry.json` by `python scripts/model_cards.py`; do not edit.",
+        "PSNR through 8-bit images as `win eval` measures it (rescaling shaves `scale` pixels off",
+        "the border). The default for a task is what `win` uses without `--weights`.",
+        "",
+    ]
+    for rec in records:
+        out += [f"## {rec.name}", ""]
+        out += [
+            f"- task: {rec.spec.name}; variant {rec.variant}; preset {rec.preset}; "
+            f"{rec.params:,} parameters{'; the default' if rec.default else ''}",
+            f"- file: `{rec.file}`, sha256 `{rec.sha256}`",
+        ]
+        recipe = rec.recipe or {}
+        if recipe.get("command"):
+            out.append(f"- trained: `{recipe['command']}`")
+        if recipe.get("steps"):
+            out.append(f"- steps: {recipe['steps']}; data: {recipe.get('data', '-')}")
+        if rec.encoder:
+            enc = rec.encoder
+            out.append(
+                f"- one-pass encoder: `{enc['file']}` ({enc['params']:,} parameters), sha256 "
+                f"`{enc['sha256']}`, trained: `{enc['recipe']['command']}`"
+            )
+            held = enc.get("heldout", {})
+            if held:
+                fo, op = held["forward_output"], held["one_pass"]
+                out.append(
+                    f"- held-out training photos ({held['crop']} crops), stored / restored: "
+                    f"forward output {fo['stored_psnr']:.2f} / {fo['restored_psnr']:.2f}, "
+                    f"one-pass {op['stored_psnr']:.2f} / {op['restored_psnr']:.2f}"
+                )
+        out += ["", *_metrics_table(rec.metrics), ""]
+    return "\n".join(out).rstrip() + "\n"
