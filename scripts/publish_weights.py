@@ -48,14 +48,14 @@ def model_card(records, repo_id: str) -> str:
 def publish(repo_id: str, revision: str = "main", dry_run: bool = False, api=None) -> str:
     from huggingface_hub import CommitOperationAdd, HfApi
 
-    from wincli.weights import bundled_dir, load_registry, verify
+    from wincli.weights import bundled_dir, load_registry, verify, with_encoders
 
     folder = bundled_dir()
     records = load_registry()
     if folder is None or not records:
         raise SystemExit("no bundled weights to publish")
     ops = []
-    for r in records:
+    for r in with_encoders(records):  # each checkpoint and its one-pass encoder
         path = folder / r.file
         verify(r, path)
         ops.append(CommitOperationAdd(path_in_repo=r.file, path_or_fileobj=str(path)))

@@ -65,8 +65,8 @@ RefineOpt = Annotated[
     typer.Option(
         "--refine",
         help="Gradient steps that refine the stored image for the fixed inverse after the "
-        "one-pass encoder (default 0). Each step costs about 3 forward passes: --refine 40 on "
-        "x2 is about 100x slower than the default for about 0.1-0.3 dB more.",
+        "one-pass encoder (default 0). Each step costs about 2 forward passes: --refine 40 on "
+        "x2 is about 75x slower than the default for about 0.1-0.3 dB more.",
     ),
 ]
 EncoderOpt = Annotated[
