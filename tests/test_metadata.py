@@ -164,3 +164,32 @@ def test_colorize_of_a_foreign_gray_says_it_is_a_guess(tmp_path, checkpoints):
     )
     assert res.exit_code == 0, res.output
     assert "not made by `win decolorize`" in res.output
+
+
+def test_lsb_carries_each_secret_profile_in_its_payload(tmp_path):
+    icc = wide_gamut_profile()
+    cover = tmp_path / "cover.png"
+    Image.fromarray(smooth_image(96, 128, 3)).save(cover)
+    tagged = photo(tmp_path / "tagged.png", icc, h=24, w=32, seed=4)
+    plain = tmp_path / "plain.png"
+    Image.fromarray(smooth_image(24, 32, 5)).save(plain)
+    stego = tmp_path / "s.png"
+    res = run("hide", cover, tagged, plain, "-o", stego, "--method", "lsb", "--bits", "2")
+    assert res.exit_code == 0, res.output
+    res = run("reveal", stego, "--method", "lsb", "-o", tmp_path / "rev")
+    assert res.exit_code == 0, res.output
+    assert meta_of(tmp_path / "rev" / "secret1.png")[0] == icc  # its profile came back
+    assert meta_of(tmp_path / "rev" / "secret2.png")[0] is None  # untagged stays untagged
+
+
+def test_lsb_payloads_without_profiles_still_read(tmp_path):
+    """A payload written before profiles travelled (no flag) reveals as it did."""
+    from wincli.classical import Coded, _pack, _unpack
+
+    c = Coded("webp", b"stream", (4, 3), 80)
+    assert _pack([c])[0] == 1  # no profile: the old layout, byte for byte
+    (back,) = _unpack(_pack([c]))
+    assert back.stream == b"stream" and back.icc is None
+    c.icc = b"profile"
+    (back,) = _unpack(_pack([c]))
+    assert back.icc == b"profile"

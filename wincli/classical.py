@@ -17,9 +17,10 @@ The key and the permutation seed come from scrypt(passphrase, salt); without a p
 passphrase is empty, so the payload is still authenticated and reveal can tell "nothing hidden
 here or wrong passphrase" from a real payload. Each hide draws a fresh salt and nonce.
 
-Plaintext: n (1 byte), then per secret: codec (1 byte), original width and height, stream
-length (4 bytes each, big-endian), the stream. A secret that does not fit at full size is coded
-smaller and brought back to its original size (bicubic) by reveal.
+Plaintext: n (1 byte; with 0x80 set, every secret carries a colour profile), then per secret:
+codec (1 byte), original width and height, stream length (4 bytes each, big-endian), the
+stream, and with the flag the ICC profile's length (4 bytes) and bytes. A secret that does not
+fit at full size is coded smaller and brought back to its original size (bicubic) by reveal.
 
 Embedding, "LSB matching" generalised to k bits: a slot with value v that must carry symbol s
 becomes the nearest value in [0, 255] whose low k bits are s (ties broken at random); for k = 1
@@ -44,6 +45,8 @@ HEADER = struct.Struct(">BB16s12sI")  # version, bits, salt, nonce, ciphertext l
 HEADER_BITS = HEADER.size * 8
 TAG = 16  # AES-GCM tag bytes
 SECRET = struct.Struct(">BIII")  # codec, original width, height, stream length
+PROFILES = 0x80  # set in the count byte: each stream is followed by its ICC profile
+PROFILE = struct.Struct(">I")  # profile length (0: none)
 CODECS = ("webp", "jpeg")
 PUBLIC_SEED = 0x57494E2D4C5342  # "WIN-LSB": where the header lives, known to everyone
 SCRYPT = {"n": 2**15, "r": 8, "p": 1, "maxmem": 64 * 2**20}
@@ -58,6 +61,7 @@ class Coded:
     stream: bytes
     size: tuple[int, int]  # original (width, height)
     quality: int  # -1 for lossless WebP
+    icc: bytes | None = None  # the secret's colour profile, carried beside the stream
 
     def decode(self) -> np.ndarray:
         """The image reveal returns: the stream decoded, at the original size."""
@@ -206,17 +210,20 @@ def _match(values: np.ndarray, symbols: np.ndarray, bits: int, rng) -> np.ndarra
 
 
 def _pack(coded: list[Coded]) -> bytes:
-    parts = [bytes([len(coded)])]
+    flag = PROFILES if any(c.icc for c in coded) else 0
+    parts = [bytes([len(coded) | flag])]
     for c in coded:
         parts.append(SECRET.pack(CODECS.index(c.codec), *c.size, len(c.stream)))
         parts.append(c.stream)
+        if flag:
+            parts += [PROFILE.pack(len(c.icc or b"")), c.icc or b""]
     return b"".join(parts)
 
 
 def _unpack(plain: bytes) -> list[Coded]:
     bad = InputError("the hidden payload is authentic but malformed (not written by win?)")
     try:
-        n, pos, out = plain[0], 1, []
+        n, profiles, pos, out = plain[0] & ~PROFILES, plain[0] & PROFILES, 1, []
         for _ in range(n):
             codec, w, h, length = SECRET.unpack_from(plain, pos)
             pos += SECRET.size
@@ -224,6 +231,13 @@ def _unpack(plain: bytes) -> list[Coded]:
                 raise bad
             out.append(Coded(CODECS[codec], plain[pos : pos + length], (w, h), 0))
             pos += length
+            if profiles:
+                (size,) = PROFILE.unpack_from(plain, pos)
+                pos += PROFILE.size
+                if pos + size > len(plain):
+                    raise bad
+                out[-1].icc = plain[pos : pos + size] or None
+                pos += size
     except (IndexError, struct.error):
         raise bad from None
     if not 1 <= len(out) <= 4 or pos != len(plain):
@@ -231,9 +245,10 @@ def _unpack(plain: bytes) -> list[Coded]:
     return out
 
 
-def plan(shape: tuple[int, ...], n: int, bits: int) -> int:
-    """Bytes each of ``n`` secrets may use in an (H, W, 3) cover at ``bits`` per slot."""
-    room = capacity(shape, bits) - TAG - 1 - n * SECRET.size
+def plan(shape: tuple[int, ...], n: int, bits: int, extra: int = 0) -> int:
+    """Bytes each of ``n`` secrets may use in an (H, W, 3) cover at ``bits`` per slot, when
+    ``extra`` bytes (colour profiles) travel beside them."""
+    room = capacity(shape, bits) - TAG - 1 - n * SECRET.size - extra
     return room // n
 
 
@@ -307,17 +322,21 @@ def hide_lsb(
     bits: int = 1,
     passphrase: str | None = None,
     codec: str = "auto",
+    profiles: list[bytes | None] | None = None,
 ) -> tuple[np.ndarray, list[Coded]]:
-    """Hide 1-4 (h, w, 3) uint8 secrets (any sizes) in an (H, W, 3) uint8 cover.
+    """Hide 1-4 (h, w, 3) uint8 secrets (any sizes) in an (H, W, 3) uint8 cover, each with its
+    ICC colour profile from ``profiles`` (None: untagged).
 
     Returns (stego (H, W, 3) uint8, the coded secrets; ``Coded.decode()`` is exactly what
-    :func:`reveal_lsb` returns).
+    :func:`reveal_lsb` returns, ``Coded.icc`` the profile that comes back with it).
     """
     if not 1 <= bits <= 4:
         raise InputError(f"--bits must be 1 to 4 (the cover keeps at least 4 bits), not {bits}")
     if not 1 <= len(secrets) <= 4:
         raise InputError(f"hide takes 1 to 4 secrets, got {len(secrets)}")
-    budget = plan(cover.shape, len(secrets), bits)
+    profiles = list(profiles or [None] * len(secrets))
+    extra = sum(PROFILE.size + len(p or b"") for p in profiles) if any(profiles) else 0
+    budget = plan(cover.shape, len(secrets), bits, extra)
     if budget < 64:
         raise InputError(
             f"a {cover.shape[1]}x{cover.shape[0]} cover holds {capacity(cover.shape, bits)} bytes "
@@ -325,6 +344,8 @@ def hide_lsb(
             "--bits"
         )
     coded = [code_secret(s, budget, codec) for s in secrets]
+    for c, icc in zip(coded, profiles, strict=True):
+        c.icc = icc or None
     return embed_bytes(cover, _pack(coded), bits=bits, passphrase=passphrase), coded
 
 

@@ -175,13 +175,15 @@ def hide_lsb_file(
         out, [cover_path, *secret_paths], force_lossy=force_lossy, what="stego image"
     )
     cover, meta = read_image(cover_path)
-    secrets = [read_image(p)[0] for p in secret_paths]
+    read = [read_image(p) for p in secret_paths]
+    secrets = [x for x, _ in read]
     stego, coded = hide_lsb(
         to_uint8(cover),
         [to_uint8(s) for s in secrets],
         bits=bits,
         passphrase=passphrase,
         codec=codec,
+        profiles=[m.icc for _, m in read],  # colour profiles travel in the payload
     )
     write_image(out, from_uint8(stego), meta)
     notes = [
@@ -212,16 +214,16 @@ def _shrunk(coded) -> bool:
 
 def reveal_lsb_file(stego_path, out_dir=None, *, passphrase: str | None = None) -> Result:
     """``win reveal --method lsb``: every hidden secret at its own size (secret1.png ...)."""
-    from wincli.classical import reveal_lsb
-    from wincli.io import read_image, write_image
+    from wincli.classical import reveal_coded
+    from wincli.io import ImageMeta, read_image, write_image
 
     stego, _ = read_image(stego_path)
-    found = reveal_lsb(to_uint8(stego), passphrase=passphrase)
+    found = reveal_coded(to_uint8(stego), passphrase=passphrase)
     targets = _reveal_targets(
         stego_path, out_dir, [f"secret{i}.png" for i in range(1, len(found) + 1)]
     )
-    for t, img in zip(targets, found, strict=True):
-        write_image(t, from_uint8(img))
+    for t, c in zip(targets, found, strict=True):
+        write_image(t, from_uint8(c.decode()), ImageMeta(mode="RGB", size=c.size, icc=c.icc))
     return Result([str(t) for t in targets], [f"{len(found)} secret(s) found"])
 
 
