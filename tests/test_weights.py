@@ -161,7 +161,11 @@ RECORD_KEYS = {  # the registry schema: every key a record may have, and its typ
     "name": str, "task": str, "secrets": int, "scale": int, "variant": str, "preset": str,
     "config": dict, "file": str, "sha256": str, "params": int, "default": bool,
     "repo_id": str, "revision": str, "recipe": dict, "metrics": dict, "status": str,
-    "bytes_per_pixel": (int, float),
+    "bytes_per_pixel": (int, float), "encoder": dict,
+}  # fmt: skip
+ENCODER_KEYS = {"file", "sha256", "params", "config", "recipe", "heldout"}
+ENCODER_RECIPE_KEYS = {
+    "command", "data", "steps", "schedule_steps", "batch", "patch", "lr", "stored_weight", "notes",
 }  # fmt: skip
 RECIPE_KEYS = {
     "command", "data", "steps", "schedule_steps", "batch", "patch", "lr", "lambda_forward",
@@ -191,6 +195,22 @@ def test_registry_records_follow_the_schema():
         assert set(rec["recipe"]) <= RECIPE_KEYS, set(rec["recipe"]) - RECIPE_KEYS
         check_metrics(spec, rec["metrics"])
         assert rec["metrics"], rec["name"]
+        if "encoder" in rec:  # its one-pass encoder: a file of its own, and its default numbers
+            enc = rec["encoder"]
+            assert set(enc) == ENCODER_KEYS, set(enc) ^ ENCODER_KEYS
+            assert len(enc["sha256"]) == 64 and enc["file"].endswith(".safetensors")
+            assert set(enc["recipe"]) <= ENCODER_RECIPE_KEYS
+            assert all("one_pass" in entry for entry in rec["metrics"].values()), rec["name"]
+
+
+def test_registered_encoders_serve_their_model():
+    """Every shipped encoder file loads (hash-checked) for its own network, with no download."""
+    from wincli.weights import load_record, load_record_encoder, load_registry
+
+    for rec in load_registry():
+        if rec.encoder:
+            net, _, _ = load_record(rec, allow_download=False)
+            assert load_record_encoder(rec, net, allow_download=False) is not None
 
 
 def test_metric_schema_rejects_what_it_does_not_know():
