@@ -187,9 +187,23 @@ def test_lsb_payloads_without_profiles_still_read(tmp_path):
     from wincli.classical import Coded, _pack, _unpack
 
     c = Coded("webp", b"stream", (4, 3), 80)
-    assert _pack([c])[0] == 1  # no profile: the old layout, byte for byte
+    assert _pack([c])[0] == 1  # no profile, no alpha: the old layout, byte for byte
     (back,) = _unpack(_pack([c]))
-    assert back.stream == b"stream" and back.icc is None
-    c.icc = b"profile"
+    assert back.stream == b"stream" and back.icc is None and back.alpha is None
+    c.icc, c.alpha = b"profile", b"alpha"
     (back,) = _unpack(_pack([c]))
-    assert back.icc == b"profile"
+    assert back.icc == b"profile" and back.alpha == b"alpha"
+
+
+def test_lsb_carries_a_secret_transparency(tmp_path):
+    cover = tmp_path / "cover.png"
+    Image.fromarray(smooth_image(96, 128, 3)).save(cover)
+    alpha = np.tile(np.linspace(0, 255, 32).astype(np.uint8), (24, 1))
+    Image.fromarray(np.dstack([smooth_image(24, 32, 5), alpha])).save(tmp_path / "secret.png")
+    stego = tmp_path / "s.png"
+    res = run("hide", cover, tmp_path / "secret.png", "-o", stego, "--method", "lsb")
+    assert res.exit_code == 0, res.output
+    assert run("reveal", stego, "--method", "lsb", "-o", tmp_path / "rev").exit_code == 0
+    back = Image.open(tmp_path / "rev" / "secret1.png")
+    assert back.mode == "RGBA"
+    assert np.array_equal(np.asarray(back)[..., 3], alpha)  # lossless

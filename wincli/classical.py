@@ -17,9 +17,10 @@ The key and the permutation seed come from scrypt(passphrase, salt); without a p
 passphrase is empty, so the payload is still authenticated and reveal can tell "nothing hidden
 here or wrong passphrase" from a real payload. Each hide draws a fresh salt and nonce.
 
-Plaintext: n (1 byte; with 0x80 set, every secret carries a colour profile), then per secret:
-codec (1 byte), original width and height, stream length (4 bytes each, big-endian), the
-stream, and with the flag the ICC profile's length (4 bytes) and bytes. A secret that does not
+Plaintext: n (1 byte; with 0x80 set, every secret carries extras), then per secret: codec (1
+byte), original width and height, stream length (4 bytes each, big-endian), the stream, and
+with the flag its ICC profile and its alpha plane (lossless WebP), each as a 4-byte length and
+the bytes (length 0: none). A secret that does not
 fit at full size is coded smaller and brought back to its original size (bicubic) by reveal.
 
 Embedding, "LSB matching" generalised to k bits: a slot with value v that must carry symbol s
@@ -45,8 +46,8 @@ HEADER = struct.Struct(">BB16s12sI")  # version, bits, salt, nonce, ciphertext l
 HEADER_BITS = HEADER.size * 8
 TAG = 16  # AES-GCM tag bytes
 SECRET = struct.Struct(">BIII")  # codec, original width, height, stream length
-PROFILES = 0x80  # set in the count byte: each stream is followed by its ICC profile
-PROFILE = struct.Struct(">I")  # profile length (0: none)
+EXTRAS = 0x80  # set in the count byte: each stream is followed by its ICC profile and alpha
+EXTRA = struct.Struct(">I")  # length of one extra (0: none)
 CODECS = ("webp", "jpeg")
 PUBLIC_SEED = 0x57494E2D4C5342  # "WIN-LSB": where the header lives, known to everyone
 SCRYPT = {"n": 2**15, "r": 8, "p": 1, "maxmem": 64 * 2**20}
@@ -62,6 +63,20 @@ class Coded:
     size: tuple[int, int]  # original (width, height)
     quality: int  # -1 for lossless WebP
     icc: bytes | None = None  # the secret's colour profile, carried beside the stream
+    alpha: bytes | None = None  # its alpha plane as a lossless WebP, carried beside the stream
+
+    def decode_alpha(self) -> np.ndarray | None:
+        """The (h, w) uint8 alpha plane that travelled, or None."""
+        if not self.alpha:
+            return None
+        try:
+            with Image.open(io.BytesIO(self.alpha)) as im:
+                im = im.convert("L")
+        except (OSError, ValueError) as exc:
+            raise InputError(f"a hidden alpha plane does not decode ({exc})") from None
+        if im.size != self.size:
+            im = im.resize(self.size, Image.BICUBIC)
+        return np.asarray(im, dtype=np.uint8).copy()
 
     def decode(self) -> np.ndarray:
         """The image reveal returns: the stream decoded, at the original size."""
@@ -210,20 +225,29 @@ def _match(values: np.ndarray, symbols: np.ndarray, bits: int, rng) -> np.ndarra
 
 
 def _pack(coded: list[Coded]) -> bytes:
-    flag = PROFILES if any(c.icc for c in coded) else 0
+    flag = EXTRAS if any(c.icc or c.alpha for c in coded) else 0
     parts = [bytes([len(coded) | flag])]
     for c in coded:
         parts.append(SECRET.pack(CODECS.index(c.codec), *c.size, len(c.stream)))
         parts.append(c.stream)
         if flag:
-            parts += [PROFILE.pack(len(c.icc or b"")), c.icc or b""]
+            for extra in (c.icc or b"", c.alpha or b""):
+                parts += [EXTRA.pack(len(extra)), extra]
     return b"".join(parts)
+
+
+def _extra(plain: bytes, pos: int, bad: InputError) -> tuple[bytes | None, int]:
+    (size,) = EXTRA.unpack_from(plain, pos)
+    pos += EXTRA.size
+    if pos + size > len(plain):
+        raise bad
+    return plain[pos : pos + size] or None, pos + size
 
 
 def _unpack(plain: bytes) -> list[Coded]:
     bad = InputError("the hidden payload is authentic but malformed (not written by win?)")
     try:
-        n, profiles, pos, out = plain[0] & ~PROFILES, plain[0] & PROFILES, 1, []
+        n, extras, pos, out = plain[0] & ~EXTRAS, plain[0] & EXTRAS, 1, []
         for _ in range(n):
             codec, w, h, length = SECRET.unpack_from(plain, pos)
             pos += SECRET.size
@@ -231,13 +255,9 @@ def _unpack(plain: bytes) -> list[Coded]:
                 raise bad
             out.append(Coded(CODECS[codec], plain[pos : pos + length], (w, h), 0))
             pos += length
-            if profiles:
-                (size,) = PROFILE.unpack_from(plain, pos)
-                pos += PROFILE.size
-                if pos + size > len(plain):
-                    raise bad
-                out[-1].icc = plain[pos : pos + size] or None
-                pos += size
+            if extras:
+                out[-1].icc, pos = _extra(plain, pos, bad)
+                out[-1].alpha, pos = _extra(plain, pos, bad)
     except (IndexError, struct.error):
         raise bad from None
     if not 1 <= len(out) <= 4 or pos != len(plain):
@@ -245,9 +265,18 @@ def _unpack(plain: bytes) -> list[Coded]:
     return out
 
 
+def _alpha_stream(alpha: np.ndarray | None) -> bytes | None:
+    """A lossless WebP of an (h, w) alpha plane; None when there is none or it is opaque."""
+    if alpha is None or (alpha == 255).all():
+        return None
+    buf = io.BytesIO()
+    Image.fromarray(alpha).save(buf, format="WEBP", lossless=True, quality=100, method=4)
+    return buf.getvalue()
+
+
 def plan(shape: tuple[int, ...], n: int, bits: int, extra: int = 0) -> int:
     """Bytes each of ``n`` secrets may use in an (H, W, 3) cover at ``bits`` per slot, when
-    ``extra`` bytes (colour profiles) travel beside them."""
+    ``extra`` bytes (colour profiles, alpha planes) travel beside them."""
     room = capacity(shape, bits) - TAG - 1 - n * SECRET.size - extra
     return room // n
 
@@ -323,20 +352,25 @@ def hide_lsb(
     passphrase: str | None = None,
     codec: str = "auto",
     profiles: list[bytes | None] | None = None,
+    alphas: list[np.ndarray | None] | None = None,
 ) -> tuple[np.ndarray, list[Coded]]:
     """Hide 1-4 (h, w, 3) uint8 secrets (any sizes) in an (H, W, 3) uint8 cover, each with its
-    ICC colour profile from ``profiles`` (None: untagged).
+    ICC colour profile from ``profiles`` (None: untagged) and (h, w) alpha plane from ``alphas``
+    (None: opaque; coded as a lossless WebP).
 
     Returns (stego (H, W, 3) uint8, the coded secrets; ``Coded.decode()`` is exactly what
-    :func:`reveal_lsb` returns, ``Coded.icc`` the profile that comes back with it).
+    :func:`reveal_lsb` returns; ``Coded.icc`` and ``Coded.decode_alpha()`` what comes back
+    beside it).
     """
     if not 1 <= bits <= 4:
         raise InputError(f"--bits must be 1 to 4 (the cover keeps at least 4 bits), not {bits}")
     if not 1 <= len(secrets) <= 4:
         raise InputError(f"hide takes 1 to 4 secrets, got {len(secrets)}")
     profiles = list(profiles or [None] * len(secrets))
-    extra = sum(PROFILE.size + len(p or b"") for p in profiles) if any(profiles) else 0
-    budget = plan(cover.shape, len(secrets), bits, extra)
+    planes = [_alpha_stream(a) for a in (alphas or [None] * len(secrets))]
+    pairs = zip(profiles, planes, strict=True)
+    extra = sum(2 * EXTRA.size + len(p or b"") + len(a or b"") for p, a in pairs)
+    budget = plan(cover.shape, len(secrets), bits, extra if any(profiles + planes) else 0)
     if budget < 64:
         raise InputError(
             f"a {cover.shape[1]}x{cover.shape[0]} cover holds {capacity(cover.shape, bits)} bytes "
@@ -344,8 +378,8 @@ def hide_lsb(
             "--bits"
         )
     coded = [code_secret(s, budget, codec) for s in secrets]
-    for c, icc in zip(coded, profiles, strict=True):
-        c.icc = icc or None
+    for c, icc, plane in zip(coded, profiles, planes, strict=True):
+        c.icc, c.alpha = icc or None, plane
     return embed_bytes(cover, _pack(coded), bits=bits, passphrase=passphrase), coded
 
 

@@ -183,7 +183,8 @@ def hide_lsb_file(
         bits=bits,
         passphrase=passphrase,
         codec=codec,
-        profiles=[m.icc for _, m in read],  # colour profiles travel in the payload
+        profiles=[m.icc for _, m in read],  # colour profiles and alpha travel in the payload
+        alphas=[m.alpha for _, m in read],
     )
     write_image(out, from_uint8(stego), meta)
     notes = [
@@ -223,7 +224,8 @@ def reveal_lsb_file(stego_path, out_dir=None, *, passphrase: str | None = None) 
         stego_path, out_dir, [f"secret{i}.png" for i in range(1, len(found) + 1)]
     )
     for t, c in zip(targets, found, strict=True):
-        write_image(t, from_uint8(c.decode()), ImageMeta(mode="RGB", size=c.size, icc=c.icc))
+        meta = ImageMeta(mode="RGB", size=c.size, icc=c.icc, alpha=c.decode_alpha())
+        write_image(t, from_uint8(c.decode()), meta)
     return Result([str(t) for t in targets], [f"{len(found)} secret(s) found"])
 
 
