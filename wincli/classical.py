@@ -20,8 +20,8 @@ here or wrong passphrase" from a real payload. Each hide draws a fresh salt and 
 Plaintext: n (1 byte; with 0x80 set, every secret carries extras), then per secret: codec (1
 byte), original width and height, stream length (4 bytes each, big-endian), the stream, and
 with the flag its ICC profile and its alpha plane (lossless WebP), each as a 4-byte length and
-the bytes (length 0: none). A secret that does not
-fit at full size is coded smaller and brought back to its original size (bicubic) by reveal.
+the bytes (length 0: none). A secret that does not fit at full size is coded smaller and
+brought back to its original size (bicubic) by reveal.
 
 Embedding, "LSB matching" generalised to k bits: a slot with value v that must carry symbol s
 becomes the nearest value in [0, 255] whose low k bits are s (ties broken at random); for k = 1

@@ -1,6 +1,6 @@
 """The one-pass encoder: the refined stored image at the cost of one small network.
 
->>> enc = load_encoder("weights/rescaling-x2-encoder-cpu.safetensors", net)   # doctest: +SKIP
+>>> enc = load_encoder("weights/rescaling-x2-win-cpu-encoder.safetensors", net)   # doctest: +SKIP
 >>> stored = round8(enc(x, task.to_image(net(x))))
 
 The inverse that `win upscale` / `colorize` runs is fixed, so any 8-bit stored image is allowed

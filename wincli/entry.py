@@ -9,7 +9,7 @@ import sys
 
 def main() -> None:
     # Idle OpenMP threads sleep instead of spinning: with spinning, two win processes that each
-    # use every core slow each other down several-fold (BENCHMARKS.md, "Threads").
+    # use every core slow each other down several-fold (docs/benchmarks.md, "Threads").
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         from wincli.cli import app

@@ -50,7 +50,7 @@ class Refine:
 # held-out training photos (never the eval sets; `python scripts/heldout.py NAME --crop 512
 # --refine 40 --refine-weight W --refine-lr LR [--refine-decay]`, docs/notes). No task refines
 # unless asked: the one-pass encoder (wincli/encoder.py) gives the default stored image at the
-# cost of a forward pass, and each refinement step costs about three.
+# cost of a forward pass, and each refinement step costs about two.
 DEFAULTS = {
     "rescaling-x2": Refine(iters=0, lr=0.004, stored_weight=0.05, decay=True),
     "rescaling-x4": Refine(iters=0, lr=0.004, stored_weight=0.3, decay=True),

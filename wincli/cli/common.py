@@ -66,7 +66,7 @@ RefineOpt = Annotated[
         "--refine",
         help="Gradient steps that refine the stored image for the fixed inverse after the "
         "one-pass encoder (default 0). Each step costs about 2 forward passes: --refine 40 on "
-        "x2 is about 75x slower than the default for about 0.1-0.3 dB more.",
+        "x2 is about 75x slower than the default for up to about 0.8 dB more.",
     ),
 ]
 EncoderOpt = Annotated[

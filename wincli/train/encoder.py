@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 
 from wincli.encoder import build_encoder, inverse_id, load_encoder, save_encoder
+from wincli.refine import stored_objective
 from wincli.tasks import quantize_8bit, round8
 
 
@@ -98,11 +99,11 @@ def _setup(o: EncoderOptions):
     train_paths, val_paths = split_holdout(find_images(o.data), o.holdout)
     data = PatchDataset(load_images(train_paths), net.config, o.patch, o.seed)
     val = validation_batch(load_images(val_paths), net.config, o.val_crop)
-    enc = build_encoder(net, o.width, o.blocks, o.bound)
-    if o.init_from:  # its weights, in this run's shape (a bound may be added)
-        src = load_encoder(o.init_from, net)
-        enc = build_encoder(net, src.config.width, src.config.blocks, o.bound or src.config.bound)
-        enc.load_state_dict(src.state_dict())
+    if not o.init_from:
+        return net, task, data, val, build_encoder(net, o.width, o.blocks, o.bound)
+    src = load_encoder(o.init_from, net)  # its weights, in this run's shape (a bound may be added)
+    enc = build_encoder(net, src.config.width, src.config.blocks, o.bound or src.config.bound)
+    enc.load_state_dict(src.state_dict())
     return net, task, data, val, enc
 
 
@@ -137,7 +138,7 @@ def train_encoder(o: EncoderOptions, resume: bool = False) -> dict[str, float]:
             target = task.target(x)
             wanted = task.restored(x)
         stored = quantize_8bit(enc(x, y0))
-        loss, _ = _objective(net, stored, wanted, target, o.stored_weight)
+        loss, _ = stored_objective(net, stored, wanted, target, o.stored_weight)
         for g in opt.param_groups:
             g["lr"] = _lr(step, o)
         opt.zero_grad(set_to_none=True)
@@ -164,12 +165,6 @@ def train_encoder(o: EncoderOptions, resume: bool = False) -> dict[str, float]:
             log.flush()
     log.close()
     return best or {}
-
-
-def _objective(net, stored, wanted, target, weight):
-    from wincli.refine import stored_objective
-
-    return stored_objective(net, stored, wanted, target, weight)
 
 
 def main(argv=None) -> None:
