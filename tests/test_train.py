@@ -354,3 +354,17 @@ def test_tiny_images_are_skipped_with_a_warning_even_when_held_out(image_dir, tm
     assert res.exit_code == 0, res.output
     assert "Traceback" not in res.output and "under 16 px" in res.output
     assert (tmp_path / "run" / "model.safetensors").is_file()
+
+
+def test_jpeg_run_is_validated_after_jpeg_and_resumes_exactly(image_dir, tmp_path):
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    kw = dict(jpeg="70-95", steps=8, val_every=8, ckpt_every=4)
+    train(_opts(image_dir, straight, **kw))
+    train(_opts(image_dir, split, stop_at=4, **kw))
+    train(TrainOptions(resume=str(split)))
+    a, b = load_state(straight / "model.safetensors"), load_state(split / "model.safetensors")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    val = [r for r in _log(straight) if "val_reverse_psnr_q90" in r]
+    assert val and val[-1]["val_reverse_psnr_q75"] < val[-1]["val_reverse_psnr"]
+    with pytest.raises(Exception, match="--jpeg"):
+        train(_opts(image_dir, tmp_path / "bad", jpeg="95-70"))

@@ -66,6 +66,8 @@ class Converter:
     # The one-pass encoder (wincli/encoder.py) that chooses the stored image for this network's
     # inverse; None stores the forward output.
     encoder: torch.nn.Module | None = None
+    # Loaded from the registry's JPEG-robust record (``--robust``).
+    robust: bool = False
 
     def __post_init__(self) -> None:
         self.net = self.net.to(memory_format=self._format)
@@ -103,6 +105,11 @@ class Converter:
             raise InputError("--half needs a CUDA device")
         expect = preset_config(task, secrets=secrets, scale=scale, variant=o.variant, preset="cpu")
         note, bpp, rec = "", None, None  # a bare file: its preset's memory figure
+        if o.weights and o.robust:
+            raise InputError(
+                "--robust picks the registry's JPEG-robust weights; with --weights, give the "
+                "robust file itself and leave out --robust"
+            )
         if o.weights:
             net = load_weights_file(o.weights, expect)
             source = f"--weights {o.weights}"
@@ -115,7 +122,9 @@ class Converter:
                     stacklevel=2,
                 )
         else:
-            rec = default_record(task, secrets=secrets, scale=scale, variant=o.variant)
+            rec = default_record(
+                task, secrets=secrets, scale=scale, variant=o.variant, robust=o.robust
+            )
             net, path, where = load_record(rec, o.allow_download)
             source = f"{rec.name} from {where}"
             note = rec.status
@@ -135,6 +144,7 @@ class Converter:
             bytes_per_pixel=bpp,
             refine=default_refine(net.config.spec, o.refine),
             encoder=encoder,
+            robust=bool(rec and rec.robust),
         )
 
     def planned_bytes_per_pixel(self) -> float:

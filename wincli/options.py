@@ -31,6 +31,9 @@ class InferenceOptions:
     # side should each get --threads cores / jobs.
     threads: int | None = None
     allow_download: bool = True
+    # The registry's JPEG-robust checkpoint for the task (for files that will be shared, or that
+    # were): stores with it, restores with it. Its files have no one-pass encoder.
+    robust: bool = False
 
     @classmethod
     def build(cls, base: InferenceOptions | None = None, **overrides) -> InferenceOptions:

@@ -388,13 +388,15 @@ def compute_losses(
     weights: LossWeights = LossWeights(),
     quantize: bool = True,
     ste: str = "clamp",
+    channel=None,
 ) -> dict[str, torch.Tensor]:
     """One training evaluation of L = lf L_forward + lr L_reverse + ls L_shift + ld L_det.
 
     ``x``: (B, c_in, H, W) in [0, 1]. Hiding uses L1 forward and reverse (reverse on the
     secrets, not the recovered cover); rescaling and decolorization use L2 forward and
     Charbonnier reverse. The shift loss uses the forward criterion. The forward output is rounded
-    to 8 bits (straight-through) before the inverse unless ``quantize`` is False.
+    to 8 bits (straight-through) before the inverse unless ``quantize`` is False, then passes
+    ``channel`` when one is given (``wincli.jpeg.JpegChannel``: what sharing does to the file).
     Also returns ``image`` (the stored forward image) and ``recovered`` (detached).
     """
     from wincli.layers.wic import spatial_shift
@@ -405,6 +407,8 @@ def compute_losses(
     image = task.to_image(y)
     l_fwd = task.forward_loss(y, image, target)
     stored = quantize_8bit(image, ste) if quantize else image
+    if channel is not None:
+        stored = channel(stored)
     recovered = model.inverse(task.from_image(stored))
     l_rev = task.crit_reverse(
         torch.cat(task.restored(recovered), 1), torch.cat(task.restored(x), 1)

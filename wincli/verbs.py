@@ -48,9 +48,8 @@ def hide_file(
     n = conv.config.secrets
     if len(secret_paths) != n:
         raise InputError(f"this model hides {n} secret(s), got {len(secret_paths)}")
-    out = check_output_path(
-        out, [cover_path, *secret_paths], force_lossy=force_lossy, what="stego image"
-    )
+    lossy = may_write_lossy(conv, out, force_lossy)
+    out = check_output_path(out, [cover_path, *secret_paths], force_lossy=lossy, what="stego image")
     cover, meta = read_image(cover_path)
     notes = []
     secrets = []
@@ -73,11 +72,33 @@ def hide_file(
     result = Result([str(out)], notes)
     if check:
         back, _ = read_image(out)
-        rec = conv.inverse(back)
         result.check_psnr = {"stego": psnr(back, cover)}
-        for i, (got, sec) in enumerate(zip(task.restored(rec), secrets, strict=True), 1):
-            result.check_psnr[f"secret{i}"] = psnr(got, sec)
+        for suffix, image in received(conv, back).items():
+            rec = conv.inverse(image)
+            for i, (got, sec) in enumerate(zip(task.restored(rec), secrets, strict=True), 1):
+                result.check_psnr[f"secret{i}{suffix}"] = psnr(got, sec)
     return result
+
+
+CHECK_QUALITY = 90  # --check on a robust model's file also restores it after this JPEG
+
+
+def may_write_lossy(conv: Converter, out, force_lossy: bool) -> bool:
+    """A robust model may write JPEG without --force-lossy: that is what it is trained for."""
+    from pathlib import Path
+
+    return force_lossy or (conv.robust and Path(out).suffix.lower() in (".jpg", ".jpeg"))
+
+
+def received(conv: Converter, stored) -> dict[str, object]:
+    """What ``--check`` restores from: the file as written ("") and, for a robust model, after
+    a Pillow JPEG at ``CHECK_QUALITY`` (" after JPEG q90")."""
+    out = {"": stored}
+    if conv.robust:
+        from wincli.jpeg import pillow_jpeg
+
+        out[f" after JPEG q{CHECK_QUALITY}"] = pillow_jpeg(stored, CHECK_QUALITY)
+    return out
 
 
 def _secret_notes(path, meta) -> list[str]:
@@ -121,14 +142,22 @@ def _reveal_targets(stego_path, out_dir, names: list[str], force_lossy: bool = F
     ]
 
 
-def lossy_input_notes(path, meta, what: str) -> list[str]:
-    """A note when the image to invert was stored lossily (its hidden low bits are damaged)."""
-    if meta.lossy:
-        return [
-            f"{path}: is {meta.format} (lossy); the {what} it carried are damaged, expect a "
-            "poor result (keep WIN images as PNG)"
-        ]
-    return []
+def lossy_input_notes(path, meta, what: str, conv: Converter | None = None) -> list[str]:
+    """A note when the image to invert was stored lossily (its hidden low bits are damaged),
+    with the hint to use the robust model where one exists; nothing when it is the robust
+    model that restores it (that is what it is for)."""
+    if not meta.lossy or (conv is not None and conv.robust):
+        return []
+    note = (
+        f"{path}: is {meta.format} (lossy); the {what} it carried are damaged, expect a "
+        "poor result (keep WIN images as PNG)"
+    )
+    if conv is not None:
+        from wincli.weights import robust_tasks
+
+        if conv.config.spec.name in robust_tasks():
+            note += "; if it was stored with --robust, restore it with --robust"
+    return [note]
 
 
 def reveal_file(
@@ -152,7 +181,8 @@ def reveal_file(
         write_image(t, secret)  # hidden as sRGB, with nothing of the cover's metadata
     if with_cover:
         write_image(targets[-1], cover, meta, strip_metadata=strip_metadata)
-    return Result([str(t) for t in targets], lossy_input_notes(stego_path, meta, "secrets"))
+    notes = lossy_input_notes(stego_path, meta, "secrets", conv)
+    return Result([str(t) for t in targets], notes)
 
 
 def hide_lsb_file(
@@ -232,12 +262,23 @@ def reveal_lsb_file(stego_path, out_dir=None, *, passphrase: str | None = None) 
 SIZE_KEY = "win:original-size"
 MODEL_KEY = "win:model"  # the task whose inverse restores a stored gray image
 WEIGHTS_KEY = "win:weights"  # Converter.weights_id of the network that stored the image
+ROBUST_KEY = "win:robust"  # "1" when that network was the JPEG-robust one (--robust)
+
+
+def stored_text(conv: Converter) -> dict[str, str]:
+    """What a stored image records of the network that made it."""
+    return {WEIGHTS_KEY: conv.weights_id} | ({ROBUST_KEY: "1"} if conv.robust else {})
 
 
 def check_weights(path, meta, conv: Converter) -> None:
     """A stored image records the weights that made it: restoring it with others is an error."""
-    made = (meta.text or {}).get(WEIGHTS_KEY)
+    text = meta.text or {}
+    made = text.get(WEIGHTS_KEY)
     if made and made != conv.weights_id:
+        was_robust = text.get(ROBUST_KEY) == "1"
+        if was_robust != conv.robust:
+            flag = "with" if was_robust else "without"
+            raise InputError(f"{path}: was stored {flag} --robust; restore it {flag} --robust")
         raise InputError(
             f"{path}: was stored by other weights than {conv.source}; restore it with the "
             "weights that made it (the default, or the --weights file used to store it)"
@@ -251,7 +292,8 @@ def downscale_file(
     from wincli.io import check_output_path, read_image, write_image
     from wincli.metrics import psnr
 
-    out = check_output_path(out, [hr_path], force_lossy=force_lossy, what="low-resolution image")
+    lossy = may_write_lossy(conv, out, force_lossy)
+    out = check_output_path(out, [hr_path], force_lossy=lossy, what="low-resolution image")
     hr, meta = read_image(hr_path)
     lr = conv.forward(hr)
     h, w = hr.shape[-2:]
@@ -262,13 +304,15 @@ def downscale_file(
         a = from_uint8(meta.alpha)
         a = bicubic_down(pad_to(a, s), s)[..., : lr.shape[-2], : lr.shape[-1]]
         meta.alpha = to_uint8(a)
-    text = {SIZE_KEY: f"{w}x{h}", "win:scale": str(s), WEIGHTS_KEY: conv.weights_id}
+    text = {SIZE_KEY: f"{w}x{h}", "win:scale": str(s), **stored_text(conv)}
     write_image(out, lr, meta, text=text, strip_metadata=strip_metadata)
     result = Result([str(out)], [])
     if check:
         back, _ = read_image(out, min_side=4)
-        rec = conv.inverse(back, size=(h, w))
-        result.check_psnr = {"hr": psnr(rec, hr)}
+        result.check_psnr = {
+            f"hr{suffix}": psnr(conv.inverse(image, size=(h, w)), hr)
+            for suffix, image in received(conv, back).items()
+        }
     return result
 
 
@@ -294,14 +338,14 @@ def upscale_file(conv: Converter, lr_path, out, *, strip_metadata=False) -> Resu
     s = conv.config.scale
     lr, meta = read_image(lr_path, min_side=4)
     recorded_scale = (meta.text or {}).get("win:scale")
-    notes = lossy_input_notes(lr_path, meta, "high-resolution detail")
+    notes = lossy_input_notes(lr_path, meta, "high-resolution detail", conv)
     if recorded_scale and recorded_scale != str(s):
         raise InputError(
             f"{lr_path}: was downscaled x{recorded_scale}; use --scale {recorded_scale}"
         )
     check_weights(lr_path, meta, conv)
     size = recorded_size(meta, tuple(lr.shape[-2:]), s)
-    if size is None:
+    if size is None and not (meta.lossy and conv.robust):  # a shared copy loses its text
         notes.append(
             f"{lr_path}: not made by `win downscale` (no original size recorded), so this is not "
             f"a restoration: expect about bicubic quality, not super-resolution; restoring "
@@ -321,10 +365,11 @@ def decolorize_file(
 ) -> Result:
     from wincli.io import check_output_path, read_image, write_image
 
-    out = check_output_path(out, [color_path], force_lossy=force_lossy, what="gray image")
+    lossy = may_write_lossy(conv, out, force_lossy)
+    out = check_output_path(out, [color_path], force_lossy=lossy, what="gray image")
     color, meta = read_image(color_path)
     gray = conv.forward(color)
-    text = {MODEL_KEY: conv.config.spec.name, WEIGHTS_KEY: conv.weights_id}
+    text = {MODEL_KEY: conv.config.spec.name, **stored_text(conv)}
     write_image(out, gray, meta, text=text, strip_metadata=strip_metadata)
     result = Result([str(out)], [])
     if check:
@@ -332,7 +377,10 @@ def decolorize_file(
         from wincli.metrics import psnr
 
         back, _ = read_gray(out)
-        result.check_psnr = {"color": psnr(conv.inverse(back), color)}
+        result.check_psnr = {
+            f"color{suffix}": psnr(conv.inverse(image), color)
+            for suffix, image in received(conv, back).items()
+        }
     return result
 
 
@@ -341,9 +389,9 @@ def colorize_file(conv: Converter, gray_path, out, *, strip_metadata=False) -> R
 
     out = check_output_path(out, [gray_path], force_lossy=True)
     gray, meta = read_gray(gray_path)
-    notes = lossy_input_notes(gray_path, meta, "colours")
+    notes = lossy_input_notes(gray_path, meta, "colours", conv)
     made_by = (meta.text or {}).get(MODEL_KEY)
-    if made_by is None:
+    if made_by is None and not (meta.lossy and conv.robust):
         notes.append(
             f"{gray_path}: not made by `win decolorize` (no model recorded), so its colours are "
             "a guess, not a restoration"

@@ -68,6 +68,10 @@ class WeightsRecord:
     # The one-pass encoder trained for this checkpoint's inverse (wincli/encoder.py): file,
     # sha256, config, recipe, metrics; empty when none ships.
     encoder: dict[str, Any] = field(default_factory=dict)
+    # A model trained for files that get re-encoded as JPEG (``win train --jpeg``): the
+    # qualities it was trained over ("jpeg": "70-95"), the share of each batch ("share"); its
+    # numbers after each JPEG quality are in ``metrics`` ("jpeg" sections). Empty: a lossless one.
+    robust: dict[str, Any] = field(default_factory=dict)
 
     @property
     def model_config(self) -> ModelConfig:
@@ -142,23 +146,36 @@ def default_record(
     scale: int = 2,
     variant: str = "win",
     registry: list[WeightsRecord] | None = None,
+    robust: bool = False,
 ) -> WeightsRecord:
-    """The default checkpoint for a task (the one marked ``default``, else the first)."""
+    """The default checkpoint for a task (the one marked ``default``, else the first); with
+    ``robust``, its JPEG-robust checkpoint."""
     records = [
         r
         for r in (registry if registry is not None else load_registry())
-        if r.matches(task, secrets, scale, variant)
+        if r.matches(task, secrets, scale, variant) and bool(r.robust) == robust
     ]
     if not records:
         from wincli.tasks import make_task
 
         what = make_task(task, secrets=secrets, scale=scale).name
+        if robust:
+            raise WeightsError(
+                f"no JPEG-robust {what} ({variant}) checkpoint ships with this version; "
+                f"robust models: {', '.join(robust_tasks(registry)) or 'none'}"
+            )
         raise WeightsError(
             f"no pretrained {what} ({variant}) checkpoint ships with this version; train one with "
             f"`win train` and pass it with --weights"
         )
     defaults = [r for r in records if r.default]
     return (defaults or records)[0]
+
+
+def robust_tasks(registry: list[WeightsRecord] | None = None) -> list[str]:
+    """The task names (``rescaling-x2``, ...) that have a JPEG-robust checkpoint."""
+    records = registry if registry is not None else load_registry()
+    return sorted({r.spec.name for r in records if r.robust})
 
 
 def sha256_file(path: str | Path) -> str:

@@ -78,6 +78,15 @@ EncoderOpt = Annotated[
         ".safetensors file trained for these weights.",
     ),
 ]
+RobustOpt = Annotated[
+    bool,
+    typer.Option(
+        "--robust",
+        help="Use the JPEG-robust model: for images that will be shared (and re-encoded as "
+        "JPEG) on the way; restore them with --robust too. Costs some quality on a lossless "
+        "file (`win models`).",
+    ),
+]
 StripOpt = Annotated[
     bool,
     typer.Option(
@@ -257,6 +266,7 @@ def load_converter(
     refine=None,
     encoder="auto",
     threads=None,
+    robust=False,
 ):
     """The converter a command's flags ask for, through the same ``InferenceOptions`` as the
     Python API (so the two give the same bytes)."""
@@ -278,6 +288,7 @@ def load_converter(
         refine=refine,
         encoder=encoder,
         threads=threads,
+        robust=robust,
     )
     conv = Converter.load(task, secrets=secrets, scale=scale, options=options)
     if verbose:

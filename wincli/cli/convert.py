@@ -20,6 +20,7 @@ from wincli.cli.common import (
     ModelOpt,
     PassOpt,
     RefineOpt,
+    RobustOpt,
     ScaleOpt,
     StripOpt,
     ThreadsOpt,
@@ -112,6 +113,7 @@ def hide(
     verbose: VerboseOpt = False,
     threads: ThreadsOpt = None,
     strip_metadata: StripOpt = False,
+    robust: RobustOpt = False,
     method: MethodOpt = Method.win,
     bits: BitsOpt = 1,
     codec: CodecOpt = "auto",
@@ -132,7 +134,7 @@ def hide(
     if not 1 <= len(secrets) <= 4:
         raise InputError(f"hide takes 1 to 4 secrets, got {len(secrets)}")
     if method == Method.lsb:  # one validation for a file and a folder of covers
-        check_lsb_options(codec, bits)
+        check_lsb_options(codec, bits, robust)
     require_inputs([cover, *secrets])
     jobs = hide_jobs(cover, secrets, output, pair)
     if method == Method.lsb:
@@ -147,7 +149,7 @@ def hide(
         return
     conv = load_converter(
         "hiding", secrets=len(secrets), model=model, weights=weights, device=device,
-        tile=tile, half=half, verbose=verbose, threads=threads,
+        tile=tile, half=half, verbose=verbose, threads=threads, robust=robust,
     )  # fmt: skip
     with progress_bar(conv, len(jobs)) as advance:
         for c, secs, target in jobs:
@@ -160,9 +162,11 @@ def hide(
             advance()
 
 
-def check_lsb_options(codec: str, bits: int) -> None:
+def check_lsb_options(codec: str, bits: int, robust: bool = False) -> None:
     from wincli.errors import InputError
 
+    if robust:
+        raise InputError("--robust is a WIN model; --method lsb does not survive a JPEG")
     if codec not in ("auto", "webp", "jpeg"):
         raise InputError(f"--codec must be auto, webp or jpeg, not {codec!r}")
     if not 1 <= bits <= 4:
@@ -195,6 +199,7 @@ def reveal(
     verbose: VerboseOpt = False,
     threads: ThreadsOpt = None,
     strip_metadata: StripOpt = False,
+    robust: RobustOpt = False,
     method: MethodOpt = Method.win,
     passphrase: PassOpt = None,
     ask_passphrase: AskPassOpt = False,
@@ -216,6 +221,7 @@ def reveal(
     if output is not None and per_file:
         no_collisions(files, output)
     if method == Method.lsb:
+        check_lsb_options("auto", 1, robust)
         key = get_passphrase(passphrase, ask_passphrase)
         for f in files:
             dest = output / f.stem if (output is not None and per_file) else output
@@ -231,6 +237,7 @@ def reveal(
         half=half,
         verbose=verbose,
         threads=threads,
+        robust=robust,
     )
     for f in files:
         dest = output / f.stem if (output is not None and per_file) else output
@@ -259,6 +266,7 @@ def downscale(
     verbose: VerboseOpt = False,
     threads: ThreadsOpt = None,
     strip_metadata: StripOpt = False,
+    robust: RobustOpt = False,
     refine: RefineOpt = None,
     encoder: EncoderOpt = "auto",
 ) -> None:
@@ -284,6 +292,7 @@ def downscale(
         refine=refine,
         encoder=encoder,
         threads=threads,
+        robust=robust,
     )
 
 
@@ -303,6 +312,7 @@ def upscale(
     verbose: VerboseOpt = False,
     threads: ThreadsOpt = None,
     strip_metadata: StripOpt = False,
+    robust: RobustOpt = False,
 ) -> None:
     """Restore the high-resolution image from an LR image (exact original size)."""
     from wincli.verbs import upscale_file
@@ -322,6 +332,7 @@ def upscale(
         half=half,
         verbose=verbose,
         threads=threads,
+        robust=robust,
     )
 
 
@@ -342,6 +353,7 @@ def decolorize(
     verbose: VerboseOpt = False,
     threads: ThreadsOpt = None,
     strip_metadata: StripOpt = False,
+    robust: RobustOpt = False,
     refine: RefineOpt = None,
     encoder: EncoderOpt = "auto",
 ) -> None:
@@ -365,6 +377,7 @@ def decolorize(
         refine=refine,
         encoder=encoder,
         threads=threads,
+        robust=robust,
     )
 
 
@@ -384,6 +397,7 @@ def colorize(
     verbose: VerboseOpt = False,
     threads: ThreadsOpt = None,
     strip_metadata: StripOpt = False,
+    robust: RobustOpt = False,
 ) -> None:
     """Restore the colours of a gray image made by `win decolorize`."""
     from wincli.verbs import colorize_file
@@ -401,4 +415,5 @@ def colorize(
         half=half,
         verbose=verbose,
         threads=threads,
+        robust=robust,
     )

@@ -71,34 +71,51 @@ def lr_at(step: int, opts: TrainOptions) -> float:
 class _LossModule(nn.Module):
     """Puts the whole loss inside ``forward`` so DistributedDataParallel sees every use."""
 
-    def __init__(self, net: nn.Module, weights: LossWeights, quantize: bool, ste: str = "clamp"):
+    def __init__(
+        self, net: nn.Module, weights: LossWeights, quantize: bool, ste: str = "clamp", channel=None
+    ):
         super().__init__()
         self.net, self.weights, self.quantize, self.ste = net, weights, quantize, ste
+        self.channel = channel
 
     def forward(self, x: torch.Tensor):
-        return compute_losses(self.net, x, self.weights, self.quantize, self.ste)
+        return compute_losses(self.net, x, self.weights, self.quantize, self.ste, self.channel)
+
+
+VAL_QUALITIES = (90, 75)  # a --jpeg run is also validated after these (real Pillow JPEG)
 
 
 @torch.no_grad()
-def validate(net, batch: torch.Tensor, device: torch.device) -> dict[str, float]:
+def validate(
+    net, batch: torch.Tensor, device: torch.device, qualities: tuple[int, ...] = ()
+) -> dict[str, float]:
     """PSNR (dB) of the 8-bit forward image against its target and of the reconstruction
-    (hiding: the secrets) from that rounded image, on center crops."""
+    (hiding: the secrets) from that rounded image, on center crops; with ``qualities``, also
+    of the reconstruction after a Pillow JPEG of the image at each (``val_reverse_psnr_q90``)."""
+    from wincli.jpeg import pillow_jpeg
+
     net.eval()
-    cfg = net.config
-    image_psnr, rev_psnr = [], []
+    task = net.config.spec
+    sums: dict[str, float] = {}
     for i in range(batch.shape[0]):
         x = batch[i : i + 1].to(device)
-        task = cfg.spec
         image = quantize_8bit(task.to_image(net(x)))
-        rec = net.inverse(task.from_image(image))
-        image_psnr.append(psnr(image, task.target(x)))
-        restored = torch.cat(task.restored(rec), 1)
-        rev_psnr.append(psnr(restored, torch.cat(task.restored(x), 1)))
+        truth = torch.cat(task.restored(x), 1)
+        sums["val_image_psnr"] = sums.get("val_image_psnr", 0.0) + psnr(image, task.target(x))
+        received = {"": image} | {f"_q{q}": pillow_jpeg(image, q) for q in qualities}
+        for suffix, got in received.items():
+            rec = torch.cat(task.restored(net.inverse(task.from_image(got))), 1)
+            key = f"val_reverse_psnr{suffix}"
+            sums[key] = sums.get(key, 0.0) + psnr(rec, truth)
     net.train()
-    return {
-        "val_image_psnr": sum(image_psnr) / len(image_psnr),
-        "val_reverse_psnr": sum(rev_psnr) / len(rev_psnr),
-    }
+    return {k: v / batch.shape[0] for k, v in sums.items()}
+
+
+def validation_score(m: dict[str, float]) -> float:
+    """What ``best.safetensors`` maximises: the stored image's PSNR plus the mean restored
+    PSNR over the lossless file and every validated JPEG quality."""
+    restored = [v for k, v in m.items() if k.startswith("val_reverse_psnr")]
+    return m["val_image_psnr"] + sum(restored) / len(restored)
 
 
 def _optimizer_tensors(opt: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
@@ -361,16 +378,18 @@ class _Progress:
         """Validation PSNRs; ``best.safetensors`` when their sum is the best so far."""
         if self.r.rank != 0:
             return
-        m = validate(self.net, val_batch, self.r.device)
+        qualities = VAL_QUALITIES if self.r.opts.jpeg else ()
+        m = validate(self.net, val_batch, self.r.device, qualities)
         self.metrics = {**m, "step": done}
         self.log({"step": done, "elapsed_s": self.elapsed0 + time.time() - self.t0, **m})
+        after = "".join(f", q{q} {m[f'val_reverse_psnr_q{q}']:.2f}" for q in qualities)
         print(
             f"validation @ {done}: image {m['val_image_psnr']:.2f} dB, "
-            f"reverse {m['val_reverse_psnr']:.2f} dB",
+            f"reverse {m['val_reverse_psnr']:.2f} dB{after}",
             file=sys.stderr,
             flush=True,
         )
-        score = m["val_image_psnr"] + m["val_reverse_psnr"]
+        score = validation_score(m)
         if score > self.best:
             self.best = score
             meta = {"step": str(done), "val": json.dumps(self.metrics)}
@@ -408,6 +427,16 @@ def _out_of_time(r: Run, t0: float) -> bool:
     return late
 
 
+def _channel(opts: TrainOptions, r: Run):
+    """The ``--jpeg`` channel of a run, or None (its draws follow the per-step seed)."""
+    if not opts.jpeg:
+        return None
+    from wincli.jpeg import JpegChannel, parse_qualities
+
+    low, high = parse_qualities(opts.jpeg)
+    return JpegChannel(low, high, opts.jpeg_share)
+
+
 def _announce(r: Run, cfg, net, n_train: int, n_val: int) -> None:
     o = r.opts
     print(
@@ -425,7 +454,9 @@ def train(opts: TrainOptions) -> dict[str, float]:
     cfg, start_net = _architecture(r)
     loader, val_batch, n_train, n_val = _data(r, cfg)
     net = _network(r, cfg, start_net, loader)
-    module = _LossModule(net, LossWeights(forward=opts.lambda_forward), opts.quantize, opts.ste)
+    module = _LossModule(
+        net, LossWeights(forward=opts.lambda_forward), opts.quantize, opts.ste, _channel(opts, r)
+    )
     if r.world > 1:
         ids = [r.device.index] if r.device.type == "cuda" else None
         module = nn.parallel.DistributedDataParallel(module, device_ids=ids)
@@ -448,7 +479,7 @@ def train(opts: TrainOptions) -> dict[str, float]:
         if opts.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         probe.arm((step + 1) % opts.log_every == 0)
-        torch.manual_seed(opts.seed * 1_000_003 + step * 7919 + r.rank)  # --ste noise|mix draws
+        torch.manual_seed(opts.seed * 1_000_003 + step * 7919 + r.rank)  # --ste, --jpeg draws
         terms = module(x)
         opt.zero_grad(set_to_none=True)
         terms["total"].backward()

@@ -89,6 +89,13 @@ class TrainOptions:
         "diverged), noise (uniform, one level) or mix (per sample).",
         default="clamp",
     )
+    jpeg: str | None = _opt(
+        "Train for shared files: a real JPEG at a quality drawn from LOW-HIGH (like 70-95) "
+        "between the 8-bit stored image and the inverse, for --jpeg-share of each batch."
+    )
+    jpeg_share: float | None = _opt(
+        "With --jpeg: the share of each batch that goes through the JPEG.", default=0.5
+    )
     steps: int | None = _opt("Total steps (the schedule's length).", RUNTIME, default=10000)
     lambda_forward: float | None = _opt(
         "Forward loss weight (the paper's lambda_f); an --init-from run keeps the weight its "
@@ -187,6 +194,15 @@ def check_options(opts: TrainOptions) -> None:
         raise InputError(f"--ste must be one of {', '.join(ESTIMATORS)}")
     if opts.out and not opts.resume and Path(opts.out).exists() and not Path(opts.out).is_dir():
         raise InputError(f"--out {opts.out}: is a file; a run needs a folder")
+    if opts.jpeg is not None:
+        from wincli.jpeg import parse_qualities
+
+        try:
+            parse_qualities(opts.jpeg)
+        except ValueError as e:
+            raise InputError(f"--jpeg: {e}") from None
+    if opts.jpeg_share is not None and not 0 < opts.jpeg_share <= 1:
+        raise InputError(f"--jpeg-share must be in (0, 1], not {opts.jpeg_share}")
     if opts.stop_at is not None and opts.stop_at < 1:
         raise InputError(f"--stop-at must be positive, not {opts.stop_at}")
     for name in ("couplings", "growth"):
