@@ -229,12 +229,18 @@ def test_eval_command(tmp_path, checkpoints):
         out,
         "--save-images",
         tmp_path / "figs",
+        "--robust-weights",
+        checkpoints["rescaling-x2"],
     )
     assert res.exit_code == 0, res.output
     assert "Infinity" not in out.read_text() and "NaN" not in out.read_text()  # strict JSON
     data = json.loads(out.read_text())
     assert "bicubic LR + residual to bicubic in LSB 3-bit" in data["means"]
-    assert "WIN 8-bit, LR as JPEG q75" in data["means"]
+    for q in (95, 90, 75, 50):  # plain, robust and bicubic after each JPEG quality
+        for label in ("WIN 8-bit", "WIN robust", "bicubic down+up"):
+            assert f"{label}, LR as JPEG q{q}" in data["means"]
+    means = data["means"]  # the same file as plain and as robust: the same numbers
+    assert means["WIN robust 8-bit"]["hr_psnr"] == pytest.approx(means["WIN 8-bit"]["hr_psnr"])
     assert {"WIN 8-bit", "WIN float", "bicubic down+up"} <= set(data["means"])
     assert (tmp_path / "figs" / "im0_restored_residual_x20.png").exists()
     res = run(

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from wincli.io import from_uint8, to_uint8
+from wincli.jpeg import QUALITIES, pillow_jpeg
 from wincli.metrics import levels, psnr, ssim
 from wincli.tasks import Task, bicubic_up, round8
 
@@ -162,12 +163,16 @@ def evaluate(
     with_baselines: bool = True,
     frontier: bool = False,
     save=None,
+    jpeg: bool = False,
+    robust=None,
 ) -> list[Row]:
     """Every sample of a folder through WIN (``conv``; None: baselines only), as the 8-bit
     stored images of ``stored_variants`` (the forward output rounded, the one-pass encoder's,
     the refined one) and ``WIN float`` (not rounded, the paper's hiding protocol), beside the
-    baselines and, with ``frontier``, the classical frontier. ``save`` gets the stored image
-    the CLI would write."""
+    baselines and, with ``frontier``, the classical frontier. With ``jpeg`` (or ``frontier``),
+    also the stored image the CLI writes after a Pillow JPEG at each of ``QUALITIES``;
+    ``robust`` (a converter) adds the JPEG-robust model's rows, lossless and after each JPEG.
+    ``save`` gets the stored image the CLI would write."""
     runs = stored_variants(conv)
     written = runs[-1][0] if runs else None  # what the CLI stores
     runs.append(("WIN float", False, None, False))
@@ -179,13 +184,38 @@ def evaluate(
                 rec = conv.inverse(stored, size=tuple(x.shape[-2:]))
                 restored = task.restored(rec)
                 rows.append(Row(name, label, measure(task, x, stored, restored)))
-                if save is not None and label == written:
-                    _save_sample(save, task, name, x, stored, restored)
+                if label == written:
+                    if save is not None:
+                        _save_sample(save, task, name, x, stored, restored)
+                    if jpeg or frontier:
+                        rows += jpeg_rows("WIN 8-bit", conv, name, task, x, stored)
+        if robust is not None:
+            stored = robust.forward(x)
+            restored = task.restored(robust.inverse(stored, size=tuple(x.shape[-2:])))
+            rows.append(Row(name, ROBUST, measure(task, x, stored, restored)))
+            rows += jpeg_rows("WIN robust", robust, name, task, x, stored)
         if with_baselines:
             for label, stored, restored in baselines(task, x):
                 rows.append(Row(name, label, measure(task, x, stored, restored)))
         if frontier:
             rows += FRONTIER[task.kind](conv, name, task, x)
+    return rows
+
+
+def jpeg_label(label: str, task: Task, quality: int) -> str:
+    """The row of ``label``'s stored image after a JPEG ("WIN 8-bit, LR as JPEG q90")."""
+    stored = task.stored_name.upper() if task.kind == "rescaling" else task.stored_name
+    return f"{label}, {stored} as JPEG q{quality}"
+
+
+def jpeg_rows(label: str, conv, name: str, task: Task, x: torch.Tensor, stored) -> list[Row]:
+    """``stored`` (what ``conv`` wrote) after a Pillow JPEG at each of ``QUALITIES``,
+    restored by ``conv``: what a receiver of a shared copy gets."""
+    rows = []
+    for q in QUALITIES:
+        coded = pillow_jpeg(stored, q)
+        restored = task.restored(conv.inverse(coded, size=tuple(x.shape[-2:])))
+        rows.append(Row(name, jpeg_label(label, task, q), measure(task, x, coded, restored)))
     return rows
 
 
@@ -202,8 +232,10 @@ def _save_sample(save, task: Task, name: str, x, stored, restored) -> None:
 
 REFINED = "WIN 8-bit refined"
 ENCODED = "WIN 8-bit one-pass"
+ROBUST = "WIN robust 8-bit"
 # registry section of each 8-bit row
 SECTIONS = {"WIN 8-bit": "8bit", ENCODED: "one_pass", REFINED: "refined", "WIN float": "float"}
+JPEG_SECTIONS = tuple(f"jpeg_q{q}" for q in QUALITIES)  # a robust record's
 
 
 def stored_variants(conv) -> list[tuple[str, bool, object, bool]]:
@@ -226,24 +258,30 @@ def stored_variants(conv) -> list[tuple[str, bool, object, bool]]:
 def registry_metrics(conv, task: Task, eval_root: Path) -> dict:
     """The nested metrics a shipped checkpoint records: {set: {crop, 8bit: {...}, float:
     {...}, refined: {...}}} on the task's ``BENCHMARKS``, rounded (PSNR 0.01 dB, SSIM 1e-4);
-    ``one_pass`` / ``refined`` only when ``conv`` has an encoder / refines (``SECTIONS``)."""
+    ``one_pass`` / ``refined`` only when ``conv`` has an encoder / refines (``SECTIONS``); a
+    robust ``conv`` also after each JPEG quality (``jpeg_q90``: the stored image after a Pillow
+    JPEG at q90, and what is restored from it)."""
     from wincli.io import list_images
 
     def rounded(d: dict) -> dict:
         return {k: round(v, 4 if "ssim" in k else 2) for k, v in d.items() if k != "sum_psnr"}
 
+    labels = dict(SECTIONS)
+    if conv.robust:
+        labels |= {jpeg_label("WIN 8-bit", task, q): f"jpeg_q{q}" for q in QUALITIES}
     out = {}
     for bench in BENCHMARKS[task.kind]:
         files = list_images([Path(eval_root) / bench.name])
-        m = summary(evaluate(conv, task, files, crop=bench.crop, with_baselines=False))
+        rows = evaluate(conv, task, files, crop=bench.crop, with_baselines=False, jpeg=conv.robust)
+        m = summary(rows)
         out[bench.name] = {"crop": bench.crop}
-        for label, section in SECTIONS.items():
+        for label, section in labels.items():
             if label in m:
                 out[bench.name][section] = rounded(m[label])
     return out
 
 
-def measure_network(net, eval_root: Path, encoder=None) -> dict:
+def measure_network(net, eval_root: Path, encoder=None, robust: bool = False) -> dict:
     """``registry_metrics`` of a network (and its one-pass encoder) through the converter the
     CLI uses by default (on the CPU, whole images), on the task's ``BENCHMARKS`` under
     ``eval_root``: what the release tools record and the quality tests check."""
@@ -254,8 +292,9 @@ def measure_network(net, eval_root: Path, encoder=None) -> dict:
 
     spec = net.config.spec
     conv = Converter(
-        net=net, device=torch.device("cpu"), refine=default_refine(spec), encoder=encoder
-    )
+        net=net, device=torch.device("cpu"), refine=default_refine(spec), encoder=encoder,
+        robust=robust,
+    )  # fmt: skip
     return registry_metrics(conv, spec, eval_root)
 
 
@@ -264,10 +303,11 @@ def measure_record(rec, eval_root: Path) -> dict:
     from wincli.weights import load_record, load_record_encoder
 
     net, _, _ = load_record(rec, allow_download=False)
-    return measure_network(net, eval_root, load_record_encoder(rec, net, allow_download=False))
+    encoder = load_record_encoder(rec, net, allow_download=False)
+    return measure_network(net, eval_root, encoder, robust=bool(rec.robust))
 
 
-METRIC_SECTIONS = tuple(SECTIONS.values())
+METRIC_SECTIONS = tuple(SECTIONS.values()) + JPEG_SECTIONS
 
 
 def check_metrics(task: Task, metrics: dict) -> None:
@@ -317,20 +357,7 @@ def summary(rows: list[Row]) -> dict[str, dict[str, float | None]]:
 # Codec-in-LSB schemes (wincli.classical), rate-distortion and JPEG robustness, on the same
 # images as WIN. Rows are labelled by scheme; a metric is None where nothing survived.
 
-JPEG_QUALITIES = (95, 90, 75)
 LSB_BITS = (1, 2, 3, 4)  # every k that leaves the visible image at least 4 bits
-
-
-def jpeg_round_trip(x: torch.Tensor, quality: int) -> torch.Tensor:
-    """(1, C, H, W) through Pillow's JPEG at ``quality`` (what a re-encoding service does)."""
-    import io as _io
-
-    from PIL import Image
-
-    buf = _io.BytesIO()
-    Image.fromarray(to_uint8(x)).save(buf, format="JPEG", quality=quality)
-    with Image.open(_io.BytesIO(buf.getvalue())) as im:
-        return from_uint8(np.array(im))
 
 
 def png_bytes(x: torch.Tensor) -> int:
@@ -364,13 +391,9 @@ def frontier_hiding(conv, name: str, task: Task, x: torch.Tensor) -> list[Row]:
             label = f"{codec.upper()}-in-LSB {k}-bit"
             row(label, from_uint8(st), [from_uint8(r) for r in reveal_lsb(st)])
             first = first or (label, st)
-    win_stego = conv.forward(x) if conv is not None else None
-    for q in JPEG_QUALITIES:
-        if win_stego is not None:
-            stego = jpeg_round_trip(win_stego, q)
-            row(f"WIN 8-bit, stego as JPEG q{q}", stego, task.restored(conv.inverse(stego)))
+    for q in QUALITIES:
         if first is not None:
-            stego = jpeg_round_trip(from_uint8(first[1]), q)
+            stego = pillow_jpeg(from_uint8(first[1]), q)
             try:
                 got = [from_uint8(r) for r in reveal_lsb(to_uint8(stego))]
             except InputError:  # the payload did not survive
@@ -414,9 +437,10 @@ def frontier_rescaling(conv, name: str, task: Task, hr: torch.Tensor) -> list[Ro
                 bytes=float(len(coded.stream)),
                 lr_png_bytes=float(size),
             )
-        for q in JPEG_QUALITIES:
-            lq = jpeg_round_trip(lr, q)
-            row(f"WIN 8-bit, LR as JPEG q{q}", lq, conv.inverse(lq, size=tuple(hr.shape[-2:])))
+    bicubic = round8(task.target(hr))
+    for q in QUALITIES:
+        lq = pillow_jpeg(bicubic, q)
+        row(f"bicubic down+up, LR as JPEG q{q}", lq, bicubic_up(lq, scale))
     return rows
 
 
@@ -438,17 +462,6 @@ def frontier_decolorization(conv, name: str, task: Task, color: torch.Tensor) ->
                 m.update(gray_psnr=psnr(from_uint8(gray), luma))
                 m.update(gray_ssim=ssim(from_uint8(gray), luma))
             rows.append(Row(name, f"{label} + chroma in LSB {k}-bit", m))
-    if conv is not None:
-        gray = conv.forward(color)
-        for q in JPEG_QUALITIES:
-            gq = jpeg_round_trip(gray, q)
-            rows.append(
-                Row(
-                    name,
-                    f"WIN 8-bit, gray as JPEG q{q}",
-                    measure(task, color, gq, [conv.inverse(gq)]),
-                )
-            )
     return rows
 
 

@@ -48,6 +48,14 @@ def eval_cmd(
         Path | None, typer.Option("--save-images", help="Outputs + x20 residual maps here.")
     ] = None,
     verbose: VerboseOpt = False,
+    robust_weights: Annotated[
+        Path | None,
+        typer.Option(
+            "--robust-weights",
+            help="A JPEG-robust .safetensors to measure beside the model (default: the "
+            "registry's robust model for the task, where one ships).",
+        ),
+    ] = None,
     frontier: Annotated[
         bool,
         typer.Option(
@@ -76,14 +84,33 @@ def eval_cmd(
             device=device, verbose=verbose,
             tile=tile if tile is not None else "0",  # the protocol: whole images
         )  # fmt: skip
+    robust = None
+    if not baselines_only:
+        robust = _robust_converter(spec, robust_weights, device, model, weights is None)
     if save_images is not None and save_images.exists() and not save_images.is_dir():
         raise InputError(f"--save-images {save_images}: is a file; give a folder")
     save = E.image_saver(save_images) if save_images else None
-    rows = E.evaluate(conv, spec, files, crop=crop, save=save, frontier=frontier)
+    rows = E.evaluate(conv, spec, files, crop=crop, save=save, frontier=frontier, robust=robust)
     means = print_tables(rows, per_image, f"LSB {max(1, 4 // secrets)}-bit")
     if out is not None:
         E.write_rows(out, rows, means)
         typer.echo(str(out))
+
+
+def _robust_converter(spec, robust_weights, device, model, registry: bool):
+    """The robust model ``win eval`` measures beside the model: ``--robust-weights``, else the
+    registry's for the task when the model is the registry's too; None when there is none."""
+    from wincli.converter import Converter
+    from wincli.weights import robust_tasks
+
+    kw = dict(**spec.kwargs(), variant=model.value, device=device, tile=None)
+    if robust_weights is not None:
+        conv = Converter.load(**kw, weights=str(robust_weights))
+        conv.robust = True
+        return conv
+    if registry and spec.name in robust_tasks():
+        return Converter.load(**kw, robust=True)
+    return None
 
 
 def _cells(m: dict, keys: list[str]) -> list[str]:
