@@ -38,17 +38,21 @@ def heldout_samples(task, paths, crop: int, groups: int):
         yield "+".join(paths[i].stem for i in idx), pack_group(task, [imgs[i] for i in idx])
 
 
-def score(conv, samples) -> dict[str, float]:
-    """Mean 8-bit PSNRs of one converter over the samples."""
+def score(conv, samples, jpeg: int | None = None) -> dict[str, float]:
+    """Mean 8-bit PSNRs of one converter over the samples; with ``jpeg``, of the stored image
+    after a Pillow JPEG at that quality and of what is restored from it."""
     import numpy as np
 
     from wincli.evaluate import measure
+    from wincli.jpeg import pillow_jpeg
 
     task = conv.net.config.spec
     stored_k, restored_k = f"{task.stored_name}_psnr", f"{task.restored_name}_psnr"
     rows = []
     for _, x in samples:
         stored = conv.forward(x, quantize=True)
+        if jpeg is not None:
+            stored = pillow_jpeg(stored, jpeg)
         rec = conv.inverse(stored, size=tuple(x.shape[-2:]))
         m = measure(task, x, stored, task.restored(rec))
         rows.append((m[stored_k], m[restored_k]))
@@ -98,6 +102,10 @@ def main(argv=None) -> None:
         help="a one-pass encoder file for the model (repeat: one row each; 'none': the forward "
         "output)",
     )  # fmt: skip
+    ap.add_argument(
+        "--jpeg", type=int, action="append", default=None,
+        help="also after a Pillow JPEG of the stored image at this quality (repeatable)",
+    )  # fmt: skip
     args = ap.parse_args(argv)
 
     import torch
@@ -114,12 +122,13 @@ def main(argv=None) -> None:
         args.refine, args.refine_lr, args.refine_weight, args.refine_decay, args.refine_floor
     )
     for source in args.models:
-        for enc in args.encoder or ["none"]:
+        for enc, q in itertools.product(args.encoder or ["none"], [None, *(args.jpeg or [])]):
             conv = load(source, refine, None if enc == "none" else enc)
             task = conv.net.config.spec
             with torch.inference_mode():
-                m = score(conv, heldout_samples(task, held, args.crop, args.groups))
+                m = score(conv, heldout_samples(task, held, args.crop, args.groups), q)
             label = source if enc == "none" else f"{source} + {enc}"
+            label += f", JPEG q{q}" if q is not None else ""
             results[label] = {"task": task.name, **m}
             vals = list(m.values())
             print(

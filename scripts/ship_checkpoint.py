@@ -7,7 +7,9 @@
 The metrics written into weights/registry.json are measured here with wincli.evaluate (the code
 behind `win eval`), through 8-bit images, on ../shared/data/eval:
 rescaling x2/x4 on Set5 and Set14, decolorization on Kodak24, hiding-n on Kodak24 pairs
-(sorted, center-cropped to 512). The record becomes the default for its task.
+(sorted, center-cropped to 512). The record becomes the default for its task; a run trained
+with ``--jpeg`` ships as the task's JPEG-robust model instead (``win ... --robust``), measured
+after Pillow JPEG at q95 / 90 / 75 / 50 too.
 """
 
 from __future__ import annotations
@@ -22,12 +24,12 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 
-def measure(net, data: Path) -> dict:
+def measure(net, data: Path, robust: bool = False) -> dict:
     """The registry's nested metrics of ``net`` on data/eval (``wincli.evaluate.measure_network``;
     a new file has no one-pass encoder yet: train one for it, scripts/ship_encoder.py)."""
     from wincli.evaluate import measure_network
 
-    return measure_network(net, data / "eval")
+    return measure_network(net, data / "eval", robust=robust)
 
 
 def main(argv=None) -> None:
@@ -52,8 +54,9 @@ def main(argv=None) -> None:
     cfg = net.config
     dest = REPO / "weights" / f"{args.name}.safetensors"
     shutil.copy(src, dest)
-    metrics = measure(load_model(dest), args.data)
     opts = state["options"]
+    robust = {"jpeg": opts["jpeg"], "share": opts["jpeg_share"]} if opts.get("jpeg") else {}
+    metrics = measure(load_model(dest), args.data, robust=bool(robust))
     record = {
         "name": args.name,
         **cfg.spec.kwargs(),
@@ -63,7 +66,7 @@ def main(argv=None) -> None:
         "file": dest.name,
         "sha256": sha256_file(dest),
         "params": count_params(net),
-        "default": True,
+        "default": not robust,
         "recipe": {
             "command": args.command,
             "data": "../shared/data/train (190 photos; 6 held out for validation by name hash)",
@@ -81,6 +84,8 @@ def main(argv=None) -> None:
         "metrics": metrics,
         "status": args.status,
     }
+    if robust:
+        record["robust"] = robust
     from wincli.weights import read_registry_json, write_registry_json
 
     reg = read_registry_json()
@@ -88,8 +93,9 @@ def main(argv=None) -> None:
         if m["name"] == args.name and m["config"] == record["config"] and "bytes_per_pixel" in m:
             record["bytes_per_pixel"] = m["bytes_per_pixel"]
     models = [m for m in reg["models"] if m["name"] != args.name]
-    for m in models:  # one default per task
-        if ModelConfig.from_dict(m["config"]).same_io(cfg) and m["variant"] == cfg.variant:
+    for m in models:  # one default per task (a robust model is picked by --robust, not this)
+        same = ModelConfig.from_dict(m["config"]).same_io(cfg) and m["variant"] == cfg.variant
+        if same and not robust and not m.get("robust"):
             m["default"] = False
     models.append(record)
     reg["models"] = models

@@ -72,3 +72,102 @@ def test_refine_40_keeps_the_refined_x2_floors_on_set5():
         m = summary(evaluate(conv, spec, files, crop=bench.crop, with_baselines=False))
     refined = m["WIN 8-bit refined"]
     assert refined["hr_psnr"] >= 38.9 and refined["lr_psnr"] >= 36.0, refined
+
+
+# The JPEG-robust models, through the CLI path: `win <store> --robust` writes a PNG, Pillow saves
+# it as JPEG (default 4:2:0), `win <restore> --robust` reads the JPEG. PSNR over the whole image
+# (rescaling shaves `scale` pixels off the border, as `win eval` does).
+ROBUST_FLOORS = {  # task name -> {JPEG quality (None: the PNG itself): {metric: minimum dB}}
+    "rescaling-x2": {None: {"hr": 37.0}, 90: {"hr": 34.5}, 75: {"hr": 33.0}},
+    "rescaling-x4": {90: {"hr": 29.0}, 75: {"hr": 28.0}},
+    "hiding-1": {90: {"stego": 35.0, "secret": 28.0}, 75: {"secret": 25.0}},
+    "decolorization": {90: {"color": 36.0}, 75: {"color": 33.0}},
+}
+ROBUST_SETS = {
+    "rescaling": ("Set5", None),
+    "hiding": ("Kodak24", 512),
+    "decolorization": ("Kodak24", None),
+}
+
+
+def _robust_cli(task, files, tmp_path, qualities) -> dict:
+    """{quality: {metric: mean dB}} of the robust model through the CLI and real JPEG files."""
+    import numpy as np
+    from PIL import Image
+    from typer.testing import CliRunner
+
+    from wincli.cli import app
+    from wincli.evaluate import load_rgb, pack_group
+    from wincli.io import from_uint8, write_image
+    from wincli.metrics import psnr
+
+    def win(*args):
+        res = CliRunner().invoke(app, [str(a) for a in args])
+        assert res.exit_code == 0, res.output
+
+    def shared(path, q):
+        if q is None:
+            return path
+        out = path.with_name(f"{path.stem}_q{q}.jpg")
+        Image.open(path).convert("RGB" if task.kind != "decolorization" else "L").save(
+            out, quality=q
+        )
+        return out
+
+    n, sums = task.images_per_sample, {}
+    groups = [files[i : i + n] for i in range(0, len(files) - n + 1, n)]
+    _, crop = ROBUST_SETS[task.kind]
+    for g, group in enumerate(groups):
+        x = pack_group(task, [load_rgb(p, crop) for p in group])
+        inputs = []
+        for i, part in enumerate(task.unpack(x)):
+            inputs.append(tmp_path / f"{g}_{i}.png")
+            write_image(inputs[-1], part)
+        stored = tmp_path / f"{g}_stored.png"
+        if task.kind == "rescaling":
+            win("downscale", inputs[0], "--scale", task.scale, "--robust", "-o", stored)
+        elif task.kind == "hiding":
+            win("hide", *inputs, "--robust", "-o", stored)
+        else:
+            win("decolorize", inputs[0], "--robust", "-o", stored)
+        for q in qualities:
+            got = shared(stored, q)
+            key = sums.setdefault(q, {})
+            if task.kind == "rescaling":
+                win("upscale", got, "--scale", task.scale, "--robust", "-o", tmp_path / "r.png")
+                hr = from_uint8(np.asarray(Image.open(tmp_path / "r.png").convert("RGB")))
+                key.setdefault("hr", []).append(psnr(hr, x, task.scale))
+            elif task.kind == "hiding":
+                win("reveal", got, "--robust", "-o", tmp_path / "rev")
+                sec = from_uint8(np.asarray(Image.open(tmp_path / "rev" / "secret1.png")))
+                key.setdefault("secret", []).append(psnr(sec, task.restored(x)[0]))
+                stego = from_uint8(np.asarray(Image.open(got).convert("RGB")))
+                key.setdefault("stego", []).append(psnr(stego, x[:, :3]))
+            else:
+                win("colorize", got, "--robust", "-o", tmp_path / "c.png")
+                col = from_uint8(np.asarray(Image.open(tmp_path / "c.png").convert("RGB")))
+                key.setdefault("color", []).append(psnr(col, x))
+    return {q: {k: float(np.mean(v)) for k, v in m.items()} for q, m in sums.items()}
+
+
+@needs_data
+@pytest.mark.data
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(ROBUST_FLOORS))
+def test_robust_models_survive_jpeg_on_the_cli_path(name, tmp_path):
+    from wincli.io import list_images
+    from wincli.tasks import parse_task
+    from wincli.weights import robust_tasks
+
+    if name not in robust_tasks():
+        pytest.skip(f"no JPEG-robust {name} model ships in weights/")
+    task = parse_task(name)
+    set_name, _ = ROBUST_SETS[task.kind]
+    files = list_images([DATA / "eval" / set_name])
+    floors = ROBUST_FLOORS[name]
+    measured = _robust_cli(task, files, tmp_path, list(floors))
+    for q, metrics in floors.items():
+        for k, floor in metrics.items():
+            assert measured[q][k] >= floor, (
+                f"{name} {k} after JPEG q{q}: {measured[q][k]:.2f} < {floor}"
+            )

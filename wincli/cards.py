@@ -12,6 +12,7 @@ SECTION_NAMES = {
     "8bit": "forward output, 8-bit",
     "refined": "refined",
     "float": "forward output, not rounded (the paper's hiding protocol)",
+    **{f"jpeg_q{q}": f"8-bit, then a Pillow JPEG at q{q}" for q in (95, 90, 75, 50)},
 }
 
 
@@ -56,6 +57,11 @@ def render_model_cards(records) -> str:
             out.append(f"- trained: `{recipe['command']}`")
         if recipe.get("steps"):
             out.append(f"- steps: {recipe['steps']}; data: {recipe.get('data', '-')}")
+        if rec.robust:
+            out.append(
+                f"- JPEG-robust (`--robust`): trained through a real JPEG at q{rec.robust['jpeg']} "
+                f"for {rec.robust['share']:.0%} of each batch, the rest lossless"
+            )
         if rec.encoder:
             enc = rec.encoder
             out.append(

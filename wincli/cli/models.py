@@ -24,10 +24,12 @@ def models_list() -> None:
 
     table = Table(
         "name", "default", "encoder", "params", "PSNR by default (8-bit files)", "loads from",
-        caption="default: the checkpoint each command uses unless given --weights. encoder: a "
-        "one-pass encoder chooses what downscale / decolorize store. PSNR: what the default "
-        "command stores and restores on the paper's sets (rescaling shaves the scale in pixels "
-        "off the border); `win eval` recomputes it; docs/models.md has every number.",
+        caption="default: the checkpoint each command uses unless given --weights (--robust: "
+        "the one it uses with --robust, for images that will be shared as JPEG). encoder: a "
+        "one-pass encoder chooses what downscale / decolorize store. PSNR: what the command "
+        "stores and restores on the paper's sets (rescaling shaves the scale in pixels off the "
+        "border), for a robust model also after a JPEG q90 of the stored file; `win eval` "
+        "recomputes it; docs/models.md has every number.",
     )  # fmt: skip
     for rec in load_registry():
         metrics = ", ".join(
@@ -36,9 +38,16 @@ def models_list() -> None:
             for k, v in entry.items()
             if k.endswith("_psnr")
         )
+        if rec.robust:
+            metrics += "; after JPEG q90: " + ", ".join(
+                f"{set_name} {k.removesuffix('_psnr')} {v}"
+                for set_name, entry in rec.metrics.items()
+                for k, v in entry.get("jpeg_q90", {}).items()
+                if k.endswith("_psnr")
+            )
         table.add_row(
             rec.name,
-            "yes" if rec.default else "",
+            "--robust" if rec.robust else "yes" if rec.default else "",
             "yes" if rec.encoder else "",
             f"{rec.params:,}",
             metrics or "-",
