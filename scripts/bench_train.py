@@ -22,8 +22,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from wincli.models import build_model  # noqa: E402
-from wincli.tasks import LossWeights, parse_task  # noqa: E402
+from wincli.tasks import parse_task  # noqa: E402
 from wincli.train.loop import _LossModule  # noqa: E402
+from wincli.train.objective import LossWeights  # noqa: E402
 
 
 def bench(task, batch: int, patch: int, steps: int, warm: int, variant: str) -> tuple[float, float]:

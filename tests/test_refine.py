@@ -18,9 +18,9 @@ from wincli.checkpoint import load_model
 from wincli.cli import app
 from wincli.converter import Converter
 from wincli.evaluate import measure
+from wincli.imaging import round8
 from wincli.io import from_uint8
 from wincli.refine import DEFAULTS, Refine, default_refine, refine_stored
-from wincli.tasks import round8
 
 runner = CliRunner()
 

@@ -7,15 +7,11 @@ import math
 import pytest
 import torch
 
+from wincli.imaging import bicubic_down, lab_lightness, quantize_8bit
 from wincli.metrics import psnr, ssim
 from wincli.models import build_model
-from wincli.tasks import (
-    Hiding,
-    bicubic_down,
-    compute_losses,
-    lab_lightness,
-    quantize_8bit,
-)
+from wincli.tasks import Hiding
+from wincli.train.objective import compute_losses
 
 
 def test_quantize_rounds_and_passes_gradient_inside_the_range_only():

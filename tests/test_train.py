@@ -185,7 +185,7 @@ def test_defaults_come_from_one_place():
     assert all(
         v is not None
         for k, v in vars(res()).items()
-        if k not in ("couplings", "growth", "init_from", "resume", "stop_at", "time_limit")
+        if k not in ("couplings", "growth", "init_from", "resume", "stop_at", "time_limit", "jpeg")
     )
     # every option is documented and is either recipe or runtime
     assert set(RECIPE_OPTIONS) | set(RUNTIME_OPTIONS) == set(FIELDS)

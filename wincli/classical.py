@@ -413,8 +413,8 @@ def _read_one(data: bytes, kind_set: tuple[int, ...], extra: int) -> tuple[int, 
 
 def _bicubic(img: np.ndarray, size: tuple[int, int], down: bool) -> np.ndarray:
     """The project's bicubic (anti-aliased, a = -0.5) on uint8 (H, W, 3), rounded to 8 bits."""
+    from wincli.imaging import bicubic_down, bicubic_up
     from wincli.io import from_uint8
-    from wincli.tasks import bicubic_down, bicubic_up
 
     x = from_uint8(img)
     y = bicubic_down(x, x.shape[-2] // size[0]) if down else bicubic_up(x, size[0] // x.shape[-2])

@@ -21,10 +21,10 @@ import torch.nn.functional as F
 
 from wincli.device import pick_device
 from wincli.errors import InputError
+from wincli.imaging import quantize_8bit, round8
 from wincli.models import InvertibleNet, preset_config
 from wincli.options import InferenceOptions
 from wincli.refine import Refine, default_refine, encode, refine_stored
-from wincli.tasks import quantize_8bit, round8
 from wincli.tiling import auto_tile, count_tiles, tiled_apply
 
 # What --tile auto plans for. A registry checkpoint has its own measured whole-image figure

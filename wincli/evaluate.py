@@ -20,10 +20,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from wincli.imaging import bicubic_up, round8
 from wincli.io import from_uint8, to_uint8
 from wincli.jpeg import QUALITIES, pillow_jpeg
 from wincli.metrics import levels, psnr, ssim
-from wincli.tasks import Task, bicubic_up, round8
+from wincli.tasks import Task
 
 
 def lsb_hide(

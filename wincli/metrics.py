@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from wincli.tasks import round8
+from wincli.imaging import round8
 
 
 def levels(x: torch.Tensor) -> torch.Tensor:

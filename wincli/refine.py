@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from wincli.tasks import quantize_8bit, round8
+from wincli.imaging import quantize_8bit, round8
 
 FLOOR_WEIGHT = 10.0  # the hinge of Refine.stored_floor, per unit of squared error below the floor
 

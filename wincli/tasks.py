@@ -4,15 +4,14 @@
 >>> task.c_in, task.c_out, task.multiple           # (9, 3, 2)
 >>> x = task.pack([cover, s1, s2])                  # doctest: +SKIP   (B, 9, H, W)
 >>> y_star = task.target(x)                         # the cover (bicubic LR / Lab L for the others)
->>> terms = compute_losses(net, x)                  # doctest: +SKIP
 
 A task owns its channel counts and size multiple, how its inputs are packed and named, its
 forward target, how the network output becomes the stored image and back, its loss criteria and
 the part of ``x`` the reverse loss and the quality numbers look at. Adding a task is one class
 here plus its presets and registry entries. All tensors are (B, C, H, W) float in [0, 1].
 
-Losses follow docs/method.md ("Tasks and losses"): sums over C, H, W averaged over the batch,
-weights lambda_f = 2, lambda_r = 1, lambda_s = 0.1, lambda_d = 1.
+The loss criteria live here with the tasks; ``wincli.train.objective`` combines them, and
+``wincli.imaging`` holds the image math (8-bit rounding, resampling, colour spaces).
 """
 
 from __future__ import annotations
@@ -21,81 +20,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
-import torch.nn.functional as F
 
 from wincli.errors import OptionError
-
-# ------------------------------------------------------------------ 8-bit rounding, resampling
-
-
-def round8(x: torch.Tensor) -> torch.Tensor:
-    """The one 8-bit rounding: clamp to [0, 1] and snap to the 256 levels (no gradient).
-
-    Every image that is stored, compared or written passes here (or ``quantize_8bit``, its
-    differentiable form); ``io.to_uint8`` is this on the uint8 scale.
-    """
-    return torch.round(x.clamp(0.0, 1.0) * 255.0) / 255.0
-
-
-ESTIMATORS = ("clamp", "identity", "noise", "mix")
-
-
-def quantize_8bit(y: torch.Tensor, ste: str = "clamp") -> torch.Tensor:
-    """Clamp to [0, 1], round to 8 bits, with a straight-through gradient for the rounding.
-
-    The one step that breaks exact invertibility; everything written to a file passes here.
-    ``ste="clamp"`` (default): the gradient passes the rounding but not the clamp, so it is
-    zero where ``y`` is outside [0, 1] (a change there does not change the stored image).
-    ``ste="identity"``: the old estimator, identity everywhere; it lets the reverse loss push
-    out-of-range values further out with nothing but the forward loss holding them, which is
-    how hiding training diverged (docs/method.md, "The 8-bit rounding"). Values are the same.
-    Training-only proxies (values are *not* on the 8-bit grid): ``ste="noise"`` replaces the
-    rounding by additive uniform noise of one level's width (the usual proxy in learned
-    compression) after the same clamp; ``ste="mix"`` draws, per sample of the batch, the clamped
-    straight-through rounding or the noise with equal odds.
-    """
-    if ste == "identity":
-        return y + (round8(y) - y).detach()
-    if ste not in ESTIMATORS:
-        raise ValueError(f"ste must be one of {', '.join(ESTIMATORS)}, not {ste!r}")
-    c = y.clamp(0.0, 1.0)
-    rounded = c + (round8(c) - c).detach()
-    if ste == "clamp":
-        return rounded
-    noisy = (c + (torch.rand_like(c) - 0.5) / 255.0).clamp(0.0, 1.0)
-    if ste == "noise":
-        return noisy
-    pick = torch.rand((c.shape[0],) + (1,) * (c.dim() - 1), device=c.device) < 0.5
-    return torch.where(pick, rounded, noisy)
-
-
-def bicubic_down(hr: torch.Tensor, scale: int) -> torch.Tensor:
-    """Anti-aliased bicubic downscale (MATLAB imresize style, a = -0.5): (B, C, H, W) ->
-    (B, C, H / scale, W / scale). H and W must be multiples of ``scale``."""
-    h, w = hr.shape[-2:]
-    return F.interpolate(
-        hr, size=(h // scale, w // scale), mode="bicubic", align_corners=False, antialias=True
-    )
-
-
-def bicubic_up(lr: torch.Tensor, scale: int) -> torch.Tensor:
-    """Bicubic upscale (a = -0.5 as in PIL/MATLAB), clamped to [0, 1]."""
-    h, w = lr.shape[-2:]
-    up = F.interpolate(
-        lr, size=(h * scale, w * scale), mode="bicubic", align_corners=False, antialias=True
-    )
-    return up.clamp(0.0, 1.0)
-
-
-def lab_lightness(rgb: torch.Tensor) -> torch.Tensor:
-    """CIE Lab L / 100 of sRGB (D65): (B, 3, H, W) in [0, 1] -> (B, 1, H, W) in [0, 1]."""
-    c = rgb.clamp(0.0, 1.0)
-    lin = torch.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-    y = 0.2126729 * lin[:, 0:1] + 0.7151522 * lin[:, 1:2] + 0.0721750 * lin[:, 2:3]
-    eps = (6 / 29) ** 3
-    f = torch.where(y > eps, y.clamp_min(eps) ** (1 / 3), y / (3 * (6 / 29) ** 2) + 4 / 29)
-    return (116 * f - 16) / 100
-
+from wincli.imaging import bicubic_down, lab_lightness
 
 # ------------------------------------------------------------------ loss criteria
 
@@ -369,70 +296,3 @@ def parse_task(name: str) -> Task:
     if name == "decolorization":
         return Decolorization()
     raise OptionError(f"unknown task name {name!r}; one of {', '.join(TASK_NAMES)}")
-
-
-# ------------------------------------------------------------------ the training objective
-
-
-@dataclass(frozen=True)
-class LossWeights:
-    forward: float = 2.0
-    reverse: float = 1.0
-    shift: float = 0.1
-    det: float = 1.0
-
-
-def compute_losses(
-    model,
-    x: torch.Tensor,
-    weights: LossWeights = LossWeights(),
-    quantize: bool = True,
-    ste: str = "clamp",
-    channel=None,
-) -> dict[str, torch.Tensor]:
-    """One training evaluation of L = lf L_forward + lr L_reverse + ls L_shift + ld L_det.
-
-    ``x``: (B, c_in, H, W) in [0, 1]. Hiding uses L1 forward and reverse (reverse on the
-    secrets, not the recovered cover); rescaling and decolorization use L2 forward and
-    Charbonnier reverse. The shift loss uses the forward criterion. The forward output is rounded
-    to 8 bits (straight-through) before the inverse unless ``quantize`` is False, then passes
-    ``channel`` when one is given (``wincli.jpeg.JpegChannel``: what sharing does to the file).
-    Also returns ``image`` (the stored forward image) and ``recovered`` (detached).
-    """
-    from wincli.layers.wic import spatial_shift
-
-    task: Task = model.config.spec
-    target = task.target(x)
-    y, extra = model.forward_train(x)
-    image = task.to_image(y)
-    l_fwd = task.forward_loss(y, image, target)
-    stored = quantize_8bit(image, ste) if quantize else image
-    if channel is not None:
-        stored = channel(stored)
-    recovered = model.inverse(task.from_image(stored))
-    l_rev = task.crit_reverse(
-        torch.cat(task.restored(recovered), 1), torch.cat(task.restored(x), 1)
-    )
-    if extra.shape[1]:
-        full_target = task.from_image(target)
-        shifted = torch.cat([spatial_shift(full_target, *o) for o in model.fusion.offsets], 1)
-        l_shift = task.crit_forward(extra, shifted)
-    else:
-        l_shift = torch.zeros((), device=x.device)
-    l_det = model.log_det_penalty().to(l_fwd.dtype)
-    total = (
-        weights.forward * l_fwd
-        + weights.reverse * l_rev
-        + weights.shift * l_shift
-        + weights.det * l_det
-    )
-    return {
-        "total": total,
-        "forward": l_fwd,
-        "reverse": l_rev,
-        "shift": l_shift,
-        "det": l_det,
-        "image": image.detach(),
-        "recovered": recovered.detach(),
-        "target": target,
-    }

@@ -299,7 +299,7 @@ def downscale_file(
     h, w = hr.shape[-2:]
     s = conv.config.scale
     if meta.alpha is not None:  # alpha follows the image: downscale it the same way
-        from wincli.tasks import bicubic_down
+        from wincli.imaging import bicubic_down
 
         a = from_uint8(meta.alpha)
         a = bicubic_down(pad_to(a, s), s)[..., : lr.shape[-2], : lr.shape[-1]]

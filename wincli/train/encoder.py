@@ -22,8 +22,8 @@ from pathlib import Path
 import torch
 
 from wincli.encoder import build_encoder, inverse_id, load_encoder, save_encoder
+from wincli.imaging import quantize_8bit, round8
 from wincli.refine import stored_objective
-from wincli.tasks import quantize_8bit, round8
 
 
 @dataclass

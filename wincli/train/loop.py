@@ -35,6 +35,7 @@ from wincli.checkpoint import load_state, save_model, save_tensors
 from wincli.device import pick_device
 from wincli.errors import InputError
 from wincli.fs import atomic_write
+from wincli.imaging import quantize_8bit
 from wincli.metrics import psnr
 from wincli.models import (
     InvertibleNet,
@@ -45,7 +46,6 @@ from wincli.models import (
     grow_couplings,
     preset_config,
 )
-from wincli.tasks import LossWeights, compute_losses, quantize_8bit
 from wincli.train.data import (
     PatchDataset,
     StepSampler,
@@ -55,6 +55,7 @@ from wincli.train.data import (
     validation_batch,
 )
 from wincli.train.diagnose import Probe
+from wincli.train.objective import LossWeights, compute_losses
 from wincli.train.options import TrainOptions, check_options, resolve, resumed
 
 

@@ -188,7 +188,7 @@ def check_options(opts: TrainOptions) -> None:
         raise InputError(f"--patch must be a multiple of 8 (at least 16), not {opts.patch}")
     if opts.init not in (None, "task", "orthogonal"):
         raise InputError("--init must be task or orthogonal")
-    from wincli.tasks import ESTIMATORS
+    from wincli.imaging import ESTIMATORS
 
     if opts.ste not in (None, *ESTIMATORS):
         raise InputError(f"--ste must be one of {', '.join(ESTIMATORS)}")
