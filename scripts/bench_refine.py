@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """What encoder-side refinement costs: seconds and peak memory of `win downscale` /
-`win decolorize`'s forward pass with and without the default refinement, each in a fresh process.
+`win decolorize`'s forward pass with and without `--refine N`, each in a fresh process.
 
-    python scripts/bench_refine.py [--side 512] [--threads 2] [--models rescaling-x2-win-cpu ...]
+    python scripts/bench_refine.py [--side 512] [--threads 2] [--steps 40] [--models NAME ...]
 
-For every shipped checkpoint whose task refines by default (``wincli.refine.DEFAULTS``): a random
-``--side`` x ``--side`` image (content does not change speed or memory) through
-``Converter.forward`` whole (no tiling), once with ``--refine 0`` and once with the default, after
-a warm-up on a small image. Prints a Markdown table: model, refinement, seconds, megapixels per
-second of the high-resolution side, and the peak RSS it added in bytes per high-side pixel (the
-ratio of the two is what ``wincli.converter.REFINE_MEMORY`` plans for).
+For every shipped default checkpoint whose task has a refinement search (``Task.refine_search``):
+a random ``--side`` x ``--side`` image (content does not change speed or memory) through
+``Converter.forward`` whole (no tiling, no one-pass encoder), once with ``--refine 0`` and once
+with ``--steps`` steps, after a warm-up on a small image. Prints a Markdown table: model,
+refinement, seconds, megapixels per second of the high-resolution side, and the peak RSS it added
+in bytes per high-side pixel (the ratio of the two is what ``wincli.converter.REFINE_MEMORY``
+plans for).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
-def child(name: str, side: int, refine: bool, threads: int) -> None:
+def child(name: str, side: int, steps: int, threads: int) -> None:
     sys.path.insert(0, str(REPO))
     import torch
 
@@ -36,7 +37,7 @@ def child(name: str, side: int, refine: bool, threads: int) -> None:
     torch.set_num_threads(threads)
     rec = next(r for r in load_registry() if r.name == name)
     net, _, _ = load_record(rec, allow_download=False)
-    choice = default_refine(net.config.spec) if refine else Refine()
+    choice = default_refine(net.config.spec, steps) if steps else Refine()
     conv = Converter(net=net, device=torch.device("cpu"), refine=choice)
     conv.forward(torch.rand(1, net.config.c_in, 32, 32))  # warm-up
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -52,26 +53,24 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--side", type=int, default=512)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--steps", type=int, default=40, help="refinement steps measured")
     ap.add_argument("--models", nargs="*", help="registry names (default: every refined task)")
     ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
         name, side, refine, threads = args.child
-        child(name, int(side), refine == "1", int(threads))
+        child(name, int(side), int(refine), int(threads))
         return
 
     sys.path.insert(0, str(REPO))
-    from wincli.refine import DEFAULTS, Refine
     from wincli.weights import load_registry
 
-    names = args.models or [
-        r.name for r in load_registry() if r.default and DEFAULTS.get(r.spec.name, Refine()).iters
-    ]
+    names = args.models or [r.name for r in load_registry() if r.default and r.spec.refine_search()]
     print(f"{args.side} x {args.side} px, {args.threads} threads, whole image")
     print("| model | refinement | seconds | MP/s | peak RSS added, bytes/px |")
     print("| --- | --- | --- | --- | --- |")
     for name in names:
-        for refine in ("0", "1"):
+        for refine in ("0", str(args.steps)):
             cmd = [sys.executable, __file__, "--child", name, str(args.side), refine]
             out = subprocess.run(
                 [*cmd, str(args.threads)], capture_output=True, text=True, check=True

@@ -20,7 +20,7 @@ from wincli.converter import Converter
 from wincli.evaluate import measure
 from wincli.imaging import round8
 from wincli.io import from_uint8
-from wincli.refine import DEFAULTS, Refine, default_refine, refine_stored
+from wincli.refine import Refine, default_refine, refine_stored
 
 runner = CliRunner()
 
@@ -68,14 +68,16 @@ def test_zero_iterations_is_the_forward_output(checkpoints):
 
 
 def test_defaults_and_choices():
-    from wincli.tasks import parse_task
+    from wincli.tasks import TASK_NAMES, parse_task
 
     x2, hiding = parse_task("rescaling-x2"), parse_task("hiding-1")
-    assert default_refine(x2) == DEFAULTS["rescaling-x2"]
-    assert all(r.iters == 0 for r in DEFAULTS.values())  # the default is the one-pass encoder
+    assert default_refine(x2) == Refine(**x2.refine_search())
+    for name in TASK_NAMES:  # the default is the one-pass encoder, never the search
+        assert default_refine(parse_task(name)).iters == 0
     assert default_refine(hiding).iters == 0
     assert default_refine(x2, 0).iters == 0
-    assert default_refine(x2, 5) == replace(DEFAULTS["rescaling-x2"], iters=5)
+    assert default_refine(x2, 5) == replace(Refine(**x2.refine_search()), iters=5)
+    assert default_refine(x2, 5).stored_weight == 0.05 and default_refine(x2, 5).decay
     assert default_refine(hiding, Refine(3)) == Refine(3)
 
 
@@ -102,7 +104,7 @@ def test_refinement_restores_a_real_photo_better():
     got = {}
     for label, refine in (
         ("plain", Refine()),
-        ("refined", replace(DEFAULTS["rescaling-x2"], iters=40)),
+        ("refined", default_refine(conv.config.spec, 40)),
     ):
         lr = conv.forward(x, refine=refine)
         got[label] = measure(task, x, lr, [conv.inverse(lr, size=(128, 128))])

@@ -91,8 +91,8 @@ class Converter:
         """Resolve weights (explicit file, else the registry default) and their one-pass encoder
         onto a device, as ``options`` (defaults: ``InferenceOptions``) with ``overrides`` say.
 
-        ``refine``: None, the task's default refinement (``wincli.refine.DEFAULTS``); a number,
-        that many steps with the default's other settings; or a :class:`Refine`."""
+        ``refine``: None, the task's default (``wincli.refine.default_refine``: none); a number,
+        that many steps of the task's search; or a :class:`Refine`."""
         from wincli.weights import default_record, load_record, load_weights_file
 
         o = InferenceOptions.build(options, **overrides)

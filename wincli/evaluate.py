@@ -24,7 +24,7 @@ from wincli.imaging import bicubic_up, round8
 from wincli.io import from_uint8, to_uint8
 from wincli.jpeg import QUALITIES, pillow_jpeg
 from wincli.metrics import levels, psnr, ssim
-from wincli.tasks import Task
+from wincli.tasks import TASK_CLASSES, Task
 
 
 def lsb_hide(
@@ -67,11 +67,11 @@ class Benchmark:
     crop: int | None = None
 
 
-# What the registry records for each task (``metrics`` of every shipped checkpoint).
+# What the registry records for each task (``metrics`` of every shipped checkpoint): the sets
+# each task class names (``Task.benchmarks``).
 BENCHMARKS: dict[str, tuple[Benchmark, ...]] = {
-    "hiding": (Benchmark("Kodak24", crop=512),),
-    "rescaling": (Benchmark("Set5"), Benchmark("Set14")),
-    "decolorization": (Benchmark("Kodak24"),),
+    kind: tuple(Benchmark(name, crop) for name, crop in cls.benchmarks)
+    for kind, cls in TASK_CLASSES.items()
 }
 
 

@@ -46,24 +46,16 @@ class Refine:
     stored_floor: float = 0.0
 
 
-# How `--refine N` searches, per task: the step size and the stored image's weight chosen on the
-# held-out training photos (never the eval sets; `python scripts/heldout.py NAME --crop 512
-# --refine 40 --refine-weight W --refine-lr LR [--refine-decay]`, docs/notes). No task refines
-# unless asked: the one-pass encoder (wincli/encoder.py) gives the default stored image at the
-# cost of a forward pass, and each refinement step costs about two.
-DEFAULTS = {
-    "rescaling-x2": Refine(iters=0, lr=0.004, stored_weight=0.05, decay=True),
-    "rescaling-x4": Refine(iters=0, lr=0.004, stored_weight=0.3, decay=True),
-    "decolorization": Refine(iters=0, lr=0.0005, stored_weight=0.3),
-}
-
-
 def default_refine(task, choice: Refine | int | None = None) -> Refine:
-    """The refinement for ``task``: ``choice`` if it is a Refine; else the task's default
-    (``DEFAULTS``, or none), with ``choice`` steps when it is a number."""
+    """The refinement for ``task``: ``choice`` if it is a Refine; else none by default (the
+    one-pass encoder gives the stored image at the cost of a forward pass, and each refinement
+    step costs about two), or ``choice`` steps of the task's search (``Task.refine_search``: the
+    step size and the stored image's weight chosen on the held-out training photos with
+    ``python scripts/heldout.py NAME --crop 512 --refine 40 --refine-weight W --refine-lr LR``,
+    docs/notes)."""
     if isinstance(choice, Refine):
         return choice
-    base = DEFAULTS.get(task.name, Refine())
+    base = Refine(**task.refine_search())
     return base if choice is None else replace(base, iters=int(choice))
 
 

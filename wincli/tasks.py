@@ -51,6 +51,9 @@ class Task:
     restored_name: ClassVar[str]  # what the inverse gives back ("secret", "hr", "color")
     restored_verb: ClassVar[str]  # the file label of a restored image ("revealed", ...)
     default_init: ClassVar[str] = "task"  # training start: task-aware or orthogonal
+    # The evaluation sets under data/eval and their center crop (None: whole images): what
+    # `win eval`, the registry and the quality floors measure.
+    benchmarks: ClassVar[tuple[tuple[str, int | None], ...]] = ()
 
     # -- shapes
     @property
@@ -149,6 +152,12 @@ class Task:
     def default_lr(self) -> float:
         return 1e-3
 
+    def refine_search(self) -> dict[str, Any]:
+        """How ``--refine N`` searches the stored image for this task (``wincli.refine.Refine``
+        fields: step size, the stored image's weight, decay), chosen on the held-out training
+        photos; {}: the generic search."""
+        return {}
+
 
 @dataclass(frozen=True)
 class Hiding(Task):
@@ -158,6 +167,7 @@ class Hiding(Task):
     restored_name: ClassVar[str] = "secret"
     restored_verb: ClassVar[str] = "revealed"
     default_init: ClassVar[str] = "orthogonal"  # a task-aware start stalls the secrets
+    benchmarks: ClassVar[tuple[tuple[str, int | None], ...]] = (("Kodak24", 512),)
     crit_forward = staticmethod(l1)
     crit_reverse = staticmethod(l1)
 
@@ -194,6 +204,7 @@ class Rescaling(Task):
     stored_name: ClassVar[str] = "lr"
     restored_name: ClassVar[str] = "hr"
     restored_verb: ClassVar[str] = "restored"
+    benchmarks: ClassVar[tuple[tuple[str, int | None], ...]] = (("Set5", None), ("Set14", None))
 
     def __post_init__(self) -> None:
         if self.scale not in (2, 4):
@@ -249,6 +260,9 @@ class Rescaling(Task):
     def default_lr(self) -> float:
         return 3e-4 if self.scale == 4 else 1e-3
 
+    def refine_search(self) -> dict[str, Any]:
+        return {"lr": 0.004, "stored_weight": 0.05 if self.scale == 2 else 0.3, "decay": True}
+
 
 @dataclass(frozen=True)
 class Decolorization(Task):
@@ -256,6 +270,7 @@ class Decolorization(Task):
     stored_name: ClassVar[str] = "gray"
     restored_name: ClassVar[str] = "color"
     restored_verb: ClassVar[str] = "recolored"
+    benchmarks: ClassVar[tuple[tuple[str, int | None], ...]] = (("Kodak24", None),)
 
     @property
     def c_out(self) -> int:
@@ -263,6 +278,9 @@ class Decolorization(Task):
 
     def target(self, x: torch.Tensor) -> torch.Tensor:
         return lab_lightness(x)
+
+    def refine_search(self) -> dict[str, Any]:
+        return {"lr": 0.0005, "stored_weight": 0.3}
 
 
 TASK_CLASSES: dict[str, type[Task]] = {c.kind: c for c in (Hiding, Rescaling, Decolorization)}
