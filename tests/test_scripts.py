@@ -140,15 +140,17 @@ def test_train_gpu_chunks_resume_and_copy_back(tmp_path):
 
     from wincli.train.data import find_images, split_holdout
 
-    sys.path.insert(0, str(REPO / "scripts"))
-    import train_gpu
+    def train_gpu(args):
+        cmd = [sys.executable, REPO / "scripts/train_gpu.py", *args]
+        res = subprocess.run([str(c) for c in cmd], capture_output=True, text=True)
+        assert res.returncode == 0, res.stderr
 
     src = tmp_path / "photos"
     src.mkdir()
     for i in range(14):
         Image.fromarray(smooth_image(72, 80, i)).save(src / f"img{i}.png")
     data = tmp_path / "pack"
-    train_gpu.main(["--pack", str(src), "--pack-dir", str(data), "--pack-mb", "1"])
+    train_gpu(["--pack", str(src), "--pack-dir", str(data), "--pack-mb", "1"])
     _, held = split_holdout(find_images([src]), 6)
     packed = {p.name for p in data.iterdir()}
     assert len(packed) == 8 and not packed & {f"photos_{p.name}" for p in held}
@@ -157,16 +159,16 @@ def test_train_gpu_chunks_resume_and_copy_back(tmp_path):
         "--preset", "cpu", "--steps", "6", "--batch", "2", "--patch", "32",
         "--val-every", "2", "--device", "cpu", "--chunk-s", "0",
     ]  # fmt: skip
-    train_gpu.main([*common, "--out", str(tmp_path / "out1")])
+    train_gpu([*common, "--out", str(tmp_path / "out1")])
     first = json.loads((tmp_path / "runs/rescaling-x2/state.json").read_text())["step"]
     assert first == 1  # a zero-second chunk stops (and checkpoints) after its first step
-    train_gpu.main([*common, "--out", str(tmp_path / "out2")])
+    train_gpu([*common, "--out", str(tmp_path / "out2")])
     state = json.loads((tmp_path / "out2/state.json").read_text())
     assert state["step"] == 2 and state["options"]["preset"] == "cpu"
     assert (tmp_path / "out2/model.safetensors").exists()
     # a continuation of a shipped checkpoint with its own recipe (how x4 was trained on a GPU)
     cont = [*common[:4], str(tmp_path / "cont"), *common[5:]]
-    train_gpu.main([*cont, "--init-from", "rescaling-x2-win-cpu", "--lambda-forward", "1"])
+    train_gpu([*cont, "--init-from", "rescaling-x2-win-cpu", "--lambda-forward", "1"])
     opts = json.loads((tmp_path / "cont/rescaling-x2/state.json").read_text())["options"]
     assert opts["init_from"] == "rescaling-x2-win-cpu" and opts["lambda_forward"] == 1.0
 

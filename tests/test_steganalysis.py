@@ -59,17 +59,19 @@ def test_detector_catches_full_lsb_matching_on_smooth_images():
 
 
 def test_script_runs_both_controls_and_writes_strict_json(tmp_path, checkpoints):
-    sys.path.insert(0, str(REPO / "scripts"))
-    import steganalysis
+    import subprocess
 
     for s in range(10):
         Image.fromarray(smooth_image(72, 72, seed=s)).save(tmp_path / f"p{s}.png")
     out = tmp_path / "res.json"
-    doc = steganalysis.main(
-        ["--data", str(tmp_path), "--crop", "32", "--splits", "2", "--out", str(out),
-         "--weights", str(checkpoints["hiding-1"])]
+    res = subprocess.run(
+        [sys.executable, str(REPO / "scripts/steganalysis.py"), "--data", str(tmp_path),
+         "--crop", "32", "--splits", "2", "--out", str(out),
+         "--weights", str(checkpoints["hiding-1"])],
+        capture_output=True, text=True,
     )  # fmt: skip
+    assert res.returncode == 0, res.stderr
     rows = json.loads(out.read_text())["rows"]
-    assert set(rows) == set(doc["rows"])
+    assert all(k.split(" (")[0] in res.stdout for k in rows)  # the table names every scheme
     assert any("negative control" in k for k in rows) and any("positive" in k for k in rows)
     assert all(0.0 <= r["pe_mean"] <= 0.5 for r in rows.values())

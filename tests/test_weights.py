@@ -234,7 +234,7 @@ def test_metric_schema_rejects_what_it_does_not_know():
 
 
 def test_publish_uses_hfapi(monkeypatch, tmp_path, checkpoints):
-    import scripts.publish_weights as pub
+    import wincli.publish as pub
 
     folder = tmp_path / "weights"
     folder.mkdir()
