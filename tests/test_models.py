@@ -141,3 +141,29 @@ def test_grown_network_computes_what_it_grew_from(task, kw, variant):
         assert torch.equal(grown.inverse(y), net.inverse(y))
     with pytest.raises(ValueError, match="cannot shrink"):
         grow_couplings(grown, have)
+
+
+@pytest.mark.parametrize("name", ["rescaling-x2", "rescaling-x4", "decolorization", "hiding-1"])
+def test_a_new_restorer_starts_as_the_identity_and_round_trips_through_a_file(name, tmp_path):
+    import dataclasses
+
+    from wincli.checkpoint import load_model, save_model
+    from wincli.models import build_from_config
+    from wincli.tasks import parse_task
+
+    task = parse_task(name)
+    torch.manual_seed(0)
+    plain = build_model(preset="cpu", **task.kwargs())
+    robust = build_from_config(dataclasses.replace(plain.config, restorer=16))
+    missing, unexpected = robust.load_state_dict(plain.state_dict(), strict=False)
+    assert not unexpected and all(k.startswith("restorer.") for k in missing)
+    side = 34 if name == "rescaling-x2" else 36  # rescaling: odd stored sizes, padded and cropped
+    y = plain(torch.rand(1, task.c_in, side, side))
+    assert torch.equal(robust.inverse(y), plain.inverse(y))
+    with torch.no_grad():
+        robust.restorer.tail.weight.normal_(0, 0.01)
+    save_model(robust, tmp_path / "r.safetensors")
+    back = load_model(tmp_path / "r.safetensors")
+    assert back.config.restorer == 16 and "restorer" not in plain.config.to_dict()
+    assert torch.equal(back.inverse(y), robust.inverse(y))
+    assert not torch.equal(back.inverse(y), plain.inverse(y))

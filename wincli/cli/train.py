@@ -51,6 +51,7 @@ def train(
     ste: Annotated[str | None, _o("--ste", field="ste")] = None,
     jpeg: Annotated[str | None, _o("--jpeg", field="jpeg")] = None,
     jpeg_share: Annotated[float | None, _o("--jpeg-share", field="jpeg_share")] = None,
+    restorer: Annotated[int | None, _o("--restorer", field="restorer")] = None,
     out: Annotated[Path | None, _o("--out", field="out")] = None,
     resume: Annotated[Path | None, _o("--resume", field="resume")] = None,
     init_from: Annotated[str | None, _o("--init-from", field="init_from")] = None,

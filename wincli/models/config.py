@@ -44,6 +44,7 @@ class ModelConfig:
     late_modules: int = 0
     late_couplings: int = 0
     naive_couplings: int = 8
+    restorer: int = 0
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -93,11 +94,14 @@ class ModelConfig:
         return mine == (other.task, other.c_in, other.c_out, other.multiple)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data; ``secrets`` only for hiding and ``scale`` only for rescaling."""
+        """Plain data; ``secrets`` only for hiding, ``scale`` only for rescaling, ``restorer``
+        only when there is one."""
         d = asdict(self)
         for name in ("secrets", "scale"):
             if name not in self.spec.config_fields():
                 del d[name]
+        if not self.restorer:
+            del d["restorer"]
         return d
 
     @classmethod

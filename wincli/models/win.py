@@ -29,6 +29,7 @@ from torch import nn
 
 from wincli.layers import WIC, WIM, AffineCoupling
 from wincli.models.config import ModelConfig
+from wincli.models.restorer import Restorer
 
 
 def _stage_width(width: int, ratio: float, channels: int) -> int:
@@ -92,6 +93,11 @@ class InvertibleNet(nn.Module):
 
     config: ModelConfig
     fusion: WIC
+    restorer: Restorer | None  # a robust model's clean-up before the inverse
+
+    def _add_restorer(self) -> None:
+        c = self.config
+        self.restorer = Restorer(c.c_out, c.restorer) if c.restorer else None
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Everything before the fusion WIC."""
@@ -107,6 +113,10 @@ class InvertibleNet(nn.Module):
         return self.fusion.forward_train(self.features(self._in_format(x)))
 
     def inverse(self, y: torch.Tensor) -> torch.Tensor:
+        """The stored image back to x; a robust model's restorer cleans ``y`` up first, so its
+        inverse is exact only up to that correction."""
+        if self.restorer is not None:
+            y = self.restorer(self._in_format(y))
         return self.features_inverse(self._in_format(self.fusion.inverse(y)))
 
     def _in_format(self, x: torch.Tensor) -> torch.Tensor:
@@ -177,6 +187,7 @@ class WIN(InvertibleNet):
                 raise ValueError(f"SM + M*LM = {c} must be divisible by 4 to un-squeeze")
             c //= 4
         self.fusion = WIC(c, config.c_out)
+        self._add_restorer()
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         for stage in self.stages:
@@ -203,6 +214,7 @@ class WINNaive(InvertibleNet):
         )
         self.unsqueeze = config.spec.unsqueeze
         self.fusion = WIC(config.c_in if self.unsqueeze else c, config.c_out)
+        self._add_restorer()
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         x = F.pixel_unshuffle(x, self.config.multiple)

@@ -269,11 +269,18 @@ def _architecture(r: Run):
                 f"grew {have} -> {opts.couplings} couplings per module "
                 "(the new ones start as the identity)"
             )
-        return start_net.config, start_net  # the checkpoint's own widths, growth, couplings
+        cfg = start_net.config  # the checkpoint's own widths, growth, couplings
+        if opts.restorer is not None and opts.restorer != cfg.restorer:
+            cfg = dataclasses.replace(cfg, restorer=opts.restorer)
+            if opts.restorer:
+                r.notes.append(f"added a restorer of width {opts.restorer} (the identity at first)")
+        return cfg, start_net
     if opts.couplings:
         cfg = dataclasses.replace(cfg, couplings=opts.couplings, naive_couplings=opts.couplings)
     if opts.growth:
         cfg = dataclasses.replace(cfg, growth=opts.growth)
+    if opts.restorer:
+        cfg = dataclasses.replace(cfg, restorer=opts.restorer)
     return cfg, None
 
 
@@ -312,7 +319,10 @@ def _network(r: Run, cfg, start_net, loader) -> InvertibleNet:
     if r.opts.resume:
         net.load_state_dict(load_state(r.dir / "model.safetensors"), strict=True)
     elif start_net is not None:
-        net.load_state_dict(start_net.state_dict(), strict=True)
+        missing, unexpected = net.load_state_dict(start_net.state_dict(), strict=False)
+        new = [k for k in missing if not k.startswith("restorer.")]
+        if new or (unexpected and cfg.restorer):  # only a restorer may be added or dropped
+            raise InputError(f"--init-from {r.opts.init_from}: does not fit ({new or unexpected})")
         for note in r.notes:  # said once the run is known to start, not before a failure
             say(note, file=sys.stderr)
         say(f"starting from {r.opts.init_from} (fresh optimizer)", file=sys.stderr)

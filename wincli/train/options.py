@@ -93,6 +93,10 @@ class TrainOptions:
         "Train for shared files: a real JPEG at a quality drawn from LOW-HIGH (like 70-95) "
         "between the 8-bit stored image and the inverse, for --jpeg-share of each batch."
     )
+    restorer: int | None = _opt(
+        "Width of a decoder-side restorer run before the inverse (robust models, with --jpeg; "
+        "0 = none). With --init-from: added to the checkpoint, starting as the identity."
+    )
     jpeg_share: float | None = _opt(
         "With --jpeg: the share of each batch that goes through the JPEG.", default=0.5
     )
@@ -209,6 +213,8 @@ def check_options(opts: TrainOptions) -> None:
         value = getattr(opts, name)
         if value is not None and value < 1:
             raise InputError(f"--{name} must be positive, not {value}")
+    if opts.restorer is not None and opts.restorer < 0:
+        raise InputError(f"--restorer must be >= 0, not {opts.restorer}")
 
 
 def resumed(saved: dict[str, Any], given: TrainOptions, run: Path) -> TrainOptions:
