@@ -93,8 +93,6 @@ class Converter:
 
         ``refine``: None, the task's default (``wincli.refine.default_refine``: none); a number,
         that many steps of the task's search; or a :class:`Refine`."""
-        from wincli.weights import default_record, load_record, load_weights_file
-
         o = InferenceOptions.build(options, **overrides)
         if o.threads is not None and o.threads < 1:
             raise InputError(f"--threads must be at least 1, not {o.threads}")
@@ -103,32 +101,7 @@ class Converter:
         dev = pick_device(o.device)
         if o.half and dev.type != "cuda":
             raise InputError("--half needs a CUDA device")
-        expect = preset_config(task, secrets=secrets, scale=scale, variant=o.variant, preset="cpu")
-        note, bpp, rec = "", None, None  # a bare file: its preset's memory figure
-        if o.weights and o.robust:
-            raise InputError(
-                "--robust picks the registry's JPEG-robust weights; with --weights, give the "
-                "robust file itself and leave out --robust"
-            )
-        if o.weights:
-            net = load_weights_file(o.weights, expect)
-            source = f"--weights {o.weights}"
-            if net.config.variant != o.variant:
-                import warnings
-
-                warnings.warn(
-                    f"--model {o.variant} ignored: {o.weights} is a {net.config.variant} "
-                    "checkpoint",
-                    stacklevel=2,
-                )
-        else:
-            rec = default_record(
-                task, secrets=secrets, scale=scale, variant=o.variant, robust=o.robust
-            )
-            net, path, where = load_record(rec, o.allow_download)
-            source = f"{rec.name} from {where}"
-            note = rec.status
-            bpp = rec.bytes_per_pixel
+        net, rec, source = _network(o, task, secrets, scale)
         encoder = _load_encoder(o, rec, net)
         net = net.to(dev).eval()
         if o.half:
@@ -140,11 +113,11 @@ class Converter:
             tile=o.tile,
             half=o.half,
             source=source,
-            note=note,
-            bytes_per_pixel=bpp,
+            note=rec.status if rec else "",
+            bytes_per_pixel=rec.bytes_per_pixel if rec else None,  # a file: its preset's figure
             refine=default_refine(net.config.spec, o.refine),
             encoder=encoder,
-            robust=bool(rec and rec.robust),
+            robust=bool(rec.robust) if rec else net.config.restorer > 0,
         )
 
     def planned_bytes_per_pixel(self) -> float:
@@ -268,6 +241,32 @@ class Converter:
             raise InputError(f"cannot restore {out_w}x{out_h} from a {w}x{h} image at x{s}")
         x = x[..., :out_h, :out_w]
         return x.clamp(0.0, 1.0) if clamp else x
+
+
+def _network(o: InferenceOptions, task: str, secrets: int, scale: int):
+    """(network, registry record or None, where it came from) for the options: the
+    ``--weights`` file, else the registry's default (or JPEG-robust) checkpoint."""
+    from wincli.weights import default_record, load_record, load_weights_file
+
+    if o.weights and o.robust:
+        raise InputError(
+            "--robust picks the registry's JPEG-robust weights; with --weights, give the "
+            "robust file itself and leave out --robust"
+        )
+    if not o.weights:
+        rec = default_record(task, secrets=secrets, scale=scale, variant=o.variant, robust=o.robust)
+        net, _, where = load_record(rec, o.allow_download)
+        return net, rec, f"{rec.name} from {where}"
+    expect = preset_config(task, secrets=secrets, scale=scale, variant=o.variant, preset="cpu")
+    net = load_weights_file(o.weights, expect)
+    if net.config.variant != o.variant:
+        import warnings
+
+        warnings.warn(
+            f"--model {o.variant} ignored: {o.weights} is a {net.config.variant} checkpoint",
+            stacklevel=3,
+        )
+    return net, None, f"--weights {o.weights}"
 
 
 def _load_encoder(o: InferenceOptions, rec, net):

@@ -140,12 +140,8 @@ def hide(
     if method == Method.lsb:
         key = get_passphrase(passphrase, ask_passphrase, confirm=True)
         for c, secs, target in jobs:
-            report(
-                hide_lsb_file(
-                    c, secs, target, bits=bits, passphrase=key, codec=codec,
-                    force_lossy=force_lossy, check=check,
-                )
-            )  # fmt: skip
+            lsb = dict(bits=bits, passphrase=key, codec=codec, force_lossy=force_lossy)
+            report(hide_lsb_file(c, secs, target, check=check, **lsb))
         return
     conv = load_converter(
         "hiding", secrets=len(secrets), model=model, weights=weights, device=device,

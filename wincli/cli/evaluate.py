@@ -23,6 +23,33 @@ from wincli.cli.common import (
     load_converter,
 )
 
+CropOpt = Annotated[
+    int | None,
+    typer.Option("--crop", help="Center crop size (the registry's hiding protocol: 512)."),
+]
+BaselinesOpt = Annotated[
+    bool, typer.Option("--baselines-only", help="Only the classical baselines.")
+]
+OutOpt = Annotated[Path | None, typer.Option("--out", help="Write rows to .csv or .json.")]
+SaveOpt = Annotated[
+    Path | None, typer.Option("--save-images", help="Outputs + x20 residual maps here.")
+]
+RobustWeightsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--robust-weights",
+        help="A JPEG-robust .safetensors to measure beside the model (default: the "
+        "registry's robust model for the task, where one ships).",
+    ),
+]
+FrontierOpt = Annotated[
+    bool,
+    typer.Option(
+        "--frontier/--no-frontier",
+        help="Also the codec-in-LSB schemes, rate-distortion and JPEG robustness rows.",
+    ),
+]
+
 
 @app.command("eval")
 @guarded
@@ -31,40 +58,21 @@ def eval_cmd(
     data: Annotated[list[Path], typer.Option("--data", help="Image folder (repeatable).")],
     secrets: Annotated[int, typer.Option("--secrets", help="Hiding: 1-4 secrets.")] = 1,
     scale: ScaleOpt = 2,
-    crop: Annotated[
-        int | None,
-        typer.Option("--crop", help="Center crop size (the registry's hiding protocol: 512)."),
-    ] = None,
+    crop: CropOpt = None,
     model: ModelOpt = Variant.win,
     weights: WeightsOpt = None,
     device: DeviceOpt = "auto",
     tile: TileOpt = None,
-    baselines_only: Annotated[
-        bool, typer.Option("--baselines-only", help="Only the classical baselines.")
-    ] = False,
+    baselines_only: BaselinesOpt = False,
     per_image: Annotated[bool, typer.Option("--per-image/--means-only")] = True,
-    out: Annotated[Path | None, typer.Option("--out", help="Write rows to .csv or .json.")] = None,
-    save_images: Annotated[
-        Path | None, typer.Option("--save-images", help="Outputs + x20 residual maps here.")
-    ] = None,
+    out: OutOpt = None,
+    save_images: SaveOpt = None,
     verbose: VerboseOpt = False,
-    robust_weights: Annotated[
-        Path | None,
-        typer.Option(
-            "--robust-weights",
-            help="A JPEG-robust .safetensors to measure beside the model (default: the "
-            "registry's robust model for the task, where one ships).",
-        ),
-    ] = None,
-    frontier: Annotated[
-        bool,
-        typer.Option(
-            "--frontier/--no-frontier",
-            help="Also the codec-in-LSB schemes, rate-distortion and JPEG robustness rows.",
-        ),
-    ] = True,
+    robust_weights: RobustWeightsOpt = None,
+    frontier: FrontierOpt = True,
 ) -> None:
-    """The paper's protocol on a folder: PSNR / SSIM of WIN (8-bit and float) and baselines."""
+    """The paper's protocol on a folder: PSNR / SSIM of WIN (8-bit and float) and baselines,
+    and of the stored images after JPEG (the plain and the JPEG-robust model)."""
     from wincli import evaluate as E
     from wincli.errors import InputError
     from wincli.tasks import make_task
@@ -77,18 +85,16 @@ def eval_cmd(
     spec = make_task(task.value, secrets=secrets, scale=scale)
     if len(files) < spec.images_per_sample:
         raise InputError(f"{spec.name} needs at least {spec.images_per_sample} images")
-    conv = None
+    if save_images is not None and save_images.exists() and not save_images.is_dir():
+        raise InputError(f"--save-images {save_images}: is a file; give a folder")
+    conv = robust = None
     if not baselines_only:
         conv = load_converter(
             task.value, secrets=secrets, scale=scale, model=model, weights=weights,
             device=device, verbose=verbose,
             tile=tile if tile is not None else "0",  # the protocol: whole images
         )  # fmt: skip
-    robust = None
-    if not baselines_only:
         robust = _robust_converter(spec, robust_weights, device, model, weights is None)
-    if save_images is not None and save_images.exists() and not save_images.is_dir():
-        raise InputError(f"--save-images {save_images}: is a file; give a folder")
     save = E.image_saver(save_images) if save_images else None
     rows = E.evaluate(conv, spec, files, crop=crop, save=save, frontier=frontier, robust=robust)
     means = print_tables(rows, per_image, f"LSB {max(1, 4 // secrets)}-bit")
@@ -106,7 +112,7 @@ def _robust_converter(spec, robust_weights, device, model, registry: bool):
     kw = dict(**spec.kwargs(), variant=model.value, device=device, tile=None)
     if robust_weights is not None:
         conv = Converter.load(**kw, weights=str(robust_weights))
-        conv.robust = True
+        conv.robust = True  # measured as robust whether or not it has a restorer
         return conv
     if registry and spec.name in robust_tasks():
         return Converter.load(**kw, robust=True)
