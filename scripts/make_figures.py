@@ -3,6 +3,9 @@
 
     python scripts/make_figures.py [--data ../shared/data] [--out docs/figures] [--crop 256]
 
+For every task with a JPEG-robust model, also ``NAME-jpeg-q90.png``: the stored image after a
+Pillow JPEG at q90 and what is restored from it, the plain model's row above the robust one's.
+
 Hiding: cover | stego | |stego-cover| x20 | secret | revealed | |revealed-secret| x20 (Kodak
 kodim03 + kodim04). Rescaling: HR | LR (nearest-enlarged) | restored | |restored-HR| x20 (Set5
 butterfly). Decolorization: colour | gray | recoloured | |recoloured-colour| x20 (kodim23).
@@ -25,6 +28,7 @@ sys.path.insert(0, str(REPO))
 from wincli.converter import Converter  # noqa: E402
 from wincli.evaluate import load_rgb, residual_map  # noqa: E402
 from wincli.io import to_uint8  # noqa: E402
+from wincli.metrics import psnr  # noqa: E402
 from wincli.weights import load_record, load_registry  # noqa: E402
 
 
@@ -52,6 +56,59 @@ def center(x: torch.Tensor, crop: int) -> torch.Tensor:
     return x[..., i : i + crop, j : j + crop]
 
 
+def sample(task, ev: Path, c: int) -> torch.Tensor:
+    """The figure's input for ``task``: Kodak kodim03 (+ the next images as secrets), Set5
+    butterfly, Kodak kodim23; center crops of ``c``."""
+    if task.kind == "hiding":
+        paths = [ev / "Kodak24" / f"kodim{i:02d}.png" for i in range(3, 3 + task.images_per_sample)]
+    elif task.kind == "rescaling":
+        paths = [ev / "Set5" / "butterfly.png"]
+    else:
+        paths = [ev / "Kodak24" / "kodim23.png"]
+    return task.pack([center(load_rgb(p), c) for p in paths])
+
+
+def jpeg_figure(task, convs: dict, x: torch.Tensor, quality: int, side: int) -> Image.Image:
+    """One row per converter: its stored image after a Pillow JPEG, the first restored part
+    and its x20 residual against the truth."""
+    from wincli.jpeg import pillow_jpeg
+
+    truth = task.restored(x)[0]
+    rows = []
+    for label, conv in convs.items():
+        shared = pillow_jpeg(conv.forward(x), quality)
+        back = task.restored(conv.inverse(shared, size=tuple(x.shape[-2:])))[0]
+        rows.append(
+            strip(
+                [
+                    (f"{label}: {task.stored_name} as JPEG q{quality}", shared),
+                    (f"{task.restored_verb} ({psnr(back, truth):.1f} dB)", back),
+                    (f"|{task.restored_verb}-{task.restored_name}| x20", residual_map(back, truth)),
+                ],
+                side,
+            )
+        )
+    out = Image.new("RGB", (rows[0].width, sum(r.height for r in rows)), "white")
+    for i, r in enumerate(rows):
+        out.paste(r, (0, i * r.height))
+    return out
+
+
+def jpeg_figures(ev: Path, out: Path, c: int, quality: int = 90) -> None:
+    from wincli.weights import default_record
+
+    for rec in [r for r in load_registry() if r.robust]:
+        task = rec.spec
+        plain = default_record(**task.kwargs(), variant=rec.variant)
+        convs = {
+            name: Converter.load(**task.kwargs(), device="cpu", tile=None, robust=robust)
+            for name, robust in (("plain", False), ("robust", True))
+        }
+        path = out / f"{plain.name}-jpeg-q{quality}.png"
+        jpeg_figure(task, convs, sample(task, ev, c), quality, c).save(path, optimize=True)
+        print(path)
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
@@ -66,9 +123,7 @@ def main(argv=None) -> None:
         conv = Converter(net=net, device=torch.device("cpu"))
         if rec.task == "hiding":
             n = rec.secrets
-            cover, *secrets = (
-                center(load_rgb(ev / "Kodak24" / f"kodim{i:02d}.png"), c) for i in range(3, 4 + n)
-            )
+            cover, *secrets = rec.spec.unpack(sample(rec.spec, ev, c))
             stego = conv.forward(torch.cat([cover, *secrets], 1))
             back = conv.inverse(stego)
             panels = [
@@ -83,7 +138,7 @@ def main(argv=None) -> None:
                 if n == 1:
                     panels.append(("|revealed-secret| x20", residual_map(rev, secret)))
         elif rec.task == "rescaling":
-            hr = center(load_rgb(ev / "Set5" / "butterfly.png"), c)
+            hr = sample(rec.spec, ev, c)
             lr = conv.forward(hr)
             back = conv.inverse(lr)
             panels = [
@@ -93,7 +148,7 @@ def main(argv=None) -> None:
                 ("|restored-HR| x20", residual_map(back, hr)),
             ]
         elif rec.task == "decolorization":
-            color = center(load_rgb(ev / "Kodak24" / "kodim23.png"), c)
+            color = sample(rec.spec, ev, c)
             gray = conv.forward(color)
             back = conv.inverse(gray)
             panels = [
@@ -107,6 +162,7 @@ def main(argv=None) -> None:
         path = args.out / f"{rec.name}.png"
         strip(panels, c).save(path, optimize=True)
         print(path)
+    jpeg_figures(ev, args.out, c)
 
 
 if __name__ == "__main__":
