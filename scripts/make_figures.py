@@ -26,9 +26,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from wincli.converter import Converter  # noqa: E402
-from wincli.evaluate import load_rgb, residual_map  # noqa: E402
+from wincli.evaluate import load_rgb  # noqa: E402
 from wincli.io import to_uint8  # noqa: E402
 from wincli.metrics import psnr  # noqa: E402
+from wincli.report import residual_map  # noqa: E402
 from wincli.weights import load_record, load_registry  # noqa: E402
 
 

@@ -10,6 +10,7 @@ import torch
 
 from tests.conftest import DATA, needs_data
 from wincli import evaluate as E
+from wincli import frontier as F
 from wincli import metrics as M
 from wincli.tasks import Rescaling
 
@@ -56,8 +57,8 @@ def test_lsb_textbook_numbers():
     cover = torch.randint(0, 256, (1, 3, 256, 256), generator=g, dtype=torch.uint8)
     secret = torch.randint(0, 256, (1, 3, 256, 256), generator=g, dtype=torch.uint8)
     for k in (1, 4, 7):
-        stego = E.lsb_hide(cover, secret, k)
-        rev = E.lsb_reveal(stego, k)
+        stego = F.lsb_hide(cover, secret, k)
+        rev = F.lsb_reveal(stego, k)
         mse_s = 2 * (4**k - 1) / 12
         mse_r = (4 ** (8 - k) - 1) / 12 + 0.25
         assert M.psnr(stego / 255, cover / 255) == pytest.approx(
@@ -66,7 +67,7 @@ def test_lsb_textbook_numbers():
         assert M.psnr(rev / 255, secret / 255) == pytest.approx(
             10 * math.log10(255**2 / mse_r), abs=0.15
         )
-    assert torch.equal(E.lsb_reveal(E.lsb_hide(cover, secret, 4), 4) >> 4, secret >> 4)
+    assert torch.equal(F.lsb_reveal(F.lsb_hide(cover, secret, 4), 4) >> 4, secret >> 4)
 
 
 @pytest.mark.parametrize("n,k", [(2, 1), (2, 3), (3, 2), (4, 1), (4, 2)])
@@ -77,14 +78,14 @@ def test_lsb_many_secrets_roundtrip(n, k):
     cover, *secrets = (
         torch.randint(0, 256, (1, 3, 32, 32), generator=g, dtype=torch.uint8) for _ in range(n + 1)
     )
-    stego = E.lsb_hide(cover, secrets, k)
-    revealed = E.lsb_reveal(stego, k, n)
+    stego = F.lsb_hide(cover, secrets, k)
+    revealed = F.lsb_reveal(stego, k, n)
     assert len(revealed) == n
     for r, s in zip(revealed, secrets, strict=True):
         assert torch.equal(r >> (8 - k), s >> (8 - k))
     assert torch.equal(stego >> (n * k), cover >> (n * k)) or n * k == 8
     with pytest.raises(ValueError):
-        E.lsb_hide(cover, secrets, 9 // n + 1)
+        F.lsb_hide(cover, secrets, 9 // n + 1)
 
 
 def test_summary_means():

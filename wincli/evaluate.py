@@ -1,4 +1,5 @@
-"""The paper's evaluation protocol, with classical baselines in the same run.
+"""The paper's evaluation protocol, with classical baselines in the same run
+(``wincli.frontier``), and the registry's nested metrics and their schema.
 
 >>> rows = evaluate(conv, "rescaling", find_images(["Set5/"]), scale=2)    # doctest: +SKIP
 >>> summary(rows)          # {method: {metric: mean}}
@@ -13,43 +14,15 @@ forward output is not rounded, the paper's hiding protocol).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from wincli.imaging import bicubic_up, round8
-from wincli.io import from_uint8, to_uint8
 from wincli.jpeg import QUALITIES, pillow_jpeg
-from wincli.metrics import levels, psnr, ssim
+from wincli.metrics import psnr, ssim
 from wincli.tasks import TASK_CLASSES, Task
-
-
-def lsb_hide(
-    cover8: torch.Tensor, secret8: torch.Tensor | list[torch.Tensor], k: int
-) -> torch.Tensor:
-    """k-bit LSB per secret (uint8 tensors): the cover keeps its high 8 - n k bits, then the
-    high k bits of secret 1, ..., secret n, in that order."""
-    secrets = [secret8] if isinstance(secret8, torch.Tensor) else list(secret8)
-    n = len(secrets)
-    if not 1 <= n * k <= 8:
-        raise ValueError(f"{n} secrets x {k} bits do not fit in 8 bits")
-    out = (cover8.to(torch.int32) >> (n * k)) << (n * k)
-    for i, s in enumerate(secrets):
-        out |= (s.to(torch.int32) >> (8 - k)) << ((n - 1 - i) * k)
-    return out.to(torch.uint8)
-
-
-def lsb_reveal(stego8: torch.Tensor, k: int, secrets: int = 1) -> torch.Tensor | list[torch.Tensor]:
-    """Each secret's k-bit field shifted up, plus half a bin (a list when ``secrets`` > 1)."""
-    half = (1 << (8 - k)) // 2
-    out = []
-    for i in range(secrets):
-        field_ = (stego8.to(torch.int32) >> ((secrets - 1 - i) * k)) & ((1 << k) - 1)
-        out.append(((field_ << (8 - k)) + half).clamp(0, 255).to(torch.uint8))
-    return out[0] if secrets == 1 else out
 
 
 @dataclass
@@ -137,24 +110,6 @@ def measure(task: Task, x: torch.Tensor, stored, restored) -> dict[str, float | 
     return m
 
 
-def baselines(task: Task, x: torch.Tensor) -> list[tuple[str, torch.Tensor, list[torch.Tensor]]]:
-    """The task's textbook baselines as (label, stored image, restored parts): k-bit LSB
-    replacement (hiding), bicubic down + up (rescaling), the Lab L gray with no colour."""
-    if task.kind == "hiding":
-        cover, *secs = (levels(t).to(torch.uint8) for t in task.unpack(x))
-        out = []
-        for k in range(1, 7 // len(secs) + 1):
-            st = lsb_hide(cover, secs, k)
-            rv = lsb_reveal(st, k, len(secs))
-            rv = [rv] if len(secs) == 1 else rv
-            out.append((f"LSB {k}-bit", st / 255.0, [r / 255.0 for r in rv]))
-        return out
-    lr = round8(task.target(x))
-    if task.kind == "rescaling":
-        return [("bicubic down+up", lr, [bicubic_up(lr, task.down)])]
-    return [("Lab L, no colour", lr, [lr.repeat(1, 3, 1, 1)])]
-
-
 def evaluate(
     conv,
     task: Task,
@@ -174,6 +129,8 @@ def evaluate(
     also the stored image the CLI writes after a Pillow JPEG at each of ``QUALITIES``;
     ``robust`` (a converter) adds the JPEG-robust model's rows, lossless and after each JPEG.
     ``save`` gets the stored image the CLI would write."""
+    from wincli.frontier import FRONTIER, baselines
+
     runs = stored_variants(conv)
     written = runs[-1][0] if runs else None  # what the CLI stores
     runs.append(("WIN float", False, None, False))
@@ -352,186 +309,3 @@ def summary(rows: list[Row]) -> dict[str, dict[str, float | None]]:
     return {
         m: {k: (float(np.mean(v)) if v else None) for k, v in d.items()} for m, d in out.items()
     }
-
-
-# ------------------------------------------------------------------ the honest frontier
-# Codec-in-LSB schemes (wincli.classical), rate-distortion and JPEG robustness, on the same
-# images as WIN. Rows are labelled by scheme; a metric is None where nothing survived.
-
-LSB_BITS = (1, 2, 3, 4)  # every k that leaves the visible image at least 4 bits
-
-
-def png_bytes(x: torch.Tensor) -> int:
-    """Size of the PNG ``win`` writes for an 8-bit image (compress level 6, no metadata)."""
-    import io as _io
-
-    from PIL import Image
-
-    buf = _io.BytesIO()
-    Image.fromarray(to_uint8(x)).save(buf, format="PNG", compress_level=6)
-    return buf.tell()
-
-
-def frontier_hiding(conv, name: str, task: Task, x: torch.Tensor) -> list[Row]:
-    from wincli.classical import hide_lsb, reveal_lsb
-    from wincli.errors import InputError
-
-    rows = []
-
-    def row(label, stego, revealed):
-        rows.append(Row(name, label, measure(task, x, stego, revealed)))
-
-    c8, *s8 = (to_uint8(t) for t in task.unpack(x))
-    first = None
-    for k in LSB_BITS:
-        for codec in ("webp", "jpeg"):
-            try:
-                st, _ = hide_lsb(c8, s8, bits=k, codec=codec)
-            except InputError:  # the cover is too small for this k
-                continue
-            label = f"{codec.upper()}-in-LSB {k}-bit"
-            row(label, from_uint8(st), [from_uint8(r) for r in reveal_lsb(st)])
-            first = first or (label, st)
-    for q in QUALITIES:
-        if first is not None:
-            stego = pillow_jpeg(from_uint8(first[1]), q)
-            try:
-                got = [from_uint8(r) for r in reveal_lsb(to_uint8(stego))]
-            except InputError:  # the payload did not survive
-                got = None
-            row(f"{first[0]}, stego as JPEG q{q}", stego, got)
-    return rows
-
-
-def frontier_rescaling(conv, name: str, task: Task, hr: torch.Tensor) -> list[Row]:
-    from wincli.classical import code_secret, restore_thumbnail, thumbnail_lsb
-    from wincli.errors import InputError
-
-    rows = []
-    scale = task.down
-    hr8 = to_uint8(hr)
-
-    def row(label, lr, rec, **extra):
-        rows.append(Row(name, label, {**measure(task, hr, lr, [rec]), **extra}))
-
-    for k in LSB_BITS:
-        for codec, residual in (("webp", False), ("jpeg", False), ("auto", True)):
-            try:
-                lr, _ = thumbnail_lsb(hr8, scale, bits=k, codec=codec, residual=residual)
-            except InputError:
-                continue
-            what = "residual to bicubic" if residual else codec.upper()
-            row(
-                f"bicubic LR + {what} in LSB {k}-bit",
-                from_uint8(lr),
-                from_uint8(restore_thumbnail(lr)),
-            )
-    if conv is not None:
-        lr = conv.forward(hr)
-        size = png_bytes(lr)
-        for codec in ("jpeg", "webp"):
-            coded = code_secret(hr8, size, codec)
-            row(
-                f"HR as {codec.upper()} in WIN's LR-PNG bytes",
-                None,
-                from_uint8(coded.decode()),
-                bytes=float(len(coded.stream)),
-                lr_png_bytes=float(size),
-            )
-    bicubic = round8(task.target(hr))
-    for q in QUALITIES:
-        lq = pillow_jpeg(bicubic, q)
-        row(f"bicubic down+up, LR as JPEG q{q}", lq, bicubic_up(lq, scale))
-    return rows
-
-
-def frontier_decolorization(conv, name: str, task: Task, color: torch.Tensor) -> list[Row]:
-    from wincli.classical import colorize_gray, gray_lsb
-    from wincli.errors import InputError
-
-    rows = []
-    c8 = to_uint8(color)
-    for k in LSB_BITS:
-        for gray_kind, label in (("luma", "luma (Y) gray"), ("lab", "Lab L gray")):
-            try:
-                gray, _ = gray_lsb(c8, bits=k, target=gray_kind)
-            except InputError:
-                continue
-            m = measure(task, color, from_uint8(gray), [from_uint8(colorize_gray(gray))])
-            if gray_kind == "luma":  # its gray is judged against the luma it was meant to be
-                luma = from_uint8(np.asarray(_pil_l(c8)))
-                m.update(gray_psnr=psnr(from_uint8(gray), luma))
-                m.update(gray_ssim=ssim(from_uint8(gray), luma))
-            rows.append(Row(name, f"{label} + chroma in LSB {k}-bit", m))
-    return rows
-
-
-FRONTIER = {
-    "hiding": frontier_hiding,
-    "rescaling": frontier_rescaling,
-    "decolorization": frontier_decolorization,
-}
-
-
-def _pil_l(rgb: np.ndarray):
-    from PIL import Image
-
-    return Image.fromarray(rgb).convert("L")
-
-
-def residual_map(a: torch.Tensor, b: torch.Tensor, gain: float = 20.0) -> torch.Tensor:
-    """|a - b| x gain, clipped: the paper's magnified residual figures."""
-    return ((a - b).abs() * gain).clamp(0, 1)
-
-
-def image_saver(folder: Path):
-    """A ``save(name, images, residual_pairs)`` callback writing PNGs into ``folder``."""
-    from wincli.io import write_image
-
-    folder.mkdir(parents=True, exist_ok=True)
-
-    def save(name: str, images: dict, pairs: dict) -> None:
-        for key, img in images.items():
-            write_image(folder / f"{name}_{key}.png", img)
-        for key, (a, b) in pairs.items():
-            c = min(a.shape[1], b.shape[1])
-            write_image(folder / f"{name}_{key}_residual_x20.png", residual_map(a[:, :c], b[:, :c]))
-
-    return save
-
-
-def _finite(d: dict) -> dict:
-    """Strict JSON: infinite or NaN values become None (null)."""
-    return {k: (v if v is None or math.isfinite(v) else None) for k, v in d.items()}
-
-
-def write_rows(path: Path, rows: list[Row], means: dict) -> None:
-    """Rows (and means) as CSV or JSON, chosen by the suffix; written atomically."""
-    import csv
-    import io
-    import json
-
-    from wincli.errors import OutputError
-    from wincli.fs import atomic_write
-
-    path = Path(path)
-    if path.suffix.lower() == ".json":
-        doc = {
-            "null": "PSNR of identical images (infinite), or a payload that did not survive",
-            "rows": [{**r.__dict__, "metrics": _finite(r.metrics)} for r in rows],
-            "means": {m: _finite(d) for m, d in means.items()},
-        }
-        text = json.dumps(doc, indent=1, allow_nan=False)
-    elif path.suffix.lower() == ".csv":
-        keys = sorted({k for r in rows for k in r.metrics})
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        w.writerow(["image", "method", *keys])
-        for r in rows:
-            w.writerow([r.image, r.method, *(r.metrics.get(k, "") for k in keys)])
-        for m, d in means.items():
-            w.writerow(["MEAN", m, *(d.get(k, "") for k in keys)])
-        text = buf.getvalue()
-    else:
-        raise OutputError(f"{path}: --out must end in .csv or .json")
-    atomic_write(path, lambda tmp: Path(tmp).write_text(text))

@@ -74,6 +74,7 @@ def eval_cmd(
     """The paper's protocol on a folder: PSNR / SSIM of WIN (8-bit and float) and baselines,
     and of the stored images after JPEG (the plain and the JPEG-robust model)."""
     from wincli import evaluate as E
+    from wincli import report as R
     from wincli.errors import InputError
     from wincli.tasks import make_task
 
@@ -95,11 +96,11 @@ def eval_cmd(
             tile=tile if tile is not None else "0",  # the protocol: whole images
         )  # fmt: skip
         robust = _robust_converter(spec, robust_weights, device, model, weights is None)
-    save = E.image_saver(save_images) if save_images else None
+    save = R.image_saver(save_images) if save_images else None
     rows = E.evaluate(conv, spec, files, crop=crop, save=save, frontier=frontier, robust=robust)
     means = print_tables(rows, per_image, f"LSB {max(1, 4 // secrets)}-bit")
     if out is not None:
-        E.write_rows(out, rows, means)
+        R.write_rows(out, rows, means)
         typer.echo(str(out))
 
 
