@@ -110,7 +110,8 @@ def frontier_hiding(conv, name: str, task: Task, x: torch.Tensor) -> list[Row]:
 
 
 def frontier_rescaling(conv, name: str, task: Task, hr: torch.Tensor) -> list[Row]:
-    from wincli.classical import code_secret, restore_thumbnail, thumbnail_lsb
+    from wincli.classical import code_secret
+    from wincli.classical_tasks import restore_thumbnail, thumbnail_lsb
     from wincli.errors import InputError
 
     rows = []
@@ -152,7 +153,7 @@ def frontier_rescaling(conv, name: str, task: Task, hr: torch.Tensor) -> list[Ro
 
 
 def frontier_decolorization(conv, name: str, task: Task, color: torch.Tensor) -> list[Row]:
-    from wincli.classical import colorize_gray, gray_lsb
+    from wincli.classical_tasks import colorize_gray, gray_lsb
     from wincli.errors import InputError
 
     rows = []
