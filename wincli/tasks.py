@@ -17,12 +17,12 @@ The loss criteria live here with the tasks; ``wincli.train.objective`` combines 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
-
-import torch
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from wincli.errors import OptionError
-from wincli.imaging import bicubic_down, lab_lightness
+
+if TYPE_CHECKING:  # torch loads with the first tensor, not with `win --help`
+    import torch
 
 # ------------------------------------------------------------------ loss criteria
 
@@ -36,7 +36,7 @@ def l2(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def charbonnier(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
-    return torch.sqrt((a - b) ** 2 + eps**2).flatten(1).sum(1).mean()
+    return ((a - b) ** 2 + eps**2).sqrt().flatten(1).sum(1).mean()
 
 
 # ------------------------------------------------------------------ the tasks
@@ -118,6 +118,8 @@ class Task:
         """images_per_sample (B, 3, H, W) images -> x (B, c_in, H, W)."""
         if len(images) != self.images_per_sample:
             raise ValueError(f"{self.name} takes {self.images_per_sample} image(s)")
+        import torch
+
         return torch.cat(images, 1)
 
     def unpack(self, x: torch.Tensor) -> list[torch.Tensor]:
@@ -239,6 +241,8 @@ class Rescaling(Task):
         return {"scale": self.scale}
 
     def target(self, x: torch.Tensor) -> torch.Tensor:
+        from wincli.imaging import bicubic_down
+
         return bicubic_down(x, self.scale)
 
     def to_image(self, y: torch.Tensor) -> torch.Tensor:
@@ -277,11 +281,16 @@ class Decolorization(Task):
         return 1
 
     def target(self, x: torch.Tensor) -> torch.Tensor:
+        from wincli.imaging import lab_lightness
+
         return lab_lightness(x)
 
     def refine_search(self) -> dict[str, Any]:
         return {"lr": 0.0005, "stored_weight": 0.3}
 
+
+VARIANTS = ("win", "win-naive")  # the network variants every task is built as
+PRESETS = ("paper", "cpu")  # network sizes: the paper's, and about 8x smaller (docs/method.md)
 
 TASK_CLASSES: dict[str, type[Task]] = {c.kind: c for c in (Hiding, Rescaling, Decolorization)}
 TASKS = tuple(TASK_CLASSES)

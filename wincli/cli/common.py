@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from wincli.errors import WincliError
+from wincli.tasks import PRESETS, TASKS, VARIANTS
 
 app = typer.Typer(
     name="win",
@@ -30,20 +31,14 @@ models_app = typer.Typer(
 app.add_typer(models_app, name="models")
 
 
-class Variant(str, Enum):
-    win = "win"
-    naive = "win-naive"
+def _choices(name: str, values: tuple[str, ...]) -> type[Enum]:
+    """A string enum of the library's list (members named like the values, "-" as "_")."""
+    return Enum(name, {v.replace("-", "_"): v for v in values}, type=str)
 
 
-class Task(str, Enum):
-    hiding = "hiding"
-    rescaling = "rescaling"
-    decolorization = "decolorization"
-
-
-class Preset(str, Enum):
-    paper = "paper"
-    cpu = "cpu"
+Task = _choices("Task", TASKS)
+Variant = _choices("Variant", VARIANTS)
+Preset = _choices("Preset", PRESETS)
 
 
 ModelOpt = Annotated[Variant, typer.Option("--model", help="Network: win or win-naive.")]

@@ -14,9 +14,7 @@ from dataclasses import asdict, dataclass, fields
 from functools import cached_property
 from typing import Any
 
-from wincli.tasks import TASKS, Task, make_task
-
-VARIANTS = ("win", "win-naive")
+from wincli.tasks import TASKS, VARIANTS, Task, make_task
 
 
 @dataclass(frozen=True)

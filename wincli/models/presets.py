@@ -13,9 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from wincli.models.config import ModelConfig
-from wincli.tasks import Hiding, make_task
-
-PRESETS = ("paper", "cpu")
+from wincli.tasks import PRESETS, Hiding, make_task
 
 # Published parameter counts (millions), keyed by (task name, variant).
 PAPER_PARAMS = {
