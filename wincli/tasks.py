@@ -160,6 +160,22 @@ class Task:
         photos; {}: the generic search."""
         return {}
 
+    def preset_fields(self, preset: str) -> dict[str, Any]:
+        """``ModelConfig`` fields this task sets on top of a preset's (``paper`` or ``cpu``)."""
+        return {}
+
+    # -- the task's instances
+    @classmethod
+    def from_args(cls, *, secrets: int = 1, scale: int = 2) -> Task:
+        """The instance ``make_task(kind, secrets=, scale=)`` names (arguments it does not take
+        are ignored)."""
+        return cls()
+
+    @classmethod
+    def instances(cls) -> tuple[Task, ...]:
+        """Every instance there is, each with its own ``name`` (what ``parse_task`` reads)."""
+        return (cls(),)
+
 
 @dataclass(frozen=True)
 class Hiding(Task):
@@ -191,6 +207,20 @@ class Hiding(Task):
 
     def config_fields(self) -> dict[str, Any]:
         return {"secrets": self.secrets}
+
+    def preset_fields(self, preset: str) -> dict[str, Any]:
+        fields = {"width": HIDING_WIDTH[self.secrets]}  # SM = 0.75 n holds 12 (n + 1) channels
+        if preset == "paper":
+            fields["growth"] = PAPER_HIDING_GROWTH[self.secrets]
+        return fields
+
+    @classmethod
+    def from_args(cls, *, secrets: int = 1, scale: int = 2) -> Task:
+        return cls(secrets)
+
+    @classmethod
+    def instances(cls) -> tuple[Task, ...]:
+        return tuple(cls(n) for n in (1, 2, 3, 4))
 
     def restored(self, x: torch.Tensor) -> list[torch.Tensor]:
         return self.unpack(x)[1:]
@@ -239,6 +269,20 @@ class Rescaling(Task):
 
     def config_fields(self) -> dict[str, Any]:
         return {"scale": self.scale}
+
+    def preset_fields(self, preset: str) -> dict[str, Any]:
+        if self.stages == 1:
+            return {}
+        late = dict(late_width=256, late_modules=1)  # x4: the second stage has its own width
+        return late | {"late_couplings": 3 if preset == "paper" else 1}
+
+    @classmethod
+    def from_args(cls, *, secrets: int = 1, scale: int = 2) -> Task:
+        return cls(scale)
+
+    @classmethod
+    def instances(cls) -> tuple[Task, ...]:
+        return (cls(2), cls(4))
 
     def target(self, x: torch.Tensor) -> torch.Tensor:
         from wincli.imaging import bicubic_down
@@ -289,37 +333,43 @@ class Decolorization(Task):
         return {"lr": 0.0005, "stored_weight": 0.3}
 
 
+# Stage widths of the hiding networks (SM = 0.75 n must hold the 12 (n + 1) squeezed channels)
+# and the paper preset's dense-block growth, chosen to land on the paper's parameter counts.
+HIDING_WIDTH = {1: 32, 2: 48, 3: 64, 4: 80}
+PAPER_HIDING_GROWTH = {1: 32, 2: 32, 3: 36, 4: 34}
+
 VARIANTS = ("win", "win-naive")  # the network variants every task is built as
 PRESETS = ("paper", "cpu")  # network sizes: the paper's, and about 8x smaller (docs/method.md)
 
-TASK_CLASSES: dict[str, type[Task]] = {c.kind: c for c in (Hiding, Rescaling, Decolorization)}
-TASKS = tuple(TASK_CLASSES)
-TASK_NAMES = (
-    "hiding-1", "hiding-2", "hiding-3", "hiding-4", "rescaling-x2", "rescaling-x4",
-    "decolorization",
-)  # fmt: skip
+TASK_CLASSES: dict[str, type[Task]] = {}
+
+
+def register_task(cls: type[Task]) -> type[Task]:
+    """Make a task class known by its ``kind`` to ``make_task``, ``parse_task``, model configs,
+    presets, training and the registry (a class decorator; adding a task is one class, its
+    registration and its registry entries)."""
+    TASK_CLASSES[cls.kind] = cls
+    return cls
+
+
+for _cls in (Hiding, Rescaling, Decolorization):
+    register_task(_cls)
+TASKS = tuple(TASK_CLASSES)  # the built-in tasks (the CLI's choices)
+TASK_NAMES = tuple(t.name for c in TASK_CLASSES.values() for t in c.instances())
 
 
 def make_task(kind: str, *, secrets: int = 1, scale: int = 2) -> Task:
     """``("hiding", secrets=2)`` -> Hiding(2); the argument a task does not take is ignored
     (the CLI and the API pass both)."""
-    if kind == "hiding":
-        return Hiding(secrets)
-    if kind == "rescaling":
-        return Rescaling(scale)
-    if kind == "decolorization":
-        return Decolorization()
-    raise OptionError(f"unknown task {kind!r}; choose one of {', '.join(TASKS)}")
+    if kind not in TASK_CLASSES:
+        raise OptionError(f"unknown task {kind!r}; choose one of {', '.join(TASK_CLASSES)}")
+    return TASK_CLASSES[kind].from_args(secrets=secrets, scale=scale)
 
 
 def parse_task(name: str) -> Task:
     """``"hiding-2"`` -> Hiding(2), ``"rescaling-x4"`` -> Rescaling(4), ``"decolorization"``;
     the inverse of ``Task.name``: one parser for the CLI, scripts and tests."""
-    kind, _, arg = name.partition("-")
-    if kind == "hiding" and arg in ("1", "2", "3", "4"):
-        return Hiding(int(arg))
-    if kind == "rescaling" and arg in ("x2", "x4"):
-        return Rescaling(int(arg[1:]))
-    if name == "decolorization":
-        return Decolorization()
-    raise OptionError(f"unknown task name {name!r}; one of {', '.join(TASK_NAMES)}")
+    known = {t.name: t for c in TASK_CLASSES.values() for t in c.instances()}
+    if name not in known:
+        raise OptionError(f"unknown task name {name!r}; one of {', '.join(known)}")
+    return known[name]

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, fields
 from functools import cached_property
 from typing import Any
 
-from wincli.tasks import TASKS, VARIANTS, Task, make_task
+from wincli.tasks import TASK_CLASSES, VARIANTS, Task, make_task
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,9 @@ class ModelConfig:
     restorer: int = 0
 
     def __post_init__(self) -> None:
-        if self.task not in TASKS:
-            raise ValueError(f"unknown task {self.task!r}; choose one of {', '.join(TASKS)}")
+        if self.task not in TASK_CLASSES:
+            known = ", ".join(TASK_CLASSES)
+            raise ValueError(f"unknown task {self.task!r}; choose one of {known}")
         if self.variant not in VARIANTS:
             raise ValueError(
                 f"unknown variant {self.variant!r}; choose one of {', '.join(VARIANTS)}"

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from wincli.models.config import ModelConfig
-from wincli.tasks import PRESETS, Hiding, make_task
+from wincli.tasks import PRESETS, make_task
 
 # Published parameter counts (millions), keyed by (task name, variant).
 PAPER_PARAMS = {
@@ -27,19 +27,9 @@ PAPER_PARAMS = {
     ("decolorization", "win"): 2.3,
 }
 
-# Stage widths of the hiding networks: SM = 0.75 n must hold the 12 (n + 1) squeezed channels.
-_HIDING_WIDTH = {1: 32, 2: 48, 3: 64, 4: 80}
-
-_PAPER = {
-    "hiding": dict(width=32, modules=2, couplings=4, growth=32),
-    "rescaling": dict(width=32, modules=2, couplings=4, growth=32),
-    "decolorization": dict(width=32, modules=2, couplings=4, growth=32),
-}
-_PAPER_X4_LATE = dict(late_width=256, late_modules=1, late_couplings=3)
-_PAPER_HIDING_GROWTH = {1: 32, 2: 32, 3: 36, 4: 34}
-
+# What the cpu preset changes from ModelConfig's defaults (which are the paper's sizes); each
+# task adds its own fields (``Task.preset_fields``: hiding's widths, x4's second stage).
 _CPU = dict(width=32, modules=2, couplings=1, growth=16, naive_couplings=2)
-_CPU_X4_LATE = dict(late_width=256, late_modules=1, late_couplings=1)
 
 
 def preset_config(
@@ -54,12 +44,7 @@ def preset_config(
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
     spec = make_task(task, secrets=secrets, scale=scale)
-    base = ModelConfig(variant=variant, **spec.kwargs())
-    cfg = replace(base, **(_PAPER[task] if preset == "paper" else _CPU))
-    if spec.stages == 2:  # x4: the second stage has its own width
-        cfg = replace(cfg, **(_PAPER_X4_LATE if preset == "paper" else _CPU_X4_LATE))
-    if isinstance(spec, Hiding):  # the stage must hold 12 (n + 1) squeezed channels
-        cfg = replace(cfg, width=_HIDING_WIDTH[secrets])
-        if preset == "paper":
-            cfg = replace(cfg, growth=_PAPER_HIDING_GROWTH[secrets])
-    return cfg
+    cfg = ModelConfig(variant=variant, **spec.kwargs())
+    if preset == "cpu":
+        cfg = replace(cfg, **_CPU)
+    return replace(cfg, **spec.preset_fields(preset))

@@ -182,8 +182,10 @@ def check_options(opts: TrainOptions) -> None:
         value = getattr(opts, name)
         if value is not None and value < 0:
             raise InputError(f"--{name.replace('_', '-')} must be >= 0, not {value}")
-    if opts.task is not None and opts.task not in ("hiding", "rescaling", "decolorization"):
-        raise InputError(f"--task must be hiding, rescaling or decolorization, not {opts.task}")
+    from wincli.tasks import TASK_CLASSES
+
+    if opts.task is not None and opts.task not in TASK_CLASSES:
+        raise InputError(f"--task must be one of {', '.join(TASK_CLASSES)}, not {opts.task}")
     if opts.secrets is not None and not 1 <= opts.secrets <= 4:
         raise InputError(f"--secrets must be 1 to 4, not {opts.secrets}")
     if opts.scale is not None and opts.scale not in (2, 4):
