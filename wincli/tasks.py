@@ -7,8 +7,10 @@
 
 A task owns its channel counts and size multiple, how its inputs are packed and named, its
 forward target, how the network output becomes the stored image and back, its loss criteria and
-the part of ``x`` the reverse loss and the quality numbers look at. Adding a task is one class
-here plus its presets and registry entries. All tensors are (B, C, H, W) float in [0, 1].
+the part of ``x`` the reverse loss and the quality numbers look at, its preset tweaks, its
+benchmark sets and its refinement search. Adding a task is one class, ``register_task`` and its
+registry entries (``tests/test_tasks.py`` adds a toy one). All tensors are (B, C, H, W) float
+in [0, 1].
 
 The loss criteria live here with the tasks; ``wincli.train.objective`` combines them, and
 ``wincli.imaging`` holds the image math (8-bit rounding, resampling, colour spaces).
