@@ -86,25 +86,29 @@ def pack_group(task: Task, imgs: list[torch.Tensor]) -> torch.Tensor:
     return task.pack([t[..., :h, :w] for t in imgs])
 
 
-def measure(task: Task, x: torch.Tensor, stored, restored) -> dict[str, float | None]:
+def measure(
+    task: Task, x: torch.Tensor, stored, restored, metrics=(psnr, ssim)
+) -> dict[str, float | None]:
     """The protocol's numbers for one sample, all on 8-bit images: the stored image against y*
     (``stego``/``lr``/``gray``) and the mean over the restored parts against the originals
     (``secret``/``hr``/``color``; rescaling shaves ``scale`` border pixels). ``stored`` or
-    ``restored`` may be None (nothing to show, or a payload that did not survive)."""
+    ``restored`` may be None (nothing to show, or a payload that did not survive). The one
+    measurement of `win eval`, the registry, training's validation and the held-out script
+    (``metrics=(psnr,)`` where SSIM is not wanted)."""
     shave = task.down if task.down > 1 else 0
     m: dict[str, float | None] = {}
     for name, got, want, sh in (
         (task.stored_name, [stored] if stored is not None else None, [task.target(x)], 0),
         (task.restored_name, restored, task.restored(x), shave),
     ):
-        for metric in (psnr, ssim):
+        for metric in metrics:
             key = f"{name}_{metric.__name__}"
             m[key] = (
                 None
                 if got is None
                 else float(np.mean([metric(g, t, sh) for g, t in zip(got, want, strict=True)]))
             )
-    if task.kind == "hiding":
+    if task.kind == "hiding" and psnr in metrics:
         stego, secret = m["stego_psnr"], m["secret_psnr"]
         m["sum_psnr"] = None if stego is None or secret is None else stego + secret
     return m

@@ -90,24 +90,28 @@ VAL_QUALITIES = (90, 75)  # a --jpeg run is also validated after these (real Pil
 def validate(
     net, batch: torch.Tensor, device: torch.device, qualities: tuple[int, ...] = ()
 ) -> dict[str, float]:
-    """PSNR (dB) of the 8-bit forward image against its target and of the reconstruction
-    (hiding: the secrets) from that rounded image, on center crops; with ``qualities``, also
-    of the reconstruction after a Pillow JPEG of the image at each (``val_reverse_psnr_q90``)."""
+    """PSNR (dB, ``wincli.evaluate.measure``) of the 8-bit forward image against its target
+    and of the reconstruction (hiding: the secrets) from that rounded image, on center crops;
+    with ``qualities``, also of the reconstruction after a Pillow JPEG of the image at each
+    (``val_reverse_psnr_q90``)."""
+    from wincli.evaluate import measure
     from wincli.jpeg import pillow_jpeg
 
     net.eval()
     task = net.config.spec
+    stored_key, restored_key = f"{task.stored_name}_psnr", f"{task.restored_name}_psnr"
     sums: dict[str, float] = {}
     for i in range(batch.shape[0]):
         x = batch[i : i + 1].to(device)
         image = quantize_8bit(task.to_image(net(x)))
-        truth = torch.cat(task.restored(x), 1)
-        sums["val_image_psnr"] = sums.get("val_image_psnr", 0.0) + psnr(image, task.target(x))
         received = {"": image} | {f"_q{q}": pillow_jpeg(image, q) for q in qualities}
         for suffix, got in received.items():
-            rec = torch.cat(task.restored(net.inverse(task.from_image(got))), 1)
+            restored = task.restored(net.inverse(task.from_image(got)))
+            m = measure(task, x, got, restored, metrics=(psnr,))
+            if not suffix:
+                sums["val_image_psnr"] = sums.get("val_image_psnr", 0.0) + m[stored_key]
             key = f"val_reverse_psnr{suffix}"
-            sums[key] = sums.get(key, 0.0) + psnr(rec, truth)
+            sums[key] = sums.get(key, 0.0) + m[restored_key]
     net.train()
     return {k: v / batch.shape[0] for k, v in sums.items()}
 
