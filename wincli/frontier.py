@@ -119,8 +119,10 @@ def frontier_rescaling(conv, name: str, task: Task, hr: torch.Tensor) -> list[Ro
     hr8 = to_uint8(hr)
 
     def row(label, lr, rec, **extra):
-        rows.append(Row(name, label, {**measure(task, hr, lr, [rec]), **extra}))
+        restored = [rec] if rec is not None else None  # None: the payload did not survive
+        rows.append(Row(name, label, {**measure(task, hr, lr, restored), **extra}))
 
+    first = None
     for k in LSB_BITS:
         for codec, residual in (("webp", False), ("jpeg", False), ("auto", True)):
             try:
@@ -128,11 +130,9 @@ def frontier_rescaling(conv, name: str, task: Task, hr: torch.Tensor) -> list[Ro
             except InputError:
                 continue
             what = "residual to bicubic" if residual else codec.upper()
-            row(
-                f"bicubic LR + {what} in LSB {k}-bit",
-                from_uint8(lr),
-                from_uint8(restore_thumbnail(lr)),
-            )
+            label = f"bicubic LR + {what} in LSB {k}-bit"
+            row(label, from_uint8(lr), from_uint8(restore_thumbnail(lr)))
+            first = first or (label, lr)
     if conv is not None:
         lr = conv.forward(hr)
         size = png_bytes(lr)
@@ -149,7 +149,21 @@ def frontier_rescaling(conv, name: str, task: Task, hr: torch.Tensor) -> list[Ro
     for q in QUALITIES:
         lq = pillow_jpeg(bicubic, q)
         row(f"bicubic down+up, LR as JPEG q{q}", lq, bicubic_up(lq, scale))
+        if first is not None:
+            lq = pillow_jpeg(from_uint8(first[1]), q)
+            got = _survived(restore_thumbnail, to_uint8(lq))
+            row(f"{first[0]}, LR as JPEG q{q}", lq, from_uint8(got) if got is not None else None)
     return rows
+
+
+def _survived(restore, stored8):
+    """``restore(stored8)``, or None when the hidden payload did not survive a re-encoding."""
+    from wincli.errors import InputError
+
+    try:
+        return restore(stored8)
+    except InputError:
+        return None
 
 
 def frontier_decolorization(conv, name: str, task: Task, color: torch.Tensor) -> list[Row]:
@@ -170,6 +184,16 @@ def frontier_decolorization(conv, name: str, task: Task, color: torch.Tensor) ->
                 m.update(gray_psnr=psnr(from_uint8(gray), luma))
                 m.update(gray_ssim=ssim(from_uint8(gray), luma))
             rows.append(Row(name, f"{label} + chroma in LSB {k}-bit", m))
+    try:
+        gray, _ = gray_lsb(c8, bits=1, target="lab")
+    except InputError:  # too small to carry its chroma
+        return rows
+    for q in QUALITIES:
+        gq = pillow_jpeg(from_uint8(gray), q)
+        got = _survived(colorize_gray, to_uint8(gq))
+        restored = [from_uint8(got)] if got is not None else None
+        rows.append(Row(name, f"Lab L gray + chroma in LSB 1-bit, gray as JPEG q{q}",
+                        measure(task, color, gq, restored)))  # fmt: skip
     return rows
 
 
