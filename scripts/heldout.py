@@ -60,6 +60,33 @@ def score(conv, samples, jpeg: int | None = None) -> dict[str, float]:
     return {stored_k: s, restored_k: r, "sum_psnr": s + r, "samples": len(rows)}
 
 
+def score_baseline(task, samples, jpeg: int | None = None) -> dict[str, float] | None:
+    """``score`` of the classical stand-in a robust model must beat where there is one: bicubic
+    down + up (rescaling), the Lab L gray with no colour (decolorization); None for hiding."""
+    import numpy as np
+
+    from wincli.evaluate import measure
+    from wincli.imaging import bicubic_up, round8
+    from wincli.jpeg import pillow_jpeg
+
+    if task.kind == "hiding":
+        return None
+    rows = []
+    for _, x in samples:
+        stored = round8(task.target(x))
+        if jpeg is not None:
+            stored = pillow_jpeg(stored, jpeg)
+        if task.kind == "rescaling":
+            restored = bicubic_up(stored, task.down)
+        else:
+            restored = stored.repeat(1, 3, 1, 1)
+        m = measure(task, x, stored, [restored])
+        rows.append((m[f"{task.stored_name}_psnr"], m[f"{task.restored_name}_psnr"]))
+    s, r = (float(np.mean(c)) for c in zip(*rows, strict=True))
+    return {f"{task.stored_name}_psnr": s, f"{task.restored_name}_psnr": r, "sum_psnr": s + r,
+            "samples": len(rows)}  # fmt: skip
+
+
 def load(source: str, refine=None, encoder: str | None = None):
     """A CPU converter for a registry name or file, with ``refine`` and a one-pass ``encoder``
     file (None: the forward output)."""
@@ -106,6 +133,10 @@ def main(argv=None) -> None:
         "--jpeg", type=int, action="append", default=None,
         help="also after a Pillow JPEG of the stored image at this quality (repeatable)",
     )  # fmt: skip
+    ap.add_argument(
+        "--baseline", action="store_true",
+        help="also the classical stand-in (bicubic; gray without colour), with every --jpeg",
+    )  # fmt: skip
     args = ap.parse_args(argv)
 
     import torch
@@ -136,6 +167,17 @@ def main(argv=None) -> None:
                 f"| {m['sum_psnr']:.2f} |",
                 flush=True,
             )
+    if args.baseline:
+        task = load(args.models[0]).net.config.spec
+        for q in [None, *(args.jpeg or [])]:
+            m = score_baseline(task, heldout_samples(task, held, args.crop, args.groups), q)
+            if m is None:
+                break
+            label = "baseline" + (f", JPEG q{q}" if q is not None else "")
+            results[label] = {"task": task.name, **m}
+            vals = list(m.values())
+            print(f"| {label} | {task.name} | {m['samples']} | {vals[0]:.2f} | {vals[1]:.2f} "
+                  f"| {m['sum_psnr']:.2f} |")  # fmt: skip
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
 
