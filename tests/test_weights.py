@@ -161,8 +161,9 @@ RECORD_KEYS = {  # the registry schema: every key a record may have, and its typ
     "name": str, "task": str, "secrets": int, "scale": int, "variant": str, "preset": str,
     "config": dict, "file": str, "sha256": str, "params": int, "default": bool,
     "repo_id": str, "revision": str, "recipe": dict, "metrics": dict, "status": str,
-    "bytes_per_pixel": (int, float), "encoder": dict,
+    "bytes_per_pixel": (int, float), "encoder": dict, "robust": dict,
 }  # fmt: skip
+ROBUST_KEYS = {"jpeg", "share"}
 ENCODER_KEYS = {"file", "sha256", "params", "config", "recipe", "heldout"}
 ENCODER_RECIPE_KEYS = {
     "command", "data", "steps", "schedule_steps", "batch", "patch", "lr", "stored_weight", "notes",
@@ -201,6 +202,10 @@ def test_registry_records_follow_the_schema():
             assert len(enc["sha256"]) == 64 and enc["file"].endswith(".safetensors")
             assert set(enc["recipe"]) <= ENCODER_RECIPE_KEYS
             assert all("one_pass" in entry for entry in rec["metrics"].values()), rec["name"]
+        if "robust" in rec:  # trained through JPEG: its qualities, and its numbers after each
+            assert set(rec["robust"]) == ROBUST_KEYS and not rec["default"], rec["name"]
+            for entry in rec["metrics"].values():
+                assert {"jpeg_q95", "jpeg_q90", "jpeg_q75", "jpeg_q50"} <= set(entry), rec["name"]
 
 
 def test_registered_encoders_serve_their_model():

@@ -149,7 +149,7 @@ def lossy_input_notes(path, meta, what: str, conv: Converter | None = None) -> l
     if not meta.lossy or (conv is not None and conv.robust):
         return []
     note = (
-        f"{path}: is {meta.format} (lossy); the {what} it carried are damaged, expect a "
+        f"{path}: is {meta.format} (lossy), which damages the {what} it carries: expect a "
         "poor result (keep WIN images as PNG)"
     )
     if conv is not None:
