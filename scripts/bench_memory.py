@@ -2,14 +2,14 @@
 """Peak memory (RSS) of one large image with and without tiling, each in a fresh process.
 
     python scripts/bench_memory.py [--task rescaling-x2] [--side 4896] [--tiles 0 512 1024]
-    python scripts/bench_memory.py --per-model [--side 1024] [--write]
+    python scripts/bench_memory.py --per-model [--side 1024] [--write] [--models NAME ...]
 
 ``--per-model`` measures every shipped checkpoint in the registry (its real weights and
 architecture, default options): the peak RSS a whole ``--side`` x ``--side`` image adds, forward
 and inverse each in a fresh process, over a process that loaded the model and ran a 64-px image.
 The larger of the two, divided by the pixels of the high-dimensional side (cover / HR / colour),
 is the model's ``bytes_per_pixel``; ``--write`` stores it in weights/registry.json, where
-``--tile auto`` reads it to size tiles.
+``--tile auto`` reads it to size tiles. ``--models`` measures (and writes) only those.
 
 A 24-megapixel image is 4896 x 4896 (the default). Tile 0 = the whole image at once.
 Prints a Markdown table: tile, seconds, peak RSS (MiB). Weights are random (cpu preset unless
@@ -80,7 +80,7 @@ def child_per_model(name: str, side: int, direction: str) -> None:
     print(json.dumps({"bytes_per_pixel": (peak - base) / side**2}))
 
 
-def per_model(side: int, write: bool) -> None:
+def per_model(side: int, write: bool, names: list[str] | None = None) -> None:
     sys.path.insert(0, str(REPO))
     from wincli.weights import (
         load_registry,
@@ -93,6 +93,8 @@ def per_model(side: int, write: bool) -> None:
     print("| model | forward B/px | inverse B/px | bytes_per_pixel |\n| --- | --- | --- | --- |")
     found = {}
     for rec in load_registry():
+        if names and rec.name not in names:
+            continue
         got = []
         for direction in ("forward", "inverse"):
             cmd = [sys.executable, __file__, "--child-model", rec.name, "--direction", direction]
@@ -105,7 +107,8 @@ def per_model(side: int, write: bool) -> None:
     if write:
         doc = read_registry_json()
         for rec in doc["models"]:
-            rec["bytes_per_pixel"] = found[rec["name"]]
+            if rec["name"] in found:
+                rec["bytes_per_pixel"] = found[rec["name"]]
         write_registry_json(doc)
         path = registry_path()
         print(f"wrote bytes_per_pixel into {path}")
@@ -119,6 +122,7 @@ def main(argv=None) -> None:
     ap.add_argument("--tiles", type=int, nargs="+", default=[0, 512, 1024])
     ap.add_argument("--per-model", action="store_true", help="every registry checkpoint")
     ap.add_argument("--write", action="store_true", help="with --per-model: into the registry")
+    ap.add_argument("--models", nargs="*", help="with --per-model: only these registry names")
     ap.add_argument("--child-model", help=argparse.SUPPRESS)
     ap.add_argument("--direction", default="forward", help=argparse.SUPPRESS)
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -128,7 +132,7 @@ def main(argv=None) -> None:
         child_per_model(args.child_model, args.side, args.direction)
         return
     if args.per_model:
-        per_model(1024 if args.side == 4896 else args.side, args.write)
+        per_model(1024 if args.side == 4896 else args.side, args.write, args.models)
         return
     if args.child:
         child(args.task, args.preset, args.side, args.tile)
