@@ -97,7 +97,9 @@ def eval_cmd(
         )  # fmt: skip
         robust = _robust_converter(spec, robust_weights, device, model, weights is None)
     save = R.image_saver(save_images) if save_images else None
-    rows = E.evaluate(conv, spec, files, crop=crop, save=save, frontier=frontier, robust=robust)
+    rows = E.evaluate(
+        conv, spec, files, crop=crop, save=save, frontier=frontier, jpeg=True, robust=robust
+    )
     means = print_tables(rows, per_image, f"LSB {max(1, 4 // secrets)}-bit")
     if out is not None:
         R.write_rows(out, rows, means)
