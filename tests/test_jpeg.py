@@ -92,24 +92,28 @@ def test_parse_qualities():
 
 @pytest.fixture
 def robust_registry(tmp_path, checkpoints, monkeypatch):
-    """A registry with a plain and a JPEG-robust rescaling-x2 (other weights)."""
+    """A registry with a plain and a JPEG-robust rescaling-x2 and decolorization (other
+    weights)."""
     from wincli import weights as W
     from wincli.checkpoint import load_model, read_metadata, save_model
 
     folder = tmp_path / "weights"
     folder.mkdir()
-    plain = folder / "x2.safetensors"
-    shutil.copy(checkpoints["rescaling-x2"], plain)
-    robust = folder / "x2-robust.safetensors"
-    save_model(perturb(load_model(plain), 0.001, seed=3), robust)
-    cfg = json.loads(read_metadata(plain)["config"])
     records = []
-    for name, path, extra in (("x2", plain, {"default": True}), ("x2r", robust, {})):
-        records.append(
-            dict(name=name, task="rescaling", variant="win", preset="cpu", config=cfg,
-                 file=path.name, sha256=W.sha256_file(path), params=1, scale=2, **extra)
-        )  # fmt: skip
-    records[1]["robust"] = {"jpeg": "70-95", "share": 0.5}
+    for task, extra in (("rescaling-x2", {"scale": 2}), ("decolorization", {})):
+        plain = folder / f"{task}.safetensors"
+        shutil.copy(checkpoints[task], plain)
+        robust = folder / f"{task}-robust.safetensors"
+        save_model(perturb(load_model(plain), 0.001, seed=3), robust)
+        cfg = json.loads(read_metadata(plain)["config"])
+        for path, kind in (
+            (plain, {"default": True}),
+            (robust, {"robust": {"jpeg": "70-95", "share": 0.5}}),
+        ):
+            records.append(
+                dict(name=path.stem, task=cfg["task"], variant="win", preset="cpu", config=cfg,
+                     file=path.name, sha256=W.sha256_file(path), params=1, **extra, **kind)
+            )  # fmt: skip
     (folder / "registry.json").write_text(json.dumps({"hub": {}, "models": records}))
     monkeypatch.setattr(W, "bundled_dir", lambda: folder)
     return folder
@@ -151,6 +155,20 @@ def test_jpeg_input_gets_a_hint_and_the_robust_model_says_nothing(
     assert res.exit_code == 0 and "note:" not in res.output, res.output
     res = run("upscale", lr, "--robust", "-o", tmp_path / "c.png")
     assert res.exit_code == 0 and "note:" not in res.output, res.output
+
+
+def test_a_shared_gray_is_recoloured_by_the_robust_model_without_notes(
+    tmp_path, image_file, robust_registry
+):
+    src = image_file("photo.png", 64, 64)
+    gray = tmp_path / "gray.png"
+    assert run("decolorize", src, "--robust", "-o", gray, "--check").exit_code == 0
+    jpg = tmp_path / "gray.jpg"
+    Image.open(gray).save(jpg, quality=90)  # the text chunks do not survive
+    res = run("colorize", jpg, "--robust", "-o", tmp_path / "c.png")
+    assert res.exit_code == 0 and "note:" not in res.output, res.output
+    res = run("colorize", jpg, "-o", tmp_path / "d.png")
+    assert res.exit_code == 0 and "--robust" in res.output
 
 
 def test_robust_writes_jpeg_without_force_lossy(tmp_path, image_file, robust_registry):

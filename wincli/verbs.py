@@ -391,11 +391,12 @@ def colorize_file(conv: Converter, gray_path, out, *, strip_metadata=False) -> R
     gray, meta = read_gray(gray_path)
     notes = lossy_input_notes(gray_path, meta, "colours", conv)
     made_by = (meta.text or {}).get(MODEL_KEY)
-    if made_by is None and not (meta.lossy and conv.robust):
-        notes.append(
-            f"{gray_path}: not made by `win decolorize` (no model recorded), so its colours are "
-            "a guess, not a restoration"
-        )
+    if made_by is None:
+        if not (meta.lossy and conv.robust):  # a shared copy loses its text
+            notes.append(
+                f"{gray_path}: not made by `win decolorize` (no model recorded), so its colours "
+                "are a guess, not a restoration"
+            )
     elif made_by != conv.config.spec.name:
         raise InputError(f"{gray_path}: was made by {made_by}, not {conv.config.spec.name}")
     check_weights(gray_path, meta, conv)
