@@ -101,11 +101,9 @@ def frontier_hiding(conv, name: str, task: Task, x: torch.Tensor) -> list[Row]:
     for q in QUALITIES:
         if first is not None:
             stego = pillow_jpeg(from_uint8(first[1]), q)
-            try:
-                got = [from_uint8(r) for r in reveal_lsb(to_uint8(stego))]
-            except InputError:  # the payload did not survive
-                got = None
-            row(f"{first[0]}, stego as JPEG q{q}", stego, got)
+            got = _survived(reveal_lsb, to_uint8(stego))
+            row(f"{first[0]}, stego as JPEG q{q}", stego,
+                [from_uint8(r) for r in got] if got is not None else None)  # fmt: skip
     return rows
 
 

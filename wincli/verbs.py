@@ -142,21 +142,20 @@ def _reveal_targets(stego_path, out_dir, names: list[str], force_lossy: bool = F
     ]
 
 
-def lossy_input_notes(path, meta, what: str, conv: Converter | None = None) -> list[str]:
+def lossy_input_notes(path, meta, what: str, conv: Converter) -> list[str]:
     """A note when the image to invert was stored lossily (its hidden low bits are damaged),
     with the hint to use the robust model where one exists; nothing when it is the robust
     model that restores it (that is what it is for)."""
-    if not meta.lossy or (conv is not None and conv.robust):
+    from wincli.weights import robust_tasks
+
+    if not meta.lossy or conv.robust:
         return []
     note = (
         f"{path}: is {meta.format} (lossy), which damages the {what} it carries: expect a "
         "poor result (keep WIN images as PNG)"
     )
-    if conv is not None:
-        from wincli.weights import robust_tasks
-
-        if conv.config.spec.name in robust_tasks():
-            note += "; if it was stored with --robust, restore it with --robust"
+    if conv.config.spec.name in robust_tasks():
+        note += "; if it was stored with --robust, restore it with --robust"
     return [note]
 
 
