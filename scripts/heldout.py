@@ -66,7 +66,8 @@ def score_baseline(task, samples, jpeg: int | None = None) -> dict[str, float] |
     import numpy as np
 
     from wincli.evaluate import measure
-    from wincli.imaging import bicubic_up, round8
+    from wincli.frontier import stand_in
+    from wincli.imaging import round8
     from wincli.jpeg import pillow_jpeg
 
     if task.kind == "hiding":
@@ -76,11 +77,7 @@ def score_baseline(task, samples, jpeg: int | None = None) -> dict[str, float] |
         stored = round8(task.target(x))
         if jpeg is not None:
             stored = pillow_jpeg(stored, jpeg)
-        if task.kind == "rescaling":
-            restored = bicubic_up(stored, task.down)
-        else:
-            restored = stored.repeat(1, 3, 1, 1)
-        m = measure(task, x, stored, [restored])
+        m = measure(task, x, stored, [stand_in(task, stored)])
         rows.append((m[f"{task.stored_name}_psnr"], m[f"{task.restored_name}_psnr"]))
     s, r = (float(np.mean(c)) for c in zip(*rows, strict=True))
     return {f"{task.stored_name}_psnr": s, f"{task.restored_name}_psnr": r, "sum_psnr": s + r,

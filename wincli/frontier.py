@@ -59,9 +59,16 @@ def baselines(task: Task, x: torch.Tensor) -> list[tuple[str, torch.Tensor, list
             out.append((f"LSB {k}-bit", st / 255.0, [r / 255.0 for r in rv]))
         return out
     lr = round8(task.target(x))
+    label = "bicubic down+up" if task.kind == "rescaling" else "Lab L, no colour"
+    return [(label, lr, [stand_in(task, lr)])]
+
+
+def stand_in(task: Task, stored: torch.Tensor) -> torch.Tensor:
+    """What the textbook baseline restores from its stored image (also after a JPEG of it):
+    the bicubic upscale of the LR (rescaling), the gray as a colour image (decolorization)."""
     if task.kind == "rescaling":
-        return [("bicubic down+up", lr, [bicubic_up(lr, task.down)])]
-    return [("Lab L, no colour", lr, [lr.repeat(1, 3, 1, 1)])]
+        return bicubic_up(stored, task.down)
+    return stored.repeat(1, 3, 1, 1)
 
 
 LSB_BITS = (1, 2, 3, 4)  # every k that leaves the visible image at least 4 bits
@@ -146,7 +153,7 @@ def frontier_rescaling(conv, name: str, task: Task, hr: torch.Tensor) -> list[Ro
     bicubic = round8(task.target(hr))
     for q in QUALITIES:
         lq = pillow_jpeg(bicubic, q)
-        row(f"bicubic down+up, LR as JPEG q{q}", lq, bicubic_up(lq, scale))
+        row(f"bicubic down+up, LR as JPEG q{q}", lq, stand_in(task, lq))
         if first is not None:
             lq = pillow_jpeg(from_uint8(first[1]), q)
             got = _survived(restore_thumbnail, to_uint8(lq))
