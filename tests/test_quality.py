@@ -61,14 +61,14 @@ def test_refine_40_keeps_the_refined_x2_floors_on_set5():
     import torch
 
     from wincli.converter import Converter
-    from wincli.evaluate import BENCHMARKS, evaluate, summary
+    from wincli.evaluate import benchmarks, evaluate, summary
     from wincli.io import list_images
     from wincli.refine import default_refine
 
     conv = Converter.load("rescaling", scale=2, device="cpu", allow_download=False, tile=None)
     spec = conv.config.spec
     conv = replace(conv, refine=replace(default_refine(spec), iters=40))
-    bench = next(b for b in BENCHMARKS["rescaling"] if b.name == "Set5")
+    bench = next(b for b in benchmarks(spec) if b.name == "Set5")
     files = list_images([DATA / "eval" / "Set5"])
     with torch.inference_mode():
         m = summary(evaluate(conv, spec, files, crop=bench.crop, with_baselines=False))

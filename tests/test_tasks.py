@@ -179,3 +179,10 @@ def test_a_new_task_is_one_class_and_its_registry_entry(tmp_path, monkeypatch):
     x = torch.rand(1, 3, 32, 40)
     stored = conv.forward(x)
     assert stored.shape == x.shape and conv.inverse(stored).shape == x.shape
+
+    from wincli.evaluate import evaluate, summary
+
+    rows = summary(evaluate(conv, Mirror(), sorted(imgs.glob("*.png")), frontier=True))
+    assert set(rows) == {"WIN 8-bit", "WIN float", *(f"WIN 8-bit, mirrored as JPEG q{q}"
+                                                       for q in (95, 90, 75, 50))}  # fmt: skip
+    assert all(m["image_psnr"] > 0 and m["mirrored_psnr"] > 0 for m in rows.values())

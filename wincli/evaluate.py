@@ -22,7 +22,7 @@ import torch
 
 from wincli.jpeg import QUALITIES, pillow_jpeg
 from wincli.metrics import psnr, ssim
-from wincli.tasks import TASK_CLASSES, Task
+from wincli.tasks import Task
 
 
 @dataclass
@@ -40,12 +40,10 @@ class Benchmark:
     crop: int | None = None
 
 
-# What the registry records for each task (``metrics`` of every shipped checkpoint): the sets
-# each task class names (``Task.benchmarks``).
-BENCHMARKS: dict[str, tuple[Benchmark, ...]] = {
-    kind: tuple(Benchmark(name, crop) for name, crop in cls.benchmarks)
-    for kind, cls in TASK_CLASSES.items()
-}
+def benchmarks(task: Task) -> tuple[Benchmark, ...]:
+    """The sets the registry records for ``task`` (``metrics`` of every shipped checkpoint):
+    the ones its class names (``Task.benchmarks``)."""
+    return tuple(Benchmark(name, crop) for name, crop in task.benchmarks)
 
 
 def load_rgb(path: Path, crop: int | None = None) -> torch.Tensor:
@@ -108,9 +106,8 @@ def measure(
                 if got is None
                 else float(np.mean([metric(g, t, sh) for g, t in zip(got, want, strict=True)]))
             )
-    if task.kind == "hiding" and psnr in metrics:
-        stego, secret = m["stego_psnr"], m["secret_psnr"]
-        m["sum_psnr"] = None if stego is None or secret is None else stego + secret
+    if psnr in metrics:
+        m.update(task.derived_metrics(m))
     return m
 
 
@@ -133,8 +130,6 @@ def evaluate(
     also the stored image the CLI writes after a Pillow JPEG at each of ``QUALITIES``;
     ``robust`` (a converter) adds the JPEG-robust model's rows, lossless and after each JPEG.
     ``save`` gets the stored image the CLI would write."""
-    from wincli.frontier import FRONTIER, baselines
-
     runs = stored_variants(conv)
     written = runs[-1][0] if runs else None  # what the CLI stores
     runs.append(("WIN float", False, None, False))
@@ -157,17 +152,16 @@ def evaluate(
             rows.append(Row(name, ROBUST, measure(task, x, stored, restored)))
             rows += jpeg_rows("WIN robust", robust, name, task, x, stored)
         if with_baselines:
-            for label, stored, restored in baselines(task, x):
+            for label, stored, restored in task.baselines(x):
                 rows.append(Row(name, label, measure(task, x, stored, restored)))
         if frontier:
-            rows += FRONTIER[task.kind](conv, name, task, x)
+            rows += task.frontier(conv, name, x)
     return rows
 
 
 def jpeg_label(label: str, task: Task, quality: int) -> str:
     """The row of ``label``'s stored image after a JPEG ("WIN 8-bit, LR as JPEG q90")."""
-    stored = task.stored_name.upper() if task.kind == "rescaling" else task.stored_name
-    return f"{label}, {stored} as JPEG q{quality}"
+    return f"{label}, {task.stored_label} as JPEG q{quality}"
 
 
 def jpeg_rows(label: str, conv, name: str, task: Task, x: torch.Tensor, stored) -> list[Row]:
@@ -232,7 +226,7 @@ def registry_metrics(conv, task: Task, eval_root: Path) -> dict:
     if conv.robust:
         labels |= {jpeg_label("WIN 8-bit", task, q): f"jpeg_q{q}" for q in QUALITIES}
     out = {}
-    for bench in BENCHMARKS[task.kind]:
+    for bench in benchmarks(task):
         files = list_images([Path(eval_root) / bench.name])
         rows = evaluate(conv, task, files, crop=bench.crop, with_baselines=False, jpeg=conv.robust)
         m = summary(rows)
@@ -276,7 +270,7 @@ def check_metrics(task: Task, metrics: dict) -> None:
     """Raise ValueError unless ``metrics`` has the registry's nested shape for ``task``:
     known sets, each with ``crop`` and ``8bit`` (the other ``SECTIONS`` optional) of known
     metric names."""
-    sets = {b.name: b for b in BENCHMARKS[task.kind]}
+    sets = {b.name: b for b in benchmarks(task)}
     names = {f"{n}_{m}" for n in (task.stored_name, task.restored_name) for m in ("psnr", "ssim")}
     for set_name, entry in metrics.items():
         if set_name not in sets:

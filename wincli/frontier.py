@@ -1,6 +1,6 @@
 """The classical baselines and the honest frontier that `win eval` puts beside WIN.
 
->>> rows = FRONTIER[task.kind](conv, name, task, x)        # doctest: +SKIP
+>>> rows = task.frontier(conv, name, x)        # doctest: +SKIP   (dispatches here)
 
 Textbook baselines (k-bit LSB replacement, bicubic down + up, the Lab L gray with no colour) and
 the codec-in-LSB schemes of ``wincli.classical`` (rate-distortion, JPEG robustness), on the same
@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from wincli.evaluate import Row, measure
-from wincli.imaging import bicubic_up, round8
+from wincli.imaging import round8
 from wincli.io import from_uint8, to_uint8
 from wincli.jpeg import QUALITIES, pillow_jpeg
 from wincli.metrics import levels, psnr, ssim
@@ -46,29 +46,16 @@ def lsb_reveal(stego8: torch.Tensor, k: int, secrets: int = 1) -> torch.Tensor |
     return out[0] if secrets == 1 else out
 
 
-def baselines(task: Task, x: torch.Tensor) -> list[tuple[str, torch.Tensor, list[torch.Tensor]]]:
-    """The task's textbook baselines as (label, stored image, restored parts): k-bit LSB
-    replacement (hiding), bicubic down + up (rescaling), the Lab L gray with no colour."""
-    if task.kind == "hiding":
-        cover, *secs = (levels(t).to(torch.uint8) for t in task.unpack(x))
-        out = []
-        for k in range(1, 7 // len(secs) + 1):
-            st = lsb_hide(cover, secs, k)
-            rv = lsb_reveal(st, k, len(secs))
-            rv = [rv] if len(secs) == 1 else rv
-            out.append((f"LSB {k}-bit", st / 255.0, [r / 255.0 for r in rv]))
-        return out
-    lr = round8(task.target(x))
-    label = "bicubic down+up" if task.kind == "rescaling" else "Lab L, no colour"
-    return [(label, lr, [stand_in(task, lr)])]
-
-
-def stand_in(task: Task, stored: torch.Tensor) -> torch.Tensor:
-    """What the textbook baseline restores from its stored image (also after a JPEG of it):
-    the bicubic upscale of the LR (rescaling), the gray as a colour image (decolorization)."""
-    if task.kind == "rescaling":
-        return bicubic_up(stored, task.down)
-    return stored.repeat(1, 3, 1, 1)
+def lsb_baselines(task: Task, x: torch.Tensor) -> list[tuple[str, torch.Tensor, list]]:
+    """k-bit LSB replacement of the secrets for every k that fits, as (label, stego, revealed)."""
+    cover, *secs = (levels(t).to(torch.uint8) for t in task.unpack(x))
+    out = []
+    for k in range(1, 7 // len(secs) + 1):
+        st = lsb_hide(cover, secs, k)
+        rv = lsb_reveal(st, k, len(secs))
+        rv = [rv] if len(secs) == 1 else rv
+        out.append((f"LSB {k}-bit", st / 255.0, [r / 255.0 for r in rv]))
+    return out
 
 
 LSB_BITS = (1, 2, 3, 4)  # every k that leaves the visible image at least 4 bits
@@ -153,7 +140,7 @@ def frontier_rescaling(conv, name: str, task: Task, hr: torch.Tensor) -> list[Ro
     bicubic = round8(task.target(hr))
     for q in QUALITIES:
         lq = pillow_jpeg(bicubic, q)
-        row(f"bicubic down+up, LR as JPEG q{q}", lq, stand_in(task, lq))
+        row(f"bicubic down+up, LR as JPEG q{q}", lq, task.stand_in(lq))
         if first is not None:
             lq = pillow_jpeg(from_uint8(first[1]), q)
             got = _survived(restore_thumbnail, to_uint8(lq))
@@ -200,13 +187,6 @@ def frontier_decolorization(conv, name: str, task: Task, color: torch.Tensor) ->
         rows.append(Row(name, f"Lab L gray + chroma in LSB 1-bit, gray as JPEG q{q}",
                         measure(task, color, gq, restored)))  # fmt: skip
     return rows
-
-
-FRONTIER = {
-    "hiding": frontier_hiding,
-    "rescaling": frontier_rescaling,
-    "decolorization": frontier_decolorization,
-}
 
 
 def _pil_l(rgb: np.ndarray):

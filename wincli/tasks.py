@@ -166,6 +166,31 @@ class Task:
         """``ModelConfig`` fields this task sets on top of a preset's (``paper`` or ``cpu``)."""
         return {}
 
+    # -- evaluation
+    @property
+    def stored_label(self) -> str:
+        """The stored image as report rows name it ("LR as JPEG q90")."""
+        return self.stored_name
+
+    def derived_metrics(self, m: dict[str, float | None]) -> dict[str, float | None]:
+        """Numbers computed from a sample's measured ones (hiding: stego + secret PSNR)."""
+        return {}
+
+    def baselines(self, x: torch.Tensor) -> list[tuple[str, torch.Tensor, list[torch.Tensor]]]:
+        """The textbook baselines `win eval` puts beside WIN, as (label, stored image, restored
+        parts) (``wincli.frontier``); [] where there is none."""
+        return []
+
+    def stand_in(self, stored: torch.Tensor) -> torch.Tensor | None:
+        """What a receiver gets from the textbook baseline's stored image (also after a JPEG of
+        it), where the baseline restores anything; None otherwise."""
+        return None
+
+    def frontier(self, conv, name: str, x: torch.Tensor) -> list:
+        """The classical frontier's rows (``wincli.evaluate.Row``) for one sample, measured
+        like WIN's (``win eval --frontier``); [] where there is none."""
+        return []
+
     # -- the task's instances
     @classmethod
     def from_args(cls, *, secrets: int = 1, scale: int = 2) -> Task:
@@ -229,6 +254,20 @@ class Hiding(Task):
 
     def target(self, x: torch.Tensor) -> torch.Tensor:
         return x[:, :3]
+
+    def derived_metrics(self, m: dict[str, float | None]) -> dict[str, float | None]:
+        stego, secret = m.get("stego_psnr"), m.get("secret_psnr")
+        return {"sum_psnr": None if stego is None or secret is None else stego + secret}
+
+    def baselines(self, x: torch.Tensor) -> list[tuple[str, torch.Tensor, list[torch.Tensor]]]:
+        from wincli.frontier import lsb_baselines
+
+        return lsb_baselines(self, x)
+
+    def frontier(self, conv, name: str, x: torch.Tensor) -> list:
+        from wincli.frontier import frontier_hiding
+
+        return frontier_hiding(conv, name, self, x)
 
 
 @dataclass(frozen=True)
@@ -310,6 +349,26 @@ class Rescaling(Task):
     def default_lr(self) -> float:
         return 3e-4 if self.scale == 4 else 1e-3
 
+    @property
+    def stored_label(self) -> str:
+        return "LR"
+
+    def baselines(self, x: torch.Tensor) -> list[tuple[str, torch.Tensor, list[torch.Tensor]]]:
+        from wincli.imaging import round8
+
+        lr = round8(self.target(x))
+        return [("bicubic down+up", lr, [self.stand_in(lr)])]
+
+    def stand_in(self, stored: torch.Tensor) -> torch.Tensor:
+        from wincli.imaging import bicubic_up
+
+        return bicubic_up(stored, self.down)  # bicubic super-resolution of the LR
+
+    def frontier(self, conv, name: str, x: torch.Tensor) -> list:
+        from wincli.frontier import frontier_rescaling
+
+        return frontier_rescaling(conv, name, self, x)
+
     def refine_search(self) -> dict[str, Any]:
         return {"lr": 0.004, "stored_weight": 0.05 if self.scale == 2 else 0.3, "decay": True}
 
@@ -333,6 +392,20 @@ class Decolorization(Task):
 
     def refine_search(self) -> dict[str, Any]:
         return {"lr": 0.0005, "stored_weight": 0.3}
+
+    def baselines(self, x: torch.Tensor) -> list[tuple[str, torch.Tensor, list[torch.Tensor]]]:
+        from wincli.imaging import round8
+
+        gray = round8(self.target(x))
+        return [("Lab L, no colour", gray, [self.stand_in(gray)])]
+
+    def stand_in(self, stored: torch.Tensor) -> torch.Tensor:
+        return stored.repeat(1, 3, 1, 1)  # the gray shown as a colour image
+
+    def frontier(self, conv, name: str, x: torch.Tensor) -> list:
+        from wincli.frontier import frontier_decolorization
+
+        return frontier_decolorization(conv, name, self, x)
 
 
 # Stage widths of the hiding networks (SM = 0.75 n must hold the 12 (n + 1) squeezed channels)
