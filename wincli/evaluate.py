@@ -93,22 +93,25 @@ def measure(
     ``restored`` may be None (nothing to show, or a payload that did not survive). The one
     measurement of `win eval`, the registry, training's validation and the held-out script
     (``metrics=(psnr,)`` where SSIM is not wanted)."""
-    shave = task.down if task.down > 1 else 0
     m: dict[str, float | None] = {}
-    for name, got, want, sh in (
-        (task.stored_name, [stored] if stored is not None else None, [task.target(x)], 0),
-        (task.restored_name, restored, task.restored(x), shave),
-    ):
-        for metric in metrics:
-            key = f"{name}_{metric.__name__}"
-            m[key] = (
-                None
-                if got is None
-                else float(np.mean([metric(g, t, sh) for g, t in zip(got, want, strict=True)]))
-            )
+    for metric in metrics:
+        m[f"{task.stored_name}_{metric.__name__}"] = (
+            None if stored is None else float(metric(stored, task.target(x)))
+        )
+        m[f"{task.restored_name}_{metric.__name__}"] = (
+            None if restored is None else float(np.mean(part_scores(task, x, restored, metric)))
+        )
     if psnr in metrics:
         m.update(task.derived_metrics(m))
     return m
+
+
+def part_scores(task: Task, x: torch.Tensor, restored, metric=psnr) -> list[float]:
+    """``metric`` of each restored part (secret 1..n; the HR; the colour image) against its
+    original in ``x``, shaved as the protocol says (rescaling: ``scale`` border pixels): the
+    per-part numbers ``measure`` averages and ``--check`` prints."""
+    shave = task.down if task.down > 1 else 0
+    return [metric(g, t, shave) for g, t in zip(restored, task.restored(x), strict=True)]
 
 
 def evaluate(

@@ -128,6 +128,11 @@ class Task:
         """x (B, c_in, H, W) -> the images it packs (the inverse of ``pack``)."""
         return list(x.split(3, 1))
 
+    @property
+    def restored_names(self) -> list[str]:
+        """A name per restored part ("secret1", ...; "hr"; "color")."""
+        return [self.restored_name]
+
     def restored(self, x: torch.Tensor) -> list[torch.Tensor]:
         """The parts of x (or of a reconstruction) the user gets back and that the reverse loss
         and quality numbers compare: hiding's secrets, the HR image, the colour image."""
@@ -248,6 +253,10 @@ class Hiding(Task):
     @classmethod
     def instances(cls) -> tuple[Task, ...]:
         return tuple(cls(n) for n in (1, 2, 3, 4))
+
+    @property
+    def restored_names(self) -> list[str]:
+        return self.input_names[1:]
 
     def restored(self, x: torch.Tensor) -> list[torch.Tensor]:
         return self.unpack(x)[1:]

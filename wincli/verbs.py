@@ -72,11 +72,8 @@ def hide_file(
     result = Result([str(out)], notes)
     if check:
         back, _ = read_image(out)
-        result.check_psnr = {"stego": psnr(back, cover)}
-        for suffix, image in received(conv, back).items():
-            rec = conv.inverse(image)
-            for i, (got, sec) in enumerate(zip(task.restored(rec), secrets, strict=True), 1):
-                result.check_psnr[f"secret{i}{suffix}"] = psnr(got, sec)
+        x = task.pack([cover, *secrets])
+        result.check_psnr = {"stego": psnr(back, cover), **check_scores(conv, x, back)}
     return result
 
 
@@ -88,6 +85,21 @@ def may_write_lossy(conv: Converter, out, force_lossy: bool) -> bool:
     from pathlib import Path
 
     return force_lossy or (conv.robust and Path(out).suffix.lower() in (".jpg", ".jpeg"))
+
+
+def check_scores(conv: Converter, x, written) -> dict[str, float]:
+    """``--check``: the protocol's PSNR of each part restored from the written stored image
+    (``wincli.evaluate.part_scores``; "secret1", "hr", ...), as read back from disk and, for a
+    robust model, after a JPEG ("hr after JPEG q90")."""
+    from wincli.evaluate import part_scores
+
+    task = conv.config.spec
+    out = {}
+    for suffix, image in received(conv, written).items():
+        restored = task.restored(conv.inverse(image, size=tuple(x.shape[-2:])))
+        for name, v in zip(task.restored_names, part_scores(task, x, restored), strict=True):
+            out[f"{name}{suffix}"] = v
+    return out
 
 
 def received(conv: Converter, stored) -> dict[str, object]:
@@ -289,7 +301,6 @@ def downscale_file(
 ) -> Result:
     """HR -> LR PNG that records the HR size in a text chunk (for odd sizes)."""
     from wincli.io import check_output_path, read_image, write_image
-    from wincli.metrics import psnr
 
     lossy = may_write_lossy(conv, out, force_lossy)
     out = check_output_path(out, [hr_path], force_lossy=lossy, what="low-resolution image")
@@ -308,10 +319,7 @@ def downscale_file(
     result = Result([str(out)], [])
     if check:
         back, _ = read_image(out, min_side=4)
-        result.check_psnr = {
-            f"hr{suffix}": psnr(conv.inverse(image, size=(h, w)), hr)
-            for suffix, image in received(conv, back).items()
-        }
+        result.check_psnr = check_scores(conv, hr, back)
     return result
 
 
@@ -373,13 +381,9 @@ def decolorize_file(
     result = Result([str(out)], [])
     if check:
         from wincli.io import read_gray
-        from wincli.metrics import psnr
 
         back, _ = read_gray(out)
-        result.check_psnr = {
-            f"color{suffix}": psnr(conv.inverse(image), color)
-            for suffix, image in received(conv, back).items()
-        }
+        result.check_psnr = check_scores(conv, color, back)
     return result
 
 
