@@ -82,12 +82,8 @@ def child_per_model(name: str, side: int, direction: str) -> None:
 
 def per_model(side: int, write: bool, names: list[str] | None = None) -> None:
     sys.path.insert(0, str(REPO))
-    from wincli.weights import (
-        load_registry,
-        read_registry_json,
-        registry_path,
-        write_registry_json,
-    )
+    from wincli.registry import registry_file, set_fields
+    from wincli.weights import load_registry
 
     print(f"whole {side}x{side} image (high-dimensional side), peak RSS growth per pixel")
     print("| model | forward B/px | inverse B/px | bytes_per_pixel |\n| --- | --- | --- | --- |")
@@ -105,13 +101,9 @@ def per_model(side: int, write: bool, names: list[str] | None = None) -> None:
         found[rec.name] = round(max(got))
         print(f"| {rec.name} | {got[0]:.0f} | {got[1]:.0f} | {found[rec.name]} |", flush=True)
     if write:
-        doc = read_registry_json()
-        for rec in doc["models"]:
-            if rec["name"] in found:
-                rec["bytes_per_pixel"] = found[rec["name"]]
-        write_registry_json(doc)
-        path = registry_path()
-        print(f"wrote bytes_per_pixel into {path}")
+        for name, bpp in found.items():
+            set_fields(name, bytes_per_pixel=bpp)
+        print(f"wrote bytes_per_pixel into {registry_file()}")
 
 
 def main(argv=None) -> None:

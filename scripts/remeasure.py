@@ -32,11 +32,11 @@ def main(argv=None) -> None:
     import torch
 
     from wincli.evaluate import flat_metrics, measure_record
-    from wincli.weights import load_registry, read_registry_json, write_registry_json
+    from wincli.registry import set_fields
+    from wincli.weights import load_registry
 
     torch.set_num_threads(1)
     records = {r.name: r for r in load_registry()}
-    raw = read_registry_json()
     for name in args.names:
         if name not in records:
             sys.exit(f"error: {name} is not in the registry")
@@ -45,11 +45,8 @@ def main(argv=None) -> None:
         print(f"## {name}")
         for k, v in new.items():
             print(f"{k}: {old.get(k, '-')} -> {v}")
-        for entry in raw["models"]:
-            if entry["name"] == name:
-                entry["metrics"] = metrics
-    if not args.dry_run:
-        write_registry_json(raw)
+        if not args.dry_run:
+            set_fields(name, metrics=metrics)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
 
     from wincli.checkpoint import load_model, read_metadata
-    from wincli.models import ModelConfig, count_params
+    from wincli.models import count_params
     from wincli.weights import sha256_file
 
     src = args.run / f"{args.file}.safetensors"
@@ -86,20 +86,9 @@ def main(argv=None) -> None:
     }
     if robust:
         record["robust"] = robust
-    from wincli.weights import read_registry_json, write_registry_json
+    from wincli.registry import add_record
 
-    reg = read_registry_json()
-    for m in reg["models"]:  # the same architecture needs the same memory
-        if m["name"] == args.name and m["config"] == record["config"] and "bytes_per_pixel" in m:
-            record["bytes_per_pixel"] = m["bytes_per_pixel"]
-    models = [m for m in reg["models"] if m["name"] != args.name]
-    for m in models:  # one default per task (a robust model is picked by --robust, not this)
-        same = ModelConfig.from_dict(m["config"]).same_io(cfg) and m["variant"] == cfg.variant
-        if same and not robust and not m.get("robust"):
-            m["default"] = False
-    models.append(record)
-    reg["models"] = models
-    write_registry_json(reg)
+    add_record(record)
     print(json.dumps(record["metrics"], indent=1))
 
 

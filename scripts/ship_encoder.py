@@ -38,13 +38,8 @@ def main(argv=None) -> None:
     from wincli.checkpoint import read_metadata
     from wincli.encoder import load_encoder
     from wincli.evaluate import measure_network
-    from wincli.weights import (
-        load_record,
-        load_registry,
-        read_registry_json,
-        sha256_file,
-        write_registry_json,
-    )
+    from wincli.registry import set_fields
+    from wincli.weights import load_record, load_registry, sha256_file
 
     rec = {r.name: r for r in load_registry()}[args.model]
     net, _, _ = load_record(rec, allow_download=False)
@@ -81,12 +76,7 @@ def main(argv=None) -> None:
             "one_pass": {k: heldout.get(k) for k in ("stored_psnr", "restored_psnr")},
         },
     }
-    data = read_registry_json()
-    for m in data["models"]:
-        if m["name"] == args.model:
-            m["encoder"] = entry
-            m["metrics"] = metrics
-    write_registry_json(data)
+    set_fields(args.model, encoder=entry, metrics=metrics)
     print(json.dumps({"encoder": entry, "metrics": metrics}, indent=1))
 
 

@@ -295,3 +295,32 @@ def test_model_cards_are_up_to_date():
     assert (REPO / "docs" / "models.md").read_text() == render_model_cards(load_registry()), (
         "docs/models.md is stale: run python scripts/model_cards.py"
     )
+
+
+def test_registry_changes_are_checked_and_keep_one_default(tmp_path):
+    """The release tools' write API: a new default takes over from the model it displaces, a
+    re-shipped architecture keeps its measured memory, a robust record leaves the default
+    alone, and a record with metrics off the schema is refused with the file unchanged."""
+    from wincli import registry as R
+
+    path = tmp_path / "registry.json"
+    path.write_text(W.registry_path().read_text())
+    old = next(r for r in R.read_json(path)["models"] if r["name"] == "rescaling-x2-win-cpu")
+    new = {**old, "name": "rescaling-x2-new", "default": True}
+    new.pop("bytes_per_pixel", None)
+    R.add_record(new, path)
+    models = {m["name"]: m for m in R.read_json(path)["models"]}
+    assert models["rescaling-x2-new"]["default"] and not models["rescaling-x2-win-cpu"]["default"]
+    assert models["rescaling-x2-win-cpu-robust"]["robust"]  # untouched
+    again = {k: v for k, v in old.items() if k != "bytes_per_pixel"}
+    R.add_record(again, path)  # re-shipped under its name with the same config
+    models = {m["name"]: m for m in R.read_json(path)["models"]}
+    assert models["rescaling-x2-win-cpu"]["bytes_per_pixel"] == old["bytes_per_pixel"]
+    assert not models["rescaling-x2-new"]["default"]
+
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match="rescaling-x2-win-cpu"):
+        R.set_fields("rescaling-x2-win-cpu", path, metrics={"Kodak24": {"crop": None}})
+    with pytest.raises(KeyError):
+        R.set_fields("no-such-model", path, bytes_per_pixel=1)
+    assert path.read_bytes() == before

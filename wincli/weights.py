@@ -109,21 +109,6 @@ def registry_path() -> Path | None:
     return d / "registry.json" if d else None
 
 
-def read_registry_json(path: Path | None = None) -> dict:
-    """The registry file as plain data (for the release tools that edit it)."""
-    path = path or registry_path() or _SOURCE_WEIGHTS / "registry.json"
-    return json.loads(path.read_text()) if path.exists() else {"hub": {}, "models": []}
-
-
-def write_registry_json(data: dict, path: Path | None = None) -> None:
-    """Write the registry atomically (a reader never sees half a file)."""
-    from wincli.fs import atomic_write
-
-    path = path or registry_path() or _SOURCE_WEIGHTS / "registry.json"
-    text = json.dumps(data, indent=1) + "\n"
-    atomic_write(path, lambda tmp: Path(tmp).write_text(text))
-
-
 def load_registry(path: Path | None = None) -> list[WeightsRecord]:
     path = path or registry_path()
     if path is None or not path.exists():
