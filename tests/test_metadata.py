@@ -184,14 +184,14 @@ def test_lsb_carries_each_secret_profile_in_its_payload(tmp_path):
 
 def test_lsb_payloads_without_profiles_still_read(tmp_path):
     """A payload written before profiles travelled (no flag) reveals as it did."""
-    from wincli.classical import Coded, _pack, _unpack
+    from wincli.classical import Coded, pack_payload, unpack_payload
 
     c = Coded("webp", b"stream", (4, 3), 80)
-    assert _pack([c])[0] == 1  # no profile, no alpha: the old layout, byte for byte
-    (back,) = _unpack(_pack([c]))
+    assert pack_payload([c])[0] == 1  # no profile, no alpha: the old layout, byte for byte
+    (back,) = unpack_payload(pack_payload([c]))
     assert back.stream == b"stream" and back.icc is None and back.alpha is None
     c.icc, c.alpha = b"profile", b"alpha"
-    (back,) = _unpack(_pack([c]))
+    (back,) = unpack_payload(pack_payload([c]))
     assert back.icc == b"profile" and back.alpha == b"alpha"
 
 

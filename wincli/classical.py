@@ -225,7 +225,9 @@ def _match(values: np.ndarray, symbols: np.ndarray, bits: int, rng) -> np.ndarra
 # ------------------------------------------------------------------ hide / reveal
 
 
-def _pack(coded: list[Coded]) -> bytes:
+def pack_payload(coded: list[Coded]) -> bytes:
+    """The plaintext ``embed_bytes`` hides: a count byte (with a flag for profiles / alpha),
+    then per secret its codec, size and stream (and its profile and alpha)."""
     flag = EXTRAS if any(c.icc or c.alpha for c in coded) else 0
     parts = [bytes([len(coded) | flag])]
     for c in coded:
@@ -245,7 +247,8 @@ def _extra(plain: bytes, pos: int, bad: InputError) -> tuple[bytes | None, int]:
     return plain[pos : pos + size] or None, pos + size
 
 
-def _unpack(plain: bytes) -> list[Coded]:
+def unpack_payload(plain: bytes) -> list[Coded]:
+    """The secrets of a ``pack_payload`` plaintext; InputError when it is malformed."""
     bad = InputError("the hidden payload is authentic but malformed (not written by win?)")
     try:
         n, extras, pos, out = plain[0] & ~EXTRAS, plain[0] & EXTRAS, 1, []
@@ -324,6 +327,13 @@ def embed_bytes(
     return flat.reshape(cover.shape)
 
 
+def header_bits(stego: np.ndarray) -> int:
+    """The bits per slot that ``embed_bytes`` recorded in ``stego``'s public header."""
+    flat = stego.reshape(-1)
+    header = _from_symbols(flat[_header_slots(flat.size)].astype(np.int16) & 1, 1, HEADER.size)
+    return HEADER.unpack(header)[1]
+
+
 def extract_bytes(stego: np.ndarray, *, passphrase: str | None = None) -> bytes:
     """The bytes :func:`embed_bytes` hid; InputError (one line) when nothing authentic is found."""
     from cryptography.exceptions import InvalidTag
@@ -381,7 +391,7 @@ def hide_lsb(
     coded = [code_secret(s, budget, codec) for s in secrets]
     for c, icc, plane in zip(coded, profiles, planes, strict=True):
         c.icc, c.alpha = icc or None, plane
-    return embed_bytes(cover, _pack(coded), bits=bits, passphrase=passphrase), coded
+    return embed_bytes(cover, pack_payload(coded), bits=bits, passphrase=passphrase), coded
 
 
 def reveal_lsb(stego: np.ndarray, *, passphrase: str | None = None) -> list[np.ndarray]:
@@ -392,4 +402,4 @@ def reveal_lsb(stego: np.ndarray, *, passphrase: str | None = None) -> list[np.n
 
 def reveal_coded(stego: np.ndarray, *, passphrase: str | None = None) -> list[Coded]:
     """Like :func:`reveal_lsb`, but the coded streams (what travelled)."""
-    return _unpack(extract_bytes(stego, passphrase=passphrase))
+    return unpack_payload(extract_bytes(stego, passphrase=passphrase))

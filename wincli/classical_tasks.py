@@ -18,18 +18,16 @@ import numpy as np
 from PIL import Image
 
 from wincli.classical import (
-    HEADER,
     SECRET,
     TAG,
     Coded,
-    _from_symbols,
-    _header_slots,
-    _pack,
-    _unpack,
     capacity,
     code_secret,
     embed_bytes,
     extract_bytes,
+    header_bits,
+    pack_payload,
+    unpack_payload,
 )
 from wincli.errors import InputError
 
@@ -37,13 +35,13 @@ THUMB, THUMB_RESIDUAL, GRAY_LUMA, GRAY_LAB = 0x10, 0x11, 0x20, 0x21
 
 
 def _one(kind: int, extra: bytes, coded: Coded) -> bytes:
-    return bytes([kind]) + extra + _pack([coded])[1:]
+    return bytes([kind]) + extra + pack_payload([coded])[1:]
 
 
 def _read_one(data: bytes, kind_set: tuple[int, ...], extra: int) -> tuple[int, bytes, Coded]:
     if not data or data[0] not in kind_set:
         raise InputError("the hidden payload is not of this kind (made by another win verb?)")
-    return data[0], data[1 : 1 + extra], _unpack(b"\x01" + data[1 + extra :])[0]
+    return data[0], data[1 : 1 + extra], unpack_payload(b"\x01" + data[1 + extra :])[0]
 
 
 def _bicubic(img: np.ndarray, size: tuple[int, int], down: bool) -> np.ndarray:
@@ -90,10 +88,7 @@ def restore_thumbnail(lr_stego: np.ndarray) -> np.ndarray:
     dec = coded.decode()
     if kind == THUMB:
         return dec
-    bits = HEADER.unpack(
-        _from_symbols(lr_stego.reshape(-1)[_header_slots(lr_stego.size)] & 1, 1, HEADER.size)
-    )[1]
-    pred = _predict(lr_stego, extra[0], bits)
+    pred = _predict(lr_stego, extra[0], header_bits(lr_stego))
     return np.clip(pred.astype(np.int32) + dec - 128, 0, 255).astype(np.uint8)
 
 
