@@ -100,9 +100,9 @@ def jpeg_figures(ev: Path, out: Path, c: int, quality: int = 90) -> None:
 
     for rec in [r for r in load_registry() if r.robust]:
         task = rec.spec
-        plain = default_record(**task.kwargs(), variant=rec.variant)
+        plain = default_record(task, variant=rec.variant)
         convs = {
-            name: Converter.load(**task.kwargs(), device="cpu", tile=None, robust=robust)
+            name: Converter.load(task, device="cpu", tile=None, robust=robust)
             for name, robust in (("plain", False), ("robust", True))
         }
         path = out / f"{plain.name}-jpeg-q{quality}.png"

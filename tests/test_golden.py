@@ -76,7 +76,7 @@ def _run_chain(model: str, size: str, d: Path) -> dict[str, np.ndarray]:
 
 def _weights_sha(model: str) -> str:
     """The weights that made the outputs: the checkpoint's sha256, and its encoder's."""
-    rec = default_record(**parse_task(model).kwargs())
+    rec = default_record(parse_task(model))
     return rec.sha256 + (f"+{rec.encoder['sha256']}" if rec.encoder else "")
 
 
@@ -175,7 +175,7 @@ def test_channels_last_changes_no_pixel_by_more_than_one_level(model):
     x = spec.pack(parts)
     outs, common = {}, None
     for fmt in (False, True):
-        conv = Converter.load(**spec.kwargs(), device="cpu", allow_download=False)
+        conv = Converter.load(spec, device="cpu", allow_download=False)
         conv = Converter(net=conv.net, device=conv.device, channels_last=fmt)
         stored = conv.forward(x)
         common = stored if common is None else common  # the channels-first stored image

@@ -25,6 +25,7 @@ from wincli.imaging import quantize_8bit, round8
 from wincli.models import InvertibleNet, preset_config
 from wincli.options import InferenceOptions
 from wincli.refine import Refine, default_refine, encode, refine_stored
+from wincli.tasks import Task, as_task
 from wincli.tiling import auto_tile, count_tiles, tiled_apply
 
 # What --tile auto plans for. A registry checkpoint has its own measured whole-image figure
@@ -81,7 +82,7 @@ class Converter:
     @classmethod
     def load(
         cls,
-        task: str,
+        task: Task | str,
         *,
         secrets: int = 1,
         scale: int = 2,
@@ -89,7 +90,8 @@ class Converter:
         **overrides,
     ) -> Converter:
         """Resolve weights (explicit file, else the registry default) and their one-pass encoder
-        onto a device, as ``options`` (defaults: ``InferenceOptions``) with ``overrides`` say.
+        for a task (a Task, or its kind with ``secrets`` / ``scale``) onto a device, as
+        ``options`` (defaults: ``InferenceOptions``) with ``overrides`` say.
 
         ``refine``: None, the task's default (``wincli.refine.default_refine``: none); a number,
         that many steps of the task's search; or a :class:`Refine`."""
@@ -101,7 +103,7 @@ class Converter:
         dev = pick_device(o.device)
         if o.half and dev.type != "cuda":
             raise InputError("--half needs a CUDA device")
-        net, rec, source = _network(o, task, secrets, scale)
+        net, rec, source = _network(o, as_task(task, secrets=secrets, scale=scale))
         encoder = _load_encoder(o, rec, net)
         net = net.to(dev).eval()
         if o.half:
@@ -125,7 +127,7 @@ class Converter:
         if self.bytes_per_pixel:
             return TILE_SAFETY * self.bytes_per_pixel
         cfg = self.config
-        cpu = preset_config(cfg.task, **cfg.spec.config_fields(), variant=cfg.variant, preset="cpu")
+        cpu = preset_config(cfg.spec, variant=cfg.variant, preset="cpu")
         return BYTES_PER_PIXEL["cpu" if cfg.to_dict() == cpu.to_dict() else "paper"]
 
     @property
@@ -243,7 +245,7 @@ class Converter:
         return x.clamp(0.0, 1.0) if clamp else x
 
 
-def _network(o: InferenceOptions, task: str, secrets: int, scale: int):
+def _network(o: InferenceOptions, task: Task):
     """(network, registry record or None, where it came from) for the options: the
     ``--weights`` file, else the registry's default (or JPEG-robust) checkpoint."""
     from wincli.weights import default_record, load_record, load_weights_file
@@ -254,10 +256,10 @@ def _network(o: InferenceOptions, task: str, secrets: int, scale: int):
             "robust file itself and leave out --robust"
         )
     if not o.weights:
-        rec = default_record(task, secrets=secrets, scale=scale, variant=o.variant, robust=o.robust)
+        rec = default_record(task, variant=o.variant, robust=o.robust)
         net, _, where = load_record(rec, o.allow_download)
         return net, rec, f"{rec.name} from {where}"
-    expect = preset_config(task, secrets=secrets, scale=scale, variant=o.variant, preset="cpu")
+    expect = preset_config(task, variant=o.variant, preset="cpu")
     net = load_weights_file(o.weights, expect)
     if net.config.variant != o.variant:
         import warnings

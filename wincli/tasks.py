@@ -450,6 +450,12 @@ def make_task(kind: str, *, secrets: int = 1, scale: int = 2) -> Task:
     return TASK_CLASSES[kind].from_args(secrets=secrets, scale=scale)
 
 
+def as_task(task: Task | str, *, secrets: int = 1, scale: int = 2) -> Task:
+    """A Task as given, or the one ``make_task`` names: what the library's entry points take
+    (``Converter.load(Hiding(2))`` or ``Converter.load("hiding", secrets=2)``)."""
+    return task if isinstance(task, Task) else make_task(task, secrets=secrets, scale=scale)
+
+
 def parse_task(name: str) -> Task:
     """``"hiding-2"`` -> Hiding(2), ``"rescaling-x4"`` -> Rescaling(4), ``"decolorization"``;
     the inverse of ``Task.name``: one parser for the CLI, scripts and tests."""

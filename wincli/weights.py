@@ -85,13 +85,6 @@ class WeightsRecord:
 
         return make_task(self.task, secrets=self.secrets, scale=self.scale)
 
-    def matches(self, task: str, secrets: int, scale: int, variant: str) -> bool:
-        from wincli.tasks import make_task
-
-        if self.task != task or self.variant != variant:
-            return False
-        return self.spec == make_task(task, secrets=secrets, scale=scale)
-
 
 def default_metrics(rec: WeightsRecord) -> dict[str, dict[str, float]]:
     """{set: metrics} of what the CLI stores by default with ``rec``: the one-pass encoder's
@@ -125,7 +118,7 @@ def load_registry(path: Path | None = None) -> list[WeightsRecord]:
 
 
 def default_record(
-    task: str,
+    task: Task | str,
     *,
     secrets: int = 1,
     scale: int = 2,
@@ -133,17 +126,18 @@ def default_record(
     registry: list[WeightsRecord] | None = None,
     robust: bool = False,
 ) -> WeightsRecord:
-    """The default checkpoint for a task (the one marked ``default``, else the first); with
-    ``robust``, its JPEG-robust checkpoint."""
+    """The default checkpoint for a task (a Task, or its kind with ``secrets`` / ``scale``):
+    the one marked ``default``, else the first; with ``robust``, its JPEG-robust checkpoint."""
+    from wincli.tasks import as_task
+
+    spec = as_task(task, secrets=secrets, scale=scale)
     records = [
         r
         for r in (registry if registry is not None else load_registry())
-        if r.matches(task, secrets, scale, variant) and bool(r.robust) == robust
+        if r.spec == spec and r.variant == variant and bool(r.robust) == robust
     ]
     if not records:
-        from wincli.tasks import make_task
-
-        what = make_task(task, secrets=secrets, scale=scale).name
+        what = spec.name
         if robust:
             raise WeightsError(
                 f"no JPEG-robust {what} ({variant}) checkpoint ships with this version; "

@@ -112,13 +112,13 @@ def _robust_converter(spec, robust_weights, device, model, registry: bool):
     from wincli.converter import Converter
     from wincli.weights import robust_tasks
 
-    kw = dict(**spec.kwargs(), variant=model.value, device=device, tile=None)
+    kw = dict(variant=model.value, device=device, tile=None)
     if robust_weights is not None:
-        conv = Converter.load(**kw, weights=str(robust_weights))
+        conv = Converter.load(spec, **kw, weights=str(robust_weights))
         conv.robust = True  # measured as robust whether or not it has a restorer
         return conv
     if registry and spec.name in robust_tasks():
-        return Converter.load(**kw, robust=True)
+        return Converter.load(spec, **kw, robust=True)
     return None
 
 

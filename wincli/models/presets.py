@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from wincli.models.config import ModelConfig
-from wincli.tasks import PRESETS, make_task
+from wincli.tasks import PRESETS, Task, as_task
 
 # Published parameter counts (millions), keyed by (task name, variant).
 PAPER_PARAMS = {
@@ -33,17 +33,18 @@ _CPU = dict(width=32, modules=2, couplings=1, growth=16, naive_couplings=2)
 
 
 def preset_config(
-    task: str,
+    task: Task | str,
     *,
     secrets: int = 1,
     scale: int = 2,
     variant: str = "win",
     preset: str = "paper",
 ) -> ModelConfig:
-    """The :class:`ModelConfig` of a named preset."""
+    """The :class:`ModelConfig` of a named preset for a task (a Task, or its kind with
+    ``secrets`` / ``scale``)."""
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
-    spec = make_task(task, secrets=secrets, scale=scale)
+    spec = as_task(task, secrets=secrets, scale=scale)
     cfg = ModelConfig(variant=variant, **spec.kwargs())
     if preset == "cpu":
         cfg = replace(cfg, **_CPU)

@@ -250,9 +250,7 @@ def _architecture(r: Run):
     opts = r.opts
     if opts.resume and "config" in r.saved:
         return ModelConfig.from_dict(r.saved["config"]), None
-    cfg = preset_config(
-        opts.task, secrets=opts.secrets, scale=opts.scale, variant=opts.variant, preset=opts.preset
-    )
+    cfg = preset_config(opts.spec, variant=opts.variant, preset=opts.preset)
     if opts.init_from and not opts.resume:
         start_net = load_init_from(opts.init_from)
         got = start_net.config
