@@ -71,10 +71,10 @@ def schemes(covers, shifted, weights: str | None, limit_schemes: list[str] | Non
     ]
     rep = []
     for c, s in zip(covers, secrets, strict=True):
-        from wincli.classical import _pack, code_secret, plan
+        from wincli.classical import code_secret, pack_payload, plan
 
         coded = code_secret(s, plan(c.shape, 1, 1), "webp")
-        rep.append(embed_bytes(c, _pack([coded]), bits=1, matching=False))
+        rep.append(embed_bytes(c, pack_payload([coded]), bits=1, matching=False))
     out["WebP-in-LSB 1-bit (replacement)"] = rep
     if limit_schemes:
         out = {k: v for k, v in out.items() if any(m in k for m in limit_schemes)}
