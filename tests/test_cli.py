@@ -410,3 +410,19 @@ def test_one_input_into_a_new_folder_named_with_a_slash(tmp_path, image_file, ch
     )
     assert res.exit_code == 0, res.output
     assert (tmp_path / "new" / "photo.png").is_file()
+
+
+def test_hide_says_when_the_stego_shows(tmp_path):
+    """A noise-like cover cannot hide a secret invisibly (the shipped model): the stego is
+    written, with a note."""
+    rng = np.random.default_rng(0)
+    cover, secret = tmp_path / "noise.png", tmp_path / "s.png"
+    Image.fromarray((rng.random((64, 80, 3)) * 255).astype(np.uint8)).save(cover)
+    Image.fromarray(smooth_image(64, 80, seed=2)).save(secret)
+    stego = tmp_path / "st.png"
+    res = run("hide", cover, secret, "-o", stego)
+    assert res.exit_code == 0 and stego.exists()
+    assert "differs visibly from the cover" in res.output
+    Image.fromarray(smooth_image(64, 80, seed=3)).save(cover)
+    smooth = run("hide", cover, secret, "-o", tmp_path / "ok.png")
+    assert smooth.exit_code == 0 and "differs visibly" not in smooth.output

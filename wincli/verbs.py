@@ -69,6 +69,11 @@ def hide_file(
     task = conv.config.spec
     stego = conv.forward(task.pack([cover, *secrets]))
     write_image(out, stego, meta, strip_metadata=strip_metadata)
+    if (fidelity := psnr(stego, cover)) < VISIBLE_PSNR:
+        notes.append(
+            f"{out}: differs visibly from the cover ({fidelity:.1f} dB PSNR); noise-like "
+            "covers hide poorly, and the secrets will reveal poorly too (see --check)"
+        )
     result = Result([str(out)], notes)
     if check:
         back, _ = read_image(out)
@@ -77,6 +82,7 @@ def hide_file(
     return result
 
 
+VISIBLE_PSNR = 30.0  # a stego this far from its cover shows it (natural covers: 35-45 dB)
 CHECK_QUALITY = 90  # --check on a robust model's file also restores it after this JPEG
 
 
