@@ -20,6 +20,7 @@ import argparse
 import itertools
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -40,7 +41,10 @@ def heldout_samples(task, paths, crop: int, groups: int):
 
 def score(conv, samples, jpeg: int | None = None) -> dict[str, float]:
     """Mean 8-bit PSNRs of one converter over the samples; with ``jpeg``, of the stored image
-    after a Pillow JPEG at that quality and of what is restored from it."""
+    after a Pillow JPEG at that quality and of what is restored from it; and the mean seconds
+    the converter took to choose each stored image (forward pass, encoder, refinement)."""
+    import time
+
     import numpy as np
 
     from wincli.evaluate import measure
@@ -50,14 +54,16 @@ def score(conv, samples, jpeg: int | None = None) -> dict[str, float]:
     stored_k, restored_k = f"{task.stored_name}_psnr", f"{task.restored_name}_psnr"
     rows = []
     for _, x in samples:
+        t0 = time.perf_counter()
         stored = conv.forward(x, quantize=True)
+        seconds = time.perf_counter() - t0
         if jpeg is not None:
             stored = pillow_jpeg(stored, jpeg)
         rec = conv.inverse(stored, size=tuple(x.shape[-2:]))
         m = measure(task, x, stored, task.restored(rec))
-        rows.append((m[stored_k], m[restored_k]))
-    s, r = (float(np.mean(c)) for c in zip(*rows, strict=True))
-    return {stored_k: s, restored_k: r, "sum_psnr": s + r, "samples": len(rows)}
+        rows.append((m[stored_k], m[restored_k], seconds))
+    s, r, t = (float(np.mean(c)) for c in zip(*rows, strict=True))
+    return {stored_k: s, restored_k: r, "sum_psnr": s + r, "samples": len(rows), "store_s": t}
 
 
 def score_baseline(task, samples, jpeg: int | None = None) -> dict[str, float] | None:
@@ -86,22 +92,37 @@ def score_baseline(task, samples, jpeg: int | None = None) -> dict[str, float] |
 
 def load(source: str, refine=None, encoder: str | None = None):
     """A CPU converter for a registry name or file, with ``refine`` and a one-pass ``encoder``
-    file (None: the forward output)."""
+    file ("auto": the one the registry ships for ``source``; None: the forward output)."""
     import torch
 
     from wincli.converter import Converter
     from wincli.encoder import load_encoder
     from wincli.refine import Refine
     from wincli.train.loop import load_init_from
+    from wincli.weights import load_record_encoder, load_registry
 
     net = load_init_from(source)
-    enc = load_encoder(encoder, net) if encoder else None
+    if encoder == "auto":
+        rec = next((r for r in load_registry() if r.name == source), None)
+        enc = load_record_encoder(rec, net, allow_download=False) if rec else None
+        if enc is None:
+            sys.exit(f"error: no one-pass encoder ships for {source}")
+    else:
+        enc = load_encoder(encoder, net) if encoder else None
     return Converter(net=net, device=torch.device("cpu"), refine=refine or Refine(), encoder=enc)
 
 
-def main(argv=None) -> None:
-    from wincli.refine import Refine
+def search(args, task, iters: int):
+    """The refinement of ``iters`` steps: the task's search (``Task.refine_search``) with what
+    the --refine-* options change."""
+    from wincli.refine import default_refine
 
+    given = dict(lr=args.refine_lr, stored_weight=args.refine_weight, decay=args.refine_decay)
+    changes = {k: v for k, v in given.items() if v is not None}
+    return replace(default_refine(task, iters), stored_floor=args.refine_floor, **changes)
+
+
+def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("models", nargs="+", help="registry names or .safetensors files")
     ap.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "train"))
@@ -111,20 +132,25 @@ def main(argv=None) -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--json", type=Path, help="also write the rows here")
     ap.add_argument(
-        "--refine", type=int, default=0, help="encoder-side refinement iterations (0: none)"
-    )
-    ap.add_argument("--refine-lr", type=float, default=Refine.lr, help="its Adam step")
+        "--refine", type=int, action="append", default=None,
+        help="encoder-side refinement iterations (0: none; repeat: one row each, with the "
+        "seconds each stored image took: the speed / quality curve)",
+    )  # fmt: skip
+    ap.add_argument("--refine-lr", type=float, help="its Adam step (default: the task's)")
     ap.add_argument(
-        "--refine-weight", type=float, default=Refine.stored_weight, help="its stored-image weight"
+        "--refine-weight", type=float, help="its stored-image weight (default: the task's)"
     )
-    ap.add_argument("--refine-decay", action="store_true", help="cosine decay of its step")
+    ap.add_argument(
+        "--refine-decay", action="store_true", default=None,
+        help="cosine decay of its step (default: the task's)",
+    )  # fmt: skip
     ap.add_argument(
         "--refine-floor", type=float, default=0.0, help="its per-image stored PSNR floor, dB"
     )
     ap.add_argument(
         "--encoder", action="append", default=None,
         help="a one-pass encoder file for the model (repeat: one row each; 'none': the forward "
-        "output)",
+        "output; 'auto': the registry's)",
     )  # fmt: skip
     ap.add_argument(
         "--jpeg", type=int, action="append", default=None,
@@ -144,24 +170,26 @@ def main(argv=None) -> None:
     _, held = split_holdout(find_images([args.data]), args.holdout)
     results = {}
     print(f"held-out photos ({len(held)}): {', '.join(p.stem for p in held)}")
-    print("| model | task | samples | stored PSNR | restored PSNR | sum |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    refine = Refine(
-        args.refine, args.refine_lr, args.refine_weight, args.refine_decay, args.refine_floor
+    print("| model | task | samples | stored PSNR | restored PSNR | sum | seconds to store |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    runs = itertools.product(
+        args.encoder or ["none"], args.refine or [0], [None, *(args.jpeg or [])]
     )
     for source in args.models:
-        for enc, q in itertools.product(args.encoder or ["none"], [None, *(args.jpeg or [])]):
-            conv = load(source, refine, None if enc == "none" else enc)
+        for enc, k, q in runs:
+            conv = load(source, None, None if enc == "none" else enc)
             task = conv.net.config.spec
+            conv = replace(conv, refine=search(args, task, k))
             with torch.inference_mode():
                 m = score(conv, heldout_samples(task, held, args.crop, args.groups), q)
             label = source if enc == "none" else f"{source} + {enc}"
+            label += f" + refine {k}" if k else ""
             label += f", JPEG q{q}" if q is not None else ""
             results[label] = {"task": task.name, **m}
             vals = list(m.values())
             print(
                 f"| {label} | {task.name} | {m['samples']} | {vals[0]:.2f} | {vals[1]:.2f} "
-                f"| {m['sum_psnr']:.2f} |",
+                f"| {m['sum_psnr']:.2f} | {m['store_s']:.2f} |",
                 flush=True,
             )
     if args.baseline:

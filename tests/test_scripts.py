@@ -132,6 +132,29 @@ def test_heldout_scores_shipped_and_run_checkpoints_on_held_out_groups(tmp_path)
     assert 20 < got["stego_psnr"] < 60 and 10 < got["secret_psnr"] < 60
 
 
+def test_heldout_gives_the_speed_quality_curve(tmp_path):
+    """One row per (encoder, refinement steps), each with the seconds it took to store: the
+    refined row restores better than the row it starts from and takes longer."""
+    data = _folder(tmp_path / "train", 4, 48)
+    r = subprocess.run(
+        [sys.executable, REPO / "scripts/heldout.py", "rescaling-x2-win-cpu", "--data", data,
+         "--holdout", "2", "--crop", "48", "--encoder", "none", "--encoder", "auto",
+         "--refine", "0", "--refine", "3", "--json", tmp_path / "h.json"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    import json
+
+    got = json.loads((tmp_path / "h.json").read_text())
+    enc = "rescaling-x2-win-cpu + auto"
+    assert set(got) == {"rescaling-x2-win-cpu", "rescaling-x2-win-cpu + refine 3", enc,
+                        f"{enc} + refine 3"}  # fmt: skip
+    for start in ("rescaling-x2-win-cpu", enc):
+        refined = got[f"{start} + refine 3"]
+        assert refined["hr_psnr"] > got[start]["hr_psnr"]
+        assert refined["store_s"] > got[start]["store_s"] > 0
+
+
 def test_train_gpu_chunks_resume_and_copy_back(tmp_path):
     """Dry run of the GPU campaign on the CPU: pack a data subset (without the photos that
     `win train` and scripts/heldout.py hold out), two time-limited chunks (the second resumes
