@@ -172,9 +172,8 @@ def main(argv=None) -> None:
     print(f"held-out photos ({len(held)}): {', '.join(p.stem for p in held)}")
     print("| model | task | samples | stored PSNR | restored PSNR | sum | seconds to store |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
-    runs = itertools.product(
-        args.encoder or ["none"], args.refine or [0], [None, *(args.jpeg or [])]
-    )
+    qualities = [None, *(args.jpeg or [])]
+    runs = list(itertools.product(args.encoder or ["none"], args.refine or [0], qualities))
     for source in args.models:
         for enc, k, q in runs:
             conv = load(source, None, None if enc == "none" else enc)
