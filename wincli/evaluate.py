@@ -94,9 +94,10 @@ def measure(
     measurement of `win eval`, the registry, training's validation and the held-out script
     (``metrics=(psnr,)`` where SSIM is not wanted)."""
     m: dict[str, float | None] = {}
+    target = task.target(x) if stored is not None else None
     for metric in metrics:
         m[f"{task.stored_name}_{metric.__name__}"] = (
-            None if stored is None else float(metric(stored, task.target(x)))
+            None if stored is None else float(metric(stored, target))
         )
         m[f"{task.restored_name}_{metric.__name__}"] = (
             None if restored is None else float(np.mean(part_scores(task, x, restored, metric)))

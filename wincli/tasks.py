@@ -56,6 +56,7 @@ class Task:
     # The evaluation sets under data/eval and their center crop (None: whole images): what
     # `win eval`, the registry and the quality floors measure.
     benchmarks: ClassVar[tuple[tuple[str, int | None], ...]] = ()
+    baseline_label: ClassVar[str | None] = None  # the textbook baseline's row in `win eval`
 
     # -- shapes
     @property
@@ -183,8 +184,14 @@ class Task:
 
     def baselines(self, x: torch.Tensor) -> list[tuple[str, torch.Tensor, list[torch.Tensor]]]:
         """The textbook baselines `win eval` puts beside WIN, as (label, stored image, restored
-        parts) (``wincli.frontier``); [] where there is none."""
-        return []
+        parts): by default y* rounded to 8 bits and what ``stand_in`` restores from it, labelled
+        ``baseline_label``; [] where the task has none."""
+        if self.baseline_label is None:
+            return []
+        from wincli.imaging import round8
+
+        stored = round8(self.target(x))
+        return [(self.baseline_label, stored, [self.stand_in(stored)])]
 
     def stand_in(self, stored: torch.Tensor) -> torch.Tensor | None:
         """What a receiver gets from the textbook baseline's stored image (also after a JPEG of
@@ -287,6 +294,7 @@ class Rescaling(Task):
     restored_name: ClassVar[str] = "hr"
     restored_verb: ClassVar[str] = "restored"
     benchmarks: ClassVar[tuple[tuple[str, int | None], ...]] = (("Set5", None), ("Set14", None))
+    baseline_label: ClassVar[str | None] = "bicubic down+up"
 
     def __post_init__(self) -> None:
         if self.scale not in (2, 4):
@@ -362,12 +370,6 @@ class Rescaling(Task):
     def stored_label(self) -> str:
         return "LR"
 
-    def baselines(self, x: torch.Tensor) -> list[tuple[str, torch.Tensor, list[torch.Tensor]]]:
-        from wincli.imaging import round8
-
-        lr = round8(self.target(x))
-        return [("bicubic down+up", lr, [self.stand_in(lr)])]
-
     def stand_in(self, stored: torch.Tensor) -> torch.Tensor:
         from wincli.imaging import bicubic_up
 
@@ -389,6 +391,7 @@ class Decolorization(Task):
     restored_name: ClassVar[str] = "color"
     restored_verb: ClassVar[str] = "recolored"
     benchmarks: ClassVar[tuple[tuple[str, int | None], ...]] = (("Kodak24", None),)
+    baseline_label: ClassVar[str | None] = "Lab L, no colour"
 
     @property
     def c_out(self) -> int:
@@ -401,12 +404,6 @@ class Decolorization(Task):
 
     def refine_search(self) -> dict[str, Any]:
         return {"lr": 0.0005, "stored_weight": 0.3}
-
-    def baselines(self, x: torch.Tensor) -> list[tuple[str, torch.Tensor, list[torch.Tensor]]]:
-        from wincli.imaging import round8
-
-        gray = round8(self.target(x))
-        return [("Lab L, no colour", gray, [self.stand_in(gray)])]
 
     def stand_in(self, stored: torch.Tensor) -> torch.Tensor:
         return stored.repeat(1, 3, 1, 1)  # the gray shown as a colour image

@@ -67,7 +67,8 @@ def hide_file(
             sec = sec2
         secrets.append(sec)
     task = conv.config.spec
-    stego = conv.forward(task.pack([cover, *secrets]))
+    x = task.pack([cover, *secrets])
+    stego = conv.forward(x)
     write_image(out, stego, meta, strip_metadata=strip_metadata)
     if (fidelity := psnr(stego, cover)) < VISIBLE_PSNR:
         notes.append(
@@ -77,7 +78,6 @@ def hide_file(
     result = Result([str(out)], notes)
     if check:
         back, _ = read_image(out)
-        x = task.pack([cover, *secrets])
         result.check_psnr = {"stego": psnr(back, cover), **check_scores(conv, x, back)}
     return result
 
