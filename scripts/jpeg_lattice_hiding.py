@@ -69,18 +69,33 @@ class Lattice:
     def capacity_bits(self, h: int, w: int) -> int:
         return (h // 8) * (w // 8) * len(self.positions)
 
-    def embed(self, cover: np.ndarray, bits: np.ndarray) -> np.ndarray:
+    def embed(self, cover: np.ndarray, bits: np.ndarray, rounds: int = 8) -> np.ndarray:
+        """The cover with ``bits`` written; then ``rounds`` passes that put the coefficients
+        which 8-bit rounding and clipping moved back on their targets (the other coefficients
+        absorb the change), until none is off by half a step or more."""
         y, offsets = luma_and_offsets(cover)
         c = block_dct(y, self.m)
         want = bits.reshape(-1, len(self.positions))
+        targets = []
         for k, p in enumerate(self.positions):
             v = c[:, :, p[0], p[1]].reshape(-1) / self.steps[p]
             q = np.round(v)
             wrong = (np.abs(q) % 2) != want[:, k]
             q = np.where(wrong, q + np.where(v > q, 1.0, -1.0), q)  # toward the original value
-            c[:, :, p[0], p[1]] = (q * self.steps[p]).reshape(c.shape[:2])
-        out = block_idct(c, self.m)[..., None] + offsets
-        return np.clip(np.round(out), 0, 255).astype(np.uint8)
+            targets.append((q * self.steps[p]).reshape(c.shape[:2]))
+        out = cover
+        for _ in range(rounds + 1):
+            for (i, j), t in zip(self.positions, targets, strict=True):
+                c[:, :, i, j] = t
+            out = block_idct(c, self.m)[..., None] + offsets
+            out = np.clip(np.round(out), 0, 255).astype(np.uint8)
+            y, offsets = luma_and_offsets(out)
+            c = block_dct(y, self.m)
+            off = max(np.abs(c[:, :, i, j] - t).max() / self.steps[i, j]
+                      for (i, j), t in zip(self.positions, targets, strict=True))  # fmt: skip
+            if off < 0.4:
+                break
+        return out
 
     def extract(self, stego: np.ndarray) -> np.ndarray:
         c = block_dct(luma_and_offsets(stego)[0], self.m)
@@ -109,9 +124,10 @@ class Scheme:
     """Payload framing: 4-byte length + AVIF, Reed-Solomon codewords of 255 bytes with ``parity``
     bytes each, bits scattered over the whole cover by a fixed permutation."""
 
-    def __init__(self, lattice: Lattice, h: int, w: int, parity: int) -> None:
+    def __init__(self, lattice: Lattice, h: int, w: int, parity: int, rounds: int) -> None:
         from reedsolo import RSCodec
 
+        self.rounds = rounds
         self.lattice, self.rs = lattice, RSCodec(parity)
         self.raw_bytes = lattice.capacity_bits(h, w) // 8
         self.room = self.raw_bytes // 255 * (255 - parity) - 4
@@ -124,7 +140,7 @@ class Scheme:
         bits[: len(coded) * 8] = np.unpackbits(np.frombuffer(coded, np.uint8))
         scattered = np.empty_like(bits)
         scattered[self.perm] = bits
-        return self.lattice.embed(cover, scattered), len(data)
+        return self.lattice.embed(cover, scattered, self.rounds), len(data)
 
     def reveal(self, stego: np.ndarray) -> np.ndarray | None:
         bits = self.lattice.extract(stego)[: self.raw_bytes * 8][self.perm]
@@ -160,9 +176,10 @@ def main(argv=None) -> None:
     ap.add_argument("--crop", type=int, default=512)
     ap.add_argument("--pairs", type=int, default=12)
     ap.add_argument("--lattice", type=int, default=75, help="the lowest JPEG quality to survive")
-    ap.add_argument("--positions", type=int, default=12, help="coefficients per 8x8 block")
-    ap.add_argument("--min-step", type=float, default=8.0)
+    ap.add_argument("--positions", type=int, default=14, help="coefficients per 8x8 block")
+    ap.add_argument("--min-step", type=float, default=7.0)
     ap.add_argument("--parity", type=int, default=32, help="Reed-Solomon bytes per 255")
+    ap.add_argument("--rounds", type=int, default=8, help="passes against rounding and clipping")
     ap.add_argument("--jpeg", type=int, action="append", default=None)
     args = ap.parse_args(argv)
     try:
@@ -180,7 +197,7 @@ def main(argv=None) -> None:
                          files[2 * k : 2 * k + 2])  # fmt: skip
         h, w = min(cover.shape[0], secret.shape[0]), min(cover.shape[1], secret.shape[1])
         cover, secret = cover[:h, :w], secret[:h, :w]
-        scheme = Scheme(lattice, h, w, args.parity)
+        scheme = Scheme(lattice, h, w, args.parity, args.rounds)
         stego, size = scheme.hide(cover, secret)
         rows.setdefault("bpp", []).append(8 * size / (h * w))
         rows.setdefault("stego", []).append(psnr(stego, cover))
