@@ -72,16 +72,16 @@ def hide(
 
     ``method="lsb"``: the secrets (any sizes) are coded with WebP/JPEG (``codec``), encrypted
     with ``passphrase`` (none: authenticated only) and LSB-matched into ``bits`` low bits.
+    ``method="jpeg"``: the same payload on the cover's JPEG lattice (``wincli.lattice``): it
+    survives a JPEG of the stego at quality 75 or better (``bits`` does not apply).
     """
-    if method == "lsb":
+    if method in ("lsb", "jpeg"):
         from wincli.classical import hide_lsb
+        from wincli.lattice import hide_jpeg
 
-        stego, _ = hide_lsb(
-            _uint8(cover),
-            [_uint8(s) for s in secrets],
-            bits=bits,
-            passphrase=passphrase,
-            codec=codec,
+        opts = {"bits": bits} if method == "lsb" else {}
+        stego, _ = (hide_lsb if method == "lsb" else hide_jpeg)(
+            _uint8(cover), [_uint8(s) for s in secrets], passphrase=passphrase, codec=codec, **opts
         )
         return Image.fromarray(stego)
     _method(method)
@@ -102,15 +102,23 @@ def reveal(
 ) -> tuple[Image.Image, list[Image.Image]]:
     """(recovered cover, [secret_1 ... secret_n]) from a stego image.
 
-    ``method="lsb"``: every hidden secret at its own size (``secrets`` is not needed); the
-    "cover" returned is the stego itself (its low bits were the payload). Raises
-    ``InputError`` when nothing is hidden or the passphrase is wrong.
+    ``method="lsb"`` or ``"jpeg"``: every hidden secret at its own size (``secrets`` is not
+    needed); the "cover" returned is the stego itself (it carried the payload). Raises
+    ``InputError`` when nothing is hidden or the passphrase is wrong. A JPEG opened from a file
+    (``Image.open``) is read through its file, as ``win reveal`` reads it.
     """
-    if method == "lsb":
-        from wincli.classical import reveal_lsb
+    if method in ("lsb", "jpeg"):
+        from wincli.classical import reveal_coded
+        from wincli.lattice import read_shared, reveal_jpeg
 
-        found = reveal_lsb(_uint8(stego), passphrase=passphrase)
-        return Image.fromarray(_uint8(stego)), [Image.fromarray(s) for s in found]
+        pixels = _uint8(stego)
+        if method == "lsb":
+            found = reveal_coded(pixels, passphrase=passphrase)
+        else:
+            path = getattr(stego, "filename", None) if isinstance(stego, Image.Image) else None
+            shared = read_shared(path) if path else None
+            found = reveal_jpeg(pixels, passphrase=passphrase, shared=shared)
+        return Image.fromarray(pixels), [Image.fromarray(c.decode()) for c in found]
     _method(method)
     conv = _conv(model, "hiding", secrets=secrets, **load)
     cover, *found = conv.config.spec.unpack(conv.inverse(_rgb(stego)))
@@ -119,7 +127,7 @@ def reveal(
 
 def _method(method: str) -> None:
     if method != "win":
-        raise InputError(f"method must be 'win' or 'lsb', not {method!r}")
+        raise InputError(f"method must be 'win', 'lsb' or 'jpeg', not {method!r}")
 
 
 def _uint8(img: ImageLike) -> np.ndarray:

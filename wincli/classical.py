@@ -49,7 +49,7 @@ TAG = 16  # AES-GCM tag bytes
 SECRET = struct.Struct(">BIII")  # codec, original width, height, stream length
 EXTRAS = 0x80  # set in the count byte: each stream is followed by its ICC profile and alpha
 EXTRA = struct.Struct(">I")  # length of one extra (0: none)
-CODECS = ("webp", "jpeg")
+CODECS = ("webp", "jpeg", "avif")  # index = the codec byte of a hidden secret
 PUBLIC_SEED = 0x57494E2D4C5342  # "WIN-LSB": where the header lives, known to everyone
 SCRYPT = {"n": 2**15, "r": 8, "p": 1, "maxmem": 64 * 2**20}
 NOTHING = "no hidden data found, or wrong passphrase"
@@ -59,7 +59,7 @@ NOTHING = "no hidden data found, or wrong passphrase"
 class Coded:
     """One secret as it travels: a codec stream and the size to restore."""
 
-    codec: str  # "webp" or "jpeg"
+    codec: str  # "webp", "jpeg" or "avif"
     stream: bytes
     size: tuple[int, int]  # original (width, height)
     quality: int  # -1 for lossless WebP
@@ -98,6 +98,8 @@ def _encode(img: Image.Image, codec: str, quality: int, **kw) -> bytes:
     buf = io.BytesIO()
     if codec == "webp":
         img.save(buf, format="WEBP", quality=quality, method=6, **kw)
+    elif codec == "avif":
+        img.save(buf, format="AVIF", quality=quality, **kw)
     else:
         img.save(buf, format="JPEG", quality=quality, optimize=True, **kw)
     return buf.getvalue()
@@ -105,7 +107,7 @@ def _encode(img: Image.Image, codec: str, quality: int, **kw) -> bytes:
 
 def _best_quality(img: Image.Image, codec: str, budget: int, **kw) -> tuple[int, bytes] | None:
     """The highest quality whose stream fits ``budget`` bytes (binary search), or None."""
-    lo, hi = (0, 100) if codec == "webp" else (1, 100)
+    lo, hi = (1, 100) if codec == "jpeg" else (0, 100)
     best = None
     while lo <= hi:
         q = (lo + hi) // 2
@@ -117,15 +119,25 @@ def _best_quality(img: Image.Image, codec: str, budget: int, **kw) -> tuple[int,
     return best
 
 
-def code_secret(rgb: np.ndarray, budget: int, codec: str = "auto") -> Coded:
+def has_avif() -> bool:
+    """Whether this Pillow writes AVIF."""
+    from PIL import features
+
+    return bool(features.check("avif"))
+
+
+def code_secret(rgb: np.ndarray, budget: int, codec: str = "auto", avif: bool = False) -> Coded:
     """Compress (h, w, 3) uint8 ``rgb`` into at most ``budget`` bytes at the best quality.
 
-    ``codec``: "webp" (method 6; lossless when it fits), "jpeg" (4:2:0 and 4:4:4 tried), or
-    "auto" (whichever decodes closer to ``rgb``). Shrinks the image by 0.8 steps when nothing
-    fits at full size; raises InputError when even 8 px does not fit.
+    ``codec``: "webp" (method 6; lossless when it fits), "jpeg" (4:2:0 and 4:4:4 tried), "avif",
+    or "auto" (whichever decodes closer to ``rgb``: WebP and JPEG, and AVIF too with ``avif``
+    where Pillow writes it). Shrinks the image by 0.8 steps when nothing fits at full size;
+    raises InputError when even 8 px does not fit.
     """
     if codec not in (*CODECS, "auto"):
-        raise ValueError(f"codec must be webp, jpeg or auto, not {codec!r}")
+        raise ValueError(f"codec must be webp, jpeg, avif or auto, not {codec!r}")
+    if codec == "avif" and not has_avif():
+        raise InputError("this Pillow cannot write AVIF; use --codec webp or jpeg")
     h, w = rgb.shape[:2]
     size = (w, h)
     img = Image.fromarray(rgb)
@@ -145,6 +157,10 @@ def code_secret(rgb: np.ndarray, budget: int, codec: str = "auto") -> Coded:
                 hit = _best_quality(img, "jpeg", budget, subsampling=sub)
                 if hit:
                     found.append(Coded("jpeg", hit[1], size, hit[0]))
+        if codec == "avif" or (codec == "auto" and avif and has_avif()):
+            hit = _best_quality(img, "avif", budget)
+            if hit:
+                found.append(Coded("avif", hit[1], size, hit[0]))
         if found:
             from wincli.metrics import psnr
 
@@ -336,8 +352,6 @@ def header_bits(stego: np.ndarray) -> int:
 
 def extract_bytes(stego: np.ndarray, *, passphrase: str | None = None) -> bytes:
     """The bytes :func:`embed_bytes` hid; InputError (one line) when nothing authentic is found."""
-    from cryptography.exceptions import InvalidTag
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     flat = stego.reshape(-1)
     hslots = _header_slots(flat.size)
@@ -345,10 +359,21 @@ def extract_bytes(stego: np.ndarray, *, passphrase: str | None = None) -> bytes:
     version, bits, salt, nonce, length = HEADER.unpack(header)
     if version != VERSION or not 1 <= bits <= 4 or not TAG < length <= capacity(stego.shape, bits):
         raise InputError(NOTHING)
-    key, seed = _kdf(passphrase, salt)
+    _, seed = _kdf(passphrase, salt)
     n_sym = -(-length * 8 // bits)
     slots = _payload_slots(flat.size, hslots, seed, n_sym)
     cipher = _from_symbols(flat[slots].astype(np.int16) % (1 << bits), bits, length)
+    return decrypt(header, cipher, passphrase)
+
+
+def decrypt(header: bytes, cipher: bytes, passphrase: str | None) -> bytes:
+    """The plaintext of ``cipher`` under the key and nonce that ``header`` names (the header is
+    its associated data); InputError (``NOTHING``) when it is not authentic."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    _, _, salt, nonce, _ = HEADER.unpack(header)
+    key, _ = _kdf(passphrase, salt)
     try:
         return AESGCM(key).decrypt(nonce, cipher, header)
     except InvalidTag:
@@ -375,23 +400,44 @@ def hide_lsb(
     """
     if not 1 <= bits <= 4:
         raise InputError(f"--bits must be 1 to 4 (the cover keeps at least 4 bits), not {bits}")
+
+    def budget(n: int, extra: int) -> int:
+        room = plan(cover.shape, n, bits, extra)
+        if room < 64:
+            raise InputError(
+                f"a {cover.shape[1]}x{cover.shape[0]} cover holds {capacity(cover.shape, bits)} "
+                f"bytes at --bits {bits}: too small for {n} secret(s); use a larger cover or "
+                "more --bits"
+            )
+        return room
+
+    coded = code_secrets(secrets, budget, codec=codec, profiles=profiles, alphas=alphas)
+    return embed_bytes(cover, pack_payload(coded), bits=bits, passphrase=passphrase), coded
+
+
+def code_secrets(
+    secrets: list[np.ndarray],
+    budget,
+    *,
+    codec: str = "auto",
+    profiles: list[bytes | None] | None = None,
+    alphas: list[np.ndarray | None] | None = None,
+    avif: bool = False,
+) -> list[Coded]:
+    """1-4 secrets coded for one payload, with their colour profiles and alpha planes;
+    ``budget(n, extra)``: the bytes each of n secrets may use when ``extra`` bytes of profiles
+    and alpha planes travel beside them (raises InputError when too small)."""
     if not 1 <= len(secrets) <= 4:
         raise InputError(f"hide takes 1 to 4 secrets, got {len(secrets)}")
     profiles = list(profiles or [None] * len(secrets))
     planes = [_alpha_stream(a) for a in (alphas or [None] * len(secrets))]
     pairs = zip(profiles, planes, strict=True)
     extra = sum(2 * EXTRA.size + len(p or b"") + len(a or b"") for p, a in pairs)
-    budget = plan(cover.shape, len(secrets), bits, extra if any(profiles + planes) else 0)
-    if budget < 64:
-        raise InputError(
-            f"a {cover.shape[1]}x{cover.shape[0]} cover holds {capacity(cover.shape, bits)} bytes "
-            f"at --bits {bits}: too small for {len(secrets)} secret(s); use a larger cover or more "
-            "--bits"
-        )
-    coded = [code_secret(s, budget, codec) for s in secrets]
+    room = budget(len(secrets), extra if any(profiles + planes) else 0)
+    coded = [code_secret(s, room, codec, avif=avif) for s in secrets]
     for c, icc, plane in zip(coded, profiles, planes, strict=True):
         c.icc, c.alpha = icc or None, plane
-    return embed_bytes(cover, pack_payload(coded), bits=bits, passphrase=passphrase), coded
+    return coded
 
 
 def reveal_lsb(stego: np.ndarray, *, passphrase: str | None = None) -> list[np.ndarray]:

@@ -98,6 +98,30 @@ def frontier_hiding(conv, name: str, task: Task, x: torch.Tensor) -> list[Row]:
             got = _survived(reveal_lsb, to_uint8(stego))
             row(f"{first[0]}, stego as JPEG q{q}", stego,
                 [from_uint8(r) for r in got] if got is not None else None)  # fmt: skip
+    return rows + lattice_rows(task, name, x)
+
+
+def lattice_rows(task: Task, name: str, x: torch.Tensor) -> list[Row]:
+    """``win hide --method jpeg``: the stego, and revealed from JPEG files of it at each
+    quality (``None`` where the payload did not survive, counted in ``lost``)."""
+    from wincli.errors import InputError
+    from wincli.lattice import hide_jpeg, reveal_jpeg, shared_copy
+
+    c8, *s8 = (to_uint8(t) for t in task.unpack(x))
+    try:
+        stego, _ = hide_jpeg(c8, s8)
+    except InputError:  # the cover is too small
+        return []
+    label = "codec on the JPEG q75 lattice"
+    revealed = [from_uint8(c.decode()) for c in reveal_jpeg(stego)]
+    rows = [Row(name, label, measure(task, x, from_uint8(stego), revealed))]
+    for q in QUALITIES:
+        pixels, shared = shared_copy(stego, q)
+        got = _survived(lambda a, s=shared: reveal_jpeg(a, shared=s), pixels)
+        revealed = [from_uint8(c.decode()) for c in got] if got is not None else None
+        m = measure(task, x, from_uint8(pixels), revealed)
+        m["lost"] = float(got is None)  # its mean: the share of images whose payload was lost
+        rows.append(Row(name, f"{label}, stego as JPEG q{q}", m))
     return rows
 
 

@@ -46,14 +46,15 @@ def quant_table(quality: int, chroma: bool = False) -> torch.Tensor:
     return ((base * scale + 50) // 100).clamp(1, 255).view(8, 8)
 
 
-def _dct_matrix() -> torch.Tensor:
+def dct_matrix() -> torch.Tensor:
+    """The orthonormal 8-point DCT-II (float64): a block's JPEG coefficients are M @ block @ M.T."""
     k = torch.arange(8, dtype=torch.float64)
     m = torch.cos((2 * k[None, :] + 1) * k[:, None] * math.pi / 16) * math.sqrt(2 / 8)
     m[0] /= math.sqrt(2)
-    return m.float()  # orthonormal: coefficients = M @ block @ M.T
+    return m
 
 
-_DCT = _dct_matrix()
+_DCT = dct_matrix().float()
 
 
 def pillow_jpeg(image: torch.Tensor, quality: int) -> torch.Tensor:

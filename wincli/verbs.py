@@ -202,7 +202,7 @@ def reveal_file(
     return Result([str(t) for t in targets], notes)
 
 
-def hide_lsb_file(
+def hide_classical_file(
     cover_path,
     secret_paths,
     out,
@@ -212,11 +212,12 @@ def hide_lsb_file(
     codec: str = "auto",
     force_lossy: bool = False,
     check: bool = False,
+    method: str = "lsb",
 ) -> Result:
-    """``win hide --method lsb``: secrets coded, encrypted and LSB-matched into the cover."""
-    from wincli.classical import hide_lsb, reveal_coded
+    """``win hide --method lsb|jpeg``: secrets coded, encrypted and LSB-matched into the cover
+    (lsb) or written on its JPEG lattice (jpeg). ``check`` re-reads the file and reveals from it
+    (jpeg: also after a JPEG q90 of it)."""
     from wincli.io import check_output_path, read_image, write_image
-    from wincli.metrics import psnr
 
     out = check_output_path(
         out, [cover_path, *secret_paths], force_lossy=force_lossy, what="stego image"
@@ -224,14 +225,16 @@ def hide_lsb_file(
     cover, meta = read_image(cover_path)
     read = [read_image(p) for p in secret_paths]
     secrets = [x for x, _ in read]
-    stego, coded = hide_lsb(
+    hide, _ = _classical(method)
+    opts = {"bits": bits} if method == "lsb" else {}
+    stego, coded = hide(
         to_uint8(cover),
         [to_uint8(s) for s in secrets],
-        bits=bits,
         passphrase=passphrase,
         codec=codec,
         profiles=[m.icc for _, m in read],  # colour profiles and alpha travel in the payload
         alphas=[m.alpha for _, m in read],
+        **opts,
     )
     write_image(out, from_uint8(stego), meta)
     notes = [
@@ -242,13 +245,39 @@ def hide_lsb_file(
     ]
     result = Result([str(out)], notes)
     if check:
-        back, _ = read_image(out)
-        got = reveal_coded(to_uint8(back), passphrase=passphrase)
-        result.check_psnr = {"stego": psnr(back, cover)}
-        for i, (c, sec) in enumerate(zip(got, secrets, strict=True), 1):
-            dec = from_uint8(c.decode())
-            result.check_psnr[f"secret{i}"] = psnr(dec, sec)
+        result.check_psnr = _check_classical(out, cover, secrets, passphrase, method)
     return result
+
+
+def _classical(method: str):
+    """(hide, reveal_coded) of a classical method."""
+    if method == "jpeg":
+        from wincli.lattice import hide_jpeg, reveal_jpeg
+
+        return hide_jpeg, reveal_jpeg
+    from wincli.classical import hide_lsb, reveal_coded
+
+    return hide_lsb, reveal_coded
+
+
+def _check_classical(out, cover, secrets, passphrase, method: str) -> dict[str, float]:
+    """--check of a classical stego: its PSNR and each secret's, revealed from the written file
+    (jpeg: and from a JPEG at ``CHECK_QUALITY`` of it)."""
+    from wincli.io import read_image
+    from wincli.jpeg import pillow_jpeg
+    from wincli.metrics import psnr
+
+    back, _ = read_image(out)
+    _, reveal = _classical(method)
+    scores = {"stego": psnr(back, cover)}
+    versions = {"": back}
+    if method == "jpeg":
+        versions[f" after JPEG q{CHECK_QUALITY}"] = pillow_jpeg(back, CHECK_QUALITY)
+    for tag, image in versions.items():
+        got = reveal(to_uint8(image), passphrase=passphrase)
+        for i, (c, sec) in enumerate(zip(got, secrets, strict=True), 1):
+            scores[f"secret{i}{tag}"] = psnr(from_uint8(c.decode()), sec)
+    return scores
 
 
 def _shrunk(coded) -> bool:
@@ -260,13 +289,19 @@ def _shrunk(coded) -> bool:
         return im.size != coded.size
 
 
-def reveal_lsb_file(stego_path, out_dir=None, *, passphrase: str | None = None) -> Result:
-    """``win reveal --method lsb``: every hidden secret at its own size (secret1.png ...)."""
-    from wincli.classical import reveal_coded
+def reveal_classical_file(
+    stego_path, out_dir=None, *, passphrase: str | None = None, method: str = "lsb"
+) -> Result:
+    """``win reveal --method lsb|jpeg``: every hidden secret at its own size (secret1.png ...)."""
     from wincli.io import ImageMeta, read_image, write_image
 
     stego, _ = read_image(stego_path)
-    found = reveal_coded(to_uint8(stego), passphrase=passphrase)
+    opts = {}
+    if method == "jpeg":
+        from wincli.lattice import read_shared
+
+        opts["shared"] = read_shared(stego_path)
+    found = _classical(method)[1](to_uint8(stego), passphrase=passphrase, **opts)
     targets = _reveal_targets(
         stego_path, out_dir, [f"secret{i}.png" for i in range(1, len(found) + 1)]
     )

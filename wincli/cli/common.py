@@ -112,13 +112,15 @@ ScaleOpt = Annotated[int, typer.Option("--scale", "-s", help="2 or 4.")]
 class Method(str, Enum):
     win = "win"
     lsb = "lsb"
+    jpeg = "jpeg"
 
 
 MethodOpt = Annotated[
     Method,
     typer.Option(
         "--method",
-        help="win (the network) or lsb (secrets as WebP/JPEG, encrypted, in the cover's low bits).",
+        help="win (the network), lsb (secrets as WebP/JPEG, encrypted, in the cover's low bits) "
+        "or jpeg (the same payload on a JPEG's lattice: survives sharing as JPEG q75 or better).",
     ),
 ]
 PassOpt = Annotated[

@@ -43,7 +43,11 @@ from wincli.cli.common import (
 
 BitsOpt = Annotated[int, typer.Option("--bits", help="lsb: low bits per cover channel, 1-4.")]
 CodecOpt = Annotated[
-    str, typer.Option("--codec", help="lsb: auto (the better of the two), webp or jpeg.")
+    str,
+    typer.Option(
+        "--codec",
+        help="lsb, jpeg: auto (the best that fits; jpeg: AVIF too), webp, jpeg or avif.",
+    ),
 ]
 FitOpt = Annotated[
     str | None,
@@ -60,7 +64,9 @@ PairOpt = Annotated[
 SecretsOpt = Annotated[
     int,
     typer.Option(
-        "-n", "--secrets", help="WIN: how many were hidden (must match the hide; lsb: not needed)."
+        "-n",
+        "--secrets",
+        help="WIN: how many were hidden (must match the hide; lsb, jpeg: not needed).",
     ),
 ]
 RevealOutOpt = Annotated[
@@ -129,19 +135,19 @@ def hide(
     """
     from wincli.errors import InputError
     from wincli.io import require_inputs
-    from wincli.verbs import hide_file, hide_lsb_file
+    from wincli.verbs import hide_classical_file, hide_file
 
     if not 1 <= len(secrets) <= 4:
         raise InputError(f"hide takes 1 to 4 secrets, got {len(secrets)}")
-    if method == Method.lsb:  # one validation for a file and a folder of covers
-        check_lsb_options(codec, bits, robust)
+    if method != Method.win:  # one validation for a file and a folder of covers
+        check_classical_options(method, codec, bits, robust)
     require_inputs([cover, *secrets])
     jobs = hide_jobs(cover, secrets, output, pair)
-    if method == Method.lsb:
+    if method != Method.win:
         key = get_passphrase(passphrase, ask_passphrase, confirm=True)
         for c, secs, target in jobs:
-            lsb = dict(bits=bits, passphrase=key, codec=codec, force_lossy=force_lossy)
-            report(hide_lsb_file(c, secs, target, check=check, **lsb))
+            opts = dict(bits=bits, passphrase=key, codec=codec, force_lossy=force_lossy)
+            report(hide_classical_file(c, secs, target, check=check, method=method.value, **opts))
         return
     conv = load_converter(
         "hiding", secrets=len(secrets), model=model, weights=weights, device=device,
@@ -158,15 +164,20 @@ def hide(
             advance()
 
 
-def check_lsb_options(codec: str, bits: int, robust: bool = False) -> None:
+def check_classical_options(method: Method, codec: str, bits: int, robust: bool = False) -> None:
     from wincli.errors import InputError
 
     if robust:
-        raise InputError("--robust is a WIN model; --method lsb does not survive a JPEG")
-    if codec not in ("auto", "webp", "jpeg"):
-        raise InputError(f"--codec must be auto, webp or jpeg, not {codec!r}")
+        survives = "is written to survive JPEG q75 or better" if method == Method.jpeg else (
+            "does not survive a JPEG (--method jpeg does)"
+        )  # fmt: skip
+        raise InputError(f"--robust is a WIN model; --method {method.value} {survives}")
+    if codec not in ("auto", "webp", "jpeg", "avif"):
+        raise InputError(f"--codec must be auto, webp, jpeg or avif, not {codec!r}")
     if not 1 <= bits <= 4:
         raise InputError(f"--bits must be 1 to 4, not {bits}")
+    if method == Method.jpeg and bits != 1:
+        raise InputError("--bits is for --method lsb; --method jpeg writes one bit per slot")
 
 
 def hide_jobs(cover: Path, secrets: list[Path], output: Path | None, pair: str):
@@ -204,11 +215,11 @@ def reveal(
 
     A WIN stego carries nothing that gives it away, so reveal cannot tell what was hidden: -n
     and --weights must be those of the hide, and an image with nothing hidden (or the wrong -n)
-    gives noise-like secrets without an error. --method lsb knows what it hid (its payload is
-    authenticated) and says so when nothing is there.
+    gives noise-like secrets without an error. --method lsb and jpeg know what they hid (the
+    payload is authenticated) and say so when nothing is there.
     """
     from wincli.errors import InputError
-    from wincli.verbs import reveal_file, reveal_lsb_file
+    from wincli.verbs import reveal_classical_file, reveal_file
 
     if not 1 <= secrets <= 4:
         raise InputError(f"--secrets must be 1 to 4, not {secrets}")
@@ -216,12 +227,12 @@ def reveal(
     per_file = len(files) > 1 or any(p.is_dir() for p in stegos)  # OUT/<stem>/secret1.png
     if output is not None and per_file:
         no_collisions(files, output)
-    if method == Method.lsb:
-        check_lsb_options("auto", 1, robust)
+    if method != Method.win:
+        check_classical_options(method, "auto", 1, robust)
         key = get_passphrase(passphrase, ask_passphrase)
         for f in files:
             dest = output / f.stem if (output is not None and per_file) else output
-            report(reveal_lsb_file(f, dest, passphrase=key))
+            report(reveal_classical_file(f, dest, passphrase=key, method=method.value))
         return
     conv = load_converter(
         "hiding",
