@@ -76,11 +76,11 @@ def hide(
     survives a JPEG of the stego at quality 75 or better (``bits`` does not apply).
     """
     if method in ("lsb", "jpeg"):
-        from wincli.classical import hide_lsb
-        from wincli.lattice import hide_jpeg
+        from wincli.verbs import classical_method
 
+        hide_fn, _ = classical_method(method)
         opts = {"bits": bits} if method == "lsb" else {}
-        stego, _ = (hide_lsb if method == "lsb" else hide_jpeg)(
+        stego, _ = hide_fn(
             _uint8(cover), [_uint8(s) for s in secrets], passphrase=passphrase, codec=codec, **opts
         )
         return Image.fromarray(stego)
@@ -108,16 +108,15 @@ def reveal(
     (``Image.open``) is read through its file, as ``win reveal`` reads it.
     """
     if method in ("lsb", "jpeg"):
-        from wincli.classical import reveal_coded
-        from wincli.lattice import read_shared, reveal_jpeg
+        from wincli.lattice import read_shared
+        from wincli.verbs import classical_method
 
         pixels = _uint8(stego)
-        if method == "lsb":
-            found = reveal_coded(pixels, passphrase=passphrase)
-        else:
-            path = getattr(stego, "filename", None) if isinstance(stego, Image.Image) else None
-            shared = read_shared(path) if path else None
-            found = reveal_jpeg(pixels, passphrase=passphrase, shared=shared)
+        opts = {}
+        path = getattr(stego, "filename", None) if isinstance(stego, Image.Image) else None
+        if method == "jpeg" and path:
+            opts["shared"] = read_shared(path)
+        found = classical_method(method)[1](pixels, passphrase=passphrase, **opts)
         return Image.fromarray(pixels), [Image.fromarray(c.decode()) for c in found]
     _method(method)
     conv = _conv(model, "hiding", secrets=secrets, **load)

@@ -315,8 +315,6 @@ def embed_bytes(
     (the thumbnail scheme predicts from them). Fresh salt and nonce each call; raises
     InputError when it does not fit.
     """
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
     if not 1 <= bits <= 4:
         raise InputError(f"--bits must be 1 to 4 (the cover keeps at least 4 bits), not {bits}")
     if len(data) + TAG > capacity(cover.shape, bits):
@@ -324,11 +322,7 @@ def embed_bytes(
             f"{len(data):,} bytes do not fit in a cover of {capacity(cover.shape, bits):,} bytes "
             f"at --bits {bits}"
         )
-    salt, nonce = os.urandom(16), os.urandom(12)
-    header = HEADER.pack(VERSION, bits, salt, nonce, len(data) + TAG)
-    key, seed = _kdf(passphrase, salt)
-    cipher = AESGCM(key).encrypt(nonce, data, header)
-
+    header, cipher, seed = seal(data, bits, passphrase)
     flat = cover.reshape(-1).copy()
     rng = np.random.default_rng()
     hslots = _header_slots(flat.size)
@@ -352,28 +346,37 @@ def header_bits(stego: np.ndarray) -> int:
 
 def extract_bytes(stego: np.ndarray, *, passphrase: str | None = None) -> bytes:
     """The bytes :func:`embed_bytes` hid; InputError (one line) when nothing authentic is found."""
-
     flat = stego.reshape(-1)
     hslots = _header_slots(flat.size)
     header = _from_symbols(flat[hslots].astype(np.int16) & 1, 1, HEADER.size)
     version, bits, salt, nonce, length = HEADER.unpack(header)
     if version != VERSION or not 1 <= bits <= 4 or not TAG < length <= capacity(stego.shape, bits):
         raise InputError(NOTHING)
-    _, seed = _kdf(passphrase, salt)
+    key, seed = _kdf(passphrase, salt)
     n_sym = -(-length * 8 // bits)
     slots = _payload_slots(flat.size, hslots, seed, n_sym)
     cipher = _from_symbols(flat[slots].astype(np.int16) % (1 << bits), bits, length)
-    return decrypt(header, cipher, passphrase)
+    return decrypt(header, cipher, key)
 
 
-def decrypt(header: bytes, cipher: bytes, passphrase: str | None) -> bytes:
-    """The plaintext of ``cipher`` under the key and nonce that ``header`` names (the header is
-    its associated data); InputError (``NOTHING``) when it is not authentic."""
+def seal(data: bytes, field: int, passphrase: str | None) -> tuple[bytes, bytes, int]:
+    """(header, AES-GCM ciphertext of ``data``, the key's permutation seed): a fresh salt and
+    nonce, ``field`` in the header's second byte (the LSB bits; the JPEG lattice's quality)."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    salt, nonce = os.urandom(16), os.urandom(12)
+    header = HEADER.pack(VERSION, field, salt, nonce, len(data) + TAG)
+    key, seed = _kdf(passphrase, salt)
+    return header, AESGCM(key).encrypt(nonce, data, header), seed
+
+
+def decrypt(header: bytes, cipher: bytes, key: bytes) -> bytes:
+    """The plaintext of ``cipher`` under ``key`` and the nonce that ``header`` names (the header
+    is its associated data); InputError (``NOTHING``) when it is not authentic."""
     from cryptography.exceptions import InvalidTag
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-    _, _, salt, nonce, _ = HEADER.unpack(header)
-    key, _ = _kdf(passphrase, salt)
+    nonce = HEADER.unpack(header)[3]
     try:
         return AESGCM(key).decrypt(nonce, cipher, header)
     except InvalidTag:

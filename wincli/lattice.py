@@ -24,7 +24,6 @@ damage or reveal says that nothing authentic was found.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +39,7 @@ from wincli.classical import (
     code_secrets,
     decrypt,
     pack_payload,
+    seal,
     unpack_payload,
 )
 from wincli.errors import InputError
@@ -67,7 +67,7 @@ class Lattice:
         self.rows, self.cols = (np.array(t) for t in zip(*ac[:POSITIONS], strict=True))
         self.steps = steps[self.rows, self.cols]  # (POSITIONS,)
         self.blocks = (shape[0] // 8, shape[1] // 8)
-        self.n_slots = self.blocks[0] * self.blocks[1] * POSITIONS
+        self.n_slots = _n_slots(shape)
         rng = np.random.Generator(np.random.PCG64(PUBLIC_SEED))
         keys = rng.bit_generator.random_raw(self.n_slots)
         self.order = np.argsort(keys, kind="stable")  # frame bit k -> slot order[k]
@@ -152,24 +152,26 @@ def _correct(rs, readings, start: int) -> bytes | None:
     return None
 
 
+def _n_slots(shape: tuple[int, ...]) -> int:
+    """Slots of an (H, W, ...) cover: ``POSITIONS`` per whole 8x8 block."""
+    return (shape[0] // 8) * (shape[1] // 8) * POSITIONS
+
+
 def capacity(shape: tuple[int, ...]) -> int:
     """Ciphertext bytes an (H, W, 3) cover holds."""
-    codewords = Lattice(shape).n_slots // (8 * 255)
+    codewords = _n_slots(shape) // (8 * 255)
     return max(0, codewords * DATA - HEADER.size)
 
 
 def embed_bytes(cover: np.ndarray, data: bytes, *, passphrase: str | None = None) -> np.ndarray:
     """Encrypt ``data`` and write it on the JPEG lattice of an (H, W, 3) uint8 ``cover``."""
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
     from reedsolo import RSCodec
 
     room = capacity(cover.shape)
     if len(data) + TAG > room:
         raise InputError(f"{len(data):,} bytes do not fit in a cover of {room:,} bytes")
-    salt, nonce = os.urandom(16), os.urandom(12)
-    header = HEADER.pack(VERSION, QUALITY, salt, nonce, len(data) + TAG)
-    key, _ = _kdf(passphrase, salt)
-    plain = header + AESGCM(key).encrypt(nonce, data, header)
+    header, cipher, _ = seal(data, QUALITY, passphrase)
+    plain = header + cipher
     plain += bytes(-len(plain) % DATA)
     coded = bytes(RSCodec(PARITY).encode(plain))
     bits = np.unpackbits(np.frombuffer(coded, dtype=np.uint8))
@@ -205,11 +207,12 @@ def extract_bytes(
 
     first = decode(255)
     header = first[: HEADER.size]
-    version, quality, _, _, length = HEADER.unpack(header)
+    version, quality, salt, _, length = HEADER.unpack(header)
     if version != VERSION or quality != QUALITY or not TAG < length <= capacity(stego.shape):
         raise lost
     plain = first if _frame_bytes(length) == 255 else decode(_frame_bytes(length))
-    return decrypt(header, plain[HEADER.size : HEADER.size + length], passphrase)
+    key, _ = _kdf(passphrase, salt)
+    return decrypt(header, plain[HEADER.size : HEADER.size + length], key)
 
 
 def hide_jpeg(

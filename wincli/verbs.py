@@ -225,7 +225,7 @@ def hide_classical_file(
     cover, meta = read_image(cover_path)
     read = [read_image(p) for p in secret_paths]
     secrets = [x for x, _ in read]
-    hide, _ = _classical(method)
+    hide, _ = classical_method(method)
     opts = {"bits": bits} if method == "lsb" else {}
     stego, coded = hide(
         to_uint8(cover),
@@ -249,7 +249,7 @@ def hide_classical_file(
     return result
 
 
-def _classical(method: str):
+def classical_method(method: str):
     """(hide, reveal_coded) of a classical method."""
     if method == "jpeg":
         from wincli.lattice import hide_jpeg, reveal_jpeg
@@ -268,7 +268,7 @@ def _check_classical(out, cover, secrets, passphrase, method: str) -> dict[str, 
     from wincli.metrics import psnr
 
     back, _ = read_image(out)
-    _, reveal = _classical(method)
+    _, reveal = classical_method(method)
     scores = {"stego": psnr(back, cover)}
     versions = {"": back}
     if method == "jpeg":
@@ -301,7 +301,7 @@ def reveal_classical_file(
         from wincli.lattice import read_shared
 
         opts["shared"] = read_shared(stego_path)
-    found = _classical(method)[1](to_uint8(stego), passphrase=passphrase, **opts)
+    found = classical_method(method)[1](to_uint8(stego), passphrase=passphrase, **opts)
     targets = _reveal_targets(
         stego_path, out_dir, [f"secret{i}.png" for i in range(1, len(found) + 1)]
     )
