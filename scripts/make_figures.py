@@ -5,6 +5,7 @@
 
 For every task with a JPEG-robust model, also ``NAME-jpeg-q90.png``: the stored image after a
 Pillow JPEG at q90 and what is restored from it, the plain model's row above the robust one's.
+For hiding-1, ``hiding-1-jpeg-q90.png`` puts ``--method jpeg``'s row below the plain model's.
 
 Hiding: cover | stego | |stego-cover| x20 | secret | revealed | |revealed-secret| x20 (Kodak
 kodim03 + kodim04). Rescaling: HR | LR (nearest-enlarged) | restored | |restored-HR| x20 (Set5
@@ -69,7 +70,26 @@ def sample(task, ev: Path, c: int) -> torch.Tensor:
     return task.pack([center(load_rgb(p), c) for p in paths])
 
 
-def jpeg_figure(task, convs: dict, x: torch.Tensor, quality: int, side: int) -> Image.Image:
+def jpeg_row(label: str, task, shared, back, truth, quality: int, side: int) -> Image.Image:
+    """One row: ``label``'s stored image as a JPEG, what came back and its x20 residual."""
+    return strip(
+        [
+            (f"{label}: {task.stored_name} as JPEG q{quality}", shared),
+            (f"{task.restored_verb} ({psnr(back, truth):.1f} dB)", back),
+            (f"|{task.restored_verb}-{task.restored_name}| x20", residual_map(back, truth)),
+        ],
+        side,
+    )
+
+
+def stack(rows: list[Image.Image]) -> Image.Image:
+    out = Image.new("RGB", (rows[0].width, sum(r.height for r in rows)), "white")
+    for i, r in enumerate(rows):
+        out.paste(r, (0, i * r.height))
+    return out
+
+
+def jpeg_figure(task, convs: dict, x: torch.Tensor, quality: int, side: int) -> list[Image.Image]:
     """One row per converter: its stored image after a Pillow JPEG, the first restored part
     and its x20 residual against the truth."""
     from wincli.jpeg import pillow_jpeg
@@ -79,20 +99,21 @@ def jpeg_figure(task, convs: dict, x: torch.Tensor, quality: int, side: int) -> 
     for label, conv in convs.items():
         shared = pillow_jpeg(conv.forward(x), quality)
         back = task.restored(conv.inverse(shared, size=tuple(x.shape[-2:])))[0]
-        rows.append(
-            strip(
-                [
-                    (f"{label}: {task.stored_name} as JPEG q{quality}", shared),
-                    (f"{task.restored_verb} ({psnr(back, truth):.1f} dB)", back),
-                    (f"|{task.restored_verb}-{task.restored_name}| x20", residual_map(back, truth)),
-                ],
-                side,
-            )
-        )
-    out = Image.new("RGB", (rows[0].width, sum(r.height for r in rows)), "white")
-    for i, r in enumerate(rows):
-        out.paste(r, (0, i * r.height))
-    return out
+        rows.append(jpeg_row(label, task, shared, back, truth, quality, side))
+    return rows
+
+
+def lattice_row(task, x: torch.Tensor, quality: int, side: int) -> Image.Image:
+    """``--method jpeg``'s row: the stego as a real JPEG file, the secret read back from it."""
+    from wincli.io import from_uint8
+    from wincli.lattice import hide_jpeg, reveal_jpeg, shared_copy
+
+    cover, secret = task.unpack(x)
+    stego, _ = hide_jpeg(to_uint8(cover), [to_uint8(secret)], passphrase="figure")
+    pixels, shared = shared_copy(stego, quality)
+    (coded,) = reveal_jpeg(pixels, passphrase="figure", shared=shared)
+    back = from_uint8(coded.decode())
+    return jpeg_row("--method jpeg", task, from_uint8(pixels), back, secret, quality, side)
 
 
 def jpeg_figures(ev: Path, out: Path, c: int, quality: int = 90) -> None:
@@ -106,8 +127,16 @@ def jpeg_figures(ev: Path, out: Path, c: int, quality: int = 90) -> None:
             for name, robust in (("plain", False), ("robust", True))
         }
         path = out / f"{plain.name}-jpeg-q{quality}.png"
-        jpeg_figure(task, convs, sample(task, ev, c), quality, c).save(path, optimize=True)
+        stack(jpeg_figure(task, convs, sample(task, ev, c), quality, c)).save(path, optimize=True)
         print(path)
+    hiding = next(r for r in load_registry() if r.default and r.task == "hiding" and r.secrets == 1)
+    x = sample(hiding.spec, ev, c)
+    plain = {"plain": Converter.load(hiding.spec, device="cpu", tile=None)}
+    rows = jpeg_figure(hiding.spec, plain, x, quality, c)
+    rows.append(lattice_row(hiding.spec, x, quality, c))
+    path = out / f"hiding-1-jpeg-q{quality}.png"
+    stack(rows).save(path, optimize=True)
+    print(path)
 
 
 def main(argv=None) -> None:
