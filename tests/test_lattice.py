@@ -102,6 +102,49 @@ def test_api_jpeg(tmp_path):
     assert found[0].size == (64, 48)
 
 
+def test_a_stego_revealed_the_wrong_way_names_the_method_that_hid_it(tmp_path, image_file):
+    """Revealing a classical stego with the WIN model (or the other classical method) would
+    write noise: each says which method hid it instead, and writes nothing."""
+    from wincli.classical import hide_lsb
+    from wincli.verbs import classical_payload
+
+    cover = tmp_path / "cover.png"
+    Image.fromarray(COVER).save(cover)
+    secret = image_file("s.png", 48, 64, seed=5)
+    lsb, lattice = tmp_path / "lsb.png", tmp_path / "lattice.png"
+    assert _run("hide", cover, secret, "-o", lsb, "--method", "lsb").exit_code == 0
+    assert _run("hide", cover, secret, "-o", lattice, "--method", "jpeg").exit_code == 0
+    shared = tmp_path / "shared.jpg"
+    Image.open(lattice).save(shared, quality=85)
+    cases = [
+        (lsb, "win", "lsb"),
+        (lattice, "win", "jpeg"),
+        (shared, "win", "jpeg"),
+        (lsb, "jpeg", "lsb"),
+        (lattice, "lsb", "jpeg"),
+    ]
+    for stego, method, hidden in cases:
+        out = tmp_path / f"out-{stego.stem}-{method}"
+        r = _run("reveal", stego, "--method", method, "-o", out)
+        assert r.exit_code == 2, (stego, method, r.output)
+        hint = f"was hidden with --method {hidden}; reveal it with --method {hidden}"
+        assert r.output == f"error: {stego}: {hint}\n"
+        assert not out.exists()
+    # the covers themselves and a classical stego's wrong passphrase say nothing of the kind
+    assert classical_payload(cover, COVER) is None
+    assert classical_payload(None, hide_lsb(COVER, [SECRET], passphrase="k")[0]) == "lsb"
+    r = _run("reveal", lattice, "--method", "jpeg", "--passphrase", "x", "-o", tmp_path / "o")
+    assert r.exit_code == 2 and "was hidden with" not in r.output
+
+
+def test_api_win_reveal_of_a_classical_stego_raises(tmp_path):
+    import wincli
+
+    stego = wincli.hide(Image.fromarray(COVER), [Image.fromarray(SECRET)], method="lsb")
+    with pytest.raises(InputError, match="method='lsb'"):
+        wincli.reveal(stego)
+
+
 @needs_data
 @pytest.mark.data
 @pytest.mark.slow

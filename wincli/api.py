@@ -119,6 +119,12 @@ def reveal(
         found = classical_method(method)[1](pixels, passphrase=passphrase, **opts)
         return Image.fromarray(pixels), [Image.fromarray(c.decode()) for c in found]
     _method(method)
+    from wincli.verbs import classical_payload
+
+    path = getattr(stego, "filename", None) if isinstance(stego, Image.Image) else None
+    classical = classical_payload(path, _uint8(stego))
+    if classical:
+        raise InputError(f"this stego was hidden with method={classical!r}; reveal it with that")
     conv = _conv(model, "hiding", secrets=secrets, **load)
     cover, *found = conv.config.spec.unpack(conv.inverse(_rgb(stego)))
     return _pil(cover), [_pil(s) for s in found]

@@ -344,14 +344,31 @@ def header_bits(stego: np.ndarray) -> int:
     return HEADER.unpack(header)[1]
 
 
-def extract_bytes(stego: np.ndarray, *, passphrase: str | None = None) -> bytes:
-    """The bytes :func:`embed_bytes` hid; InputError (one line) when nothing authentic is found."""
+def _header(stego: np.ndarray) -> tuple[bytes, np.ndarray] | None:
+    """(the header :func:`embed_bytes` wrote, its slots), or None when ``stego`` has none."""
     flat = stego.reshape(-1)
     hslots = _header_slots(flat.size)
     header = _from_symbols(flat[hslots].astype(np.int16) & 1, 1, HEADER.size)
-    version, bits, salt, nonce, length = HEADER.unpack(header)
+    version, bits, _, _, length = HEADER.unpack(header)
     if version != VERSION or not 1 <= bits <= 4 or not TAG < length <= capacity(stego.shape, bits):
+        return None
+    return header, hslots
+
+
+def carries(stego: np.ndarray) -> bool:
+    """Whether ``stego`` holds a payload of :func:`embed_bytes` (its public header, read
+    without the passphrase)."""
+    return _header(stego) is not None
+
+
+def extract_bytes(stego: np.ndarray, *, passphrase: str | None = None) -> bytes:
+    """The bytes :func:`embed_bytes` hid; InputError (one line) when nothing authentic is found."""
+    found = _header(stego)
+    if found is None:
         raise InputError(NOTHING)
+    header, hslots = found
+    flat = stego.reshape(-1)
+    _, bits, salt, _, length = HEADER.unpack(header)
     key, seed = _kdf(passphrase, salt)
     n_sym = -(-length * 8 // bits)
     slots = _payload_slots(flat.size, hslots, seed, n_sym)

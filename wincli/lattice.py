@@ -93,13 +93,24 @@ class Lattice:
         carries. ``shared``: the (8, 8) luma table of the JPEG it was decoded from; its coefficients
         are first put back on that JPEG's own lattice (the decoding's 8-bit rounding moved
         them), which leaves this lattice's whole half step as margin."""
-        coefs, _ = self._coefs(rgb)
-        c = coefs[:, self.rows, self.cols]  # (blocks, POSITIONS)
+        block, pos = np.divmod(self.order[:count], POSITIONS)
+        needed, which = np.unique(block, return_inverse=True)
+        c = self._block_coefs(rgb, needed)[which, self.rows[pos], self.cols[pos]]
         if shared is not None:
-            own = shared[self.rows, self.cols]
+            own = shared[self.rows[pos], self.cols[pos]]
             c = np.round(c / own) * own
-        q = np.round(c / self.steps).reshape(-1)[self.order[:count]]
+        q = np.round(c / self.steps[pos])
         return (np.abs(q) % 2).astype(np.uint8)
+
+    def _block_coefs(self, rgb: np.ndarray, blocks: np.ndarray) -> np.ndarray:
+        """(len(blocks), 8, 8) DCT of the level-shifted luma of the numbered 8x8 blocks (row
+        by row), as :meth:`_coefs` computes it for all of them."""
+        bi, bj = np.divmod(blocks, self.blocks[1])
+        r = (bi[:, None] * 8 + np.arange(8))[:, :, None]
+        c = (bj[:, None] * 8 + np.arange(8))[:, None, :]
+        f = rgb[r, c].astype(np.float64)
+        y = f @ LUMA if f.ndim == 4 else f
+        return self.m @ (y - 128) @ self.m.T
 
     def write(self, cover: np.ndarray, bits: np.ndarray) -> np.ndarray:
         """``cover`` (H, W, 3) uint8 with ``bits`` in the first frame slots: each coefficient
@@ -178,12 +189,9 @@ def embed_bytes(cover: np.ndarray, data: bytes, *, passphrase: str | None = None
     return Lattice(cover.shape).write(cover, bits)
 
 
-def extract_bytes(
-    stego: np.ndarray, *, passphrase: str | None = None, shared: Shared | None = None
-) -> bytes:
-    """The bytes :func:`embed_bytes` hid; InputError (one line) when nothing authentic is
-    found or the codes cannot correct what a re-encoding did to it. ``shared``: what the JPEG
-    file ``stego`` was decoded from holds (:func:`read_shared`), if it was one."""
+def _open(stego: np.ndarray, shared: Shared | None):
+    """(decode, the first codeword, the header's fields) of the frame ``stego`` carries;
+    InputError (one line) when there is none or the codes cannot correct it."""
     from reedsolo import RSCodec
 
     lattice, rs = Lattice(stego.shape), RSCodec(PARITY)
@@ -206,13 +214,33 @@ def extract_bytes(
         return bytes(out)
 
     first = decode(255)
-    header = first[: HEADER.size]
-    version, quality, salt, _, length = HEADER.unpack(header)
+    fields = HEADER.unpack(first[: HEADER.size])
+    version, quality, _, _, length = fields
     if version != VERSION or quality != QUALITY or not TAG < length <= capacity(stego.shape):
         raise lost
+    return decode, first, fields
+
+
+def carries(stego: np.ndarray, shared: Shared | None = None) -> bool:
+    """Whether ``stego`` holds a frame of :func:`embed_bytes` (its header decodes, without the
+    passphrase); ``shared`` as for :func:`extract_bytes`."""
+    try:
+        _open(stego, shared)
+    except InputError:
+        return False
+    return True
+
+
+def extract_bytes(
+    stego: np.ndarray, *, passphrase: str | None = None, shared: Shared | None = None
+) -> bytes:
+    """The bytes :func:`embed_bytes` hid; InputError (one line) when nothing authentic is
+    found or the codes cannot correct what a re-encoding did to it. ``shared``: what the JPEG
+    file ``stego`` was decoded from holds (:func:`read_shared`), if it was one."""
+    decode, first, (_, _, salt, _, length) = _open(stego, shared)
     plain = first if _frame_bytes(length) == 255 else decode(_frame_bytes(length))
     key, _ = _kdf(passphrase, salt)
-    return decrypt(header, plain[HEADER.size : HEADER.size + length], key)
+    return decrypt(first[: HEADER.size], plain[HEADER.size : HEADER.size + length], key)
 
 
 def hide_jpeg(

@@ -190,6 +190,12 @@ def reveal_file(
     from wincli.io import read_image, write_image
 
     stego, meta = read_image(stego_path)
+    classical = classical_payload(stego_path, to_uint8(stego))
+    if classical:
+        raise InputError(
+            f"{stego_path}: was hidden with --method {classical}; reveal it with --method "
+            f"{classical}"
+        )
     n = conv.config.secrets
     names = [f"secret{i}.png" for i in range(1, n + 1)] + (["cover.png"] if with_cover else [])
     targets = _reveal_targets(stego_path, out_dir, names, force_lossy)
@@ -289,6 +295,21 @@ def _shrunk(coded) -> bool:
         return im.size != coded.size
 
 
+def classical_payload(path, pixels, skip: str | None = None) -> str | None:
+    """The classical method ("lsb", "jpeg") whose payload the (H, W, 3) uint8 ``pixels`` read
+    from ``path`` (None: not from a file) carry, found by its public header (no passphrase
+    needed); None when neither (``skip``: do not look for that one)."""
+    from wincli.classical import carries as lsb_carries
+    from wincli.lattice import carries as jpeg_carries
+    from wincli.lattice import read_shared
+
+    if skip != "lsb" and lsb_carries(pixels):
+        return "lsb"
+    if skip != "jpeg" and jpeg_carries(pixels, read_shared(path) if path else None):
+        return "jpeg"
+    return None
+
+
 def reveal_classical_file(
     stego_path, out_dir=None, *, passphrase: str | None = None, method: str = "lsb"
 ) -> Result:
@@ -296,12 +317,21 @@ def reveal_classical_file(
     from wincli.io import ImageMeta, read_image, write_image
 
     stego, _ = read_image(stego_path)
+    pixels = to_uint8(stego)
     opts = {}
     if method == "jpeg":
         from wincli.lattice import read_shared
 
         opts["shared"] = read_shared(stego_path)
-    found = classical_method(method)[1](to_uint8(stego), passphrase=passphrase, **opts)
+    try:
+        found = classical_method(method)[1](pixels, passphrase=passphrase, **opts)
+    except InputError:
+        other = classical_payload(stego_path, pixels, skip=method)
+        if other is None:
+            raise
+        raise InputError(
+            f"{stego_path}: was hidden with --method {other}; reveal it with --method {other}"
+        ) from None
     targets = _reveal_targets(
         stego_path, out_dir, [f"secret{i}.png" for i in range(1, len(found) + 1)]
     )
