@@ -7,11 +7,12 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from tests.conftest import smooth_image
+from tests.conftest import DATA, needs_data, smooth_image
 from wincli.classical import (
     NOTHING,
     capacity,
     code_secret,
+    has_avif,
     hide_lsb,
     reveal_coded,
     reveal_lsb,
@@ -153,3 +154,35 @@ def test_authentic_but_malformed_payload_is_a_clean_error():
     assert extract_bytes(stego) == b"\x02\x00garbage"
     with pytest.raises(InputError, match="malformed"):
         reveal_lsb(stego)
+
+
+@needs_data
+@pytest.mark.skipif(not has_avif(), reason="this Pillow cannot write AVIF")
+def test_avif_secret_is_coded_with_more_effort_than_the_encoders_default():
+    """On a photo, the AVIF stream fits its budget and decodes closer than the best quality
+    that fits at the encoder's default effort."""
+    import io
+
+    from wincli.metrics import psnr
+
+    with Image.open(DATA / "eval" / "Kodak24" / "kodim07.png") as im:
+        rgb = np.asarray(im.convert("RGB"))[:256, :256].copy()
+    budget = 1500
+    coded = code_secret(rgb, budget, "avif")
+    assert coded.codec == "avif" and len(coded.stream) <= budget
+
+    def default(q: int) -> bytes:
+        buf = io.BytesIO()
+        Image.fromarray(rgb).save(buf, "AVIF", quality=q)
+        return buf.getvalue()
+
+    lo, hi, fits = 0, 100, None
+    while lo <= hi:
+        q = (lo + hi) // 2
+        if len(data := default(q)) <= budget:
+            fits, lo = data, q + 1
+        else:
+            hi = q - 1
+    with Image.open(io.BytesIO(fits)) as im:
+        base = psnr(np.asarray(im.convert("RGB")), rgb)
+    assert psnr(coded.decode(), rgb) > base + 0.1
