@@ -88,8 +88,9 @@ ROBUST_FLOORS = {  # task name -> {JPEG quality (None: the PNG itself): {metric:
     # reaches, above the plain model's 25.81 / 24.59 and bicubic's 25.44 / 24.64
     "rescaling-x4": {None: {"hr": 31.0}, 90: {"hr": 26.9}, 75: {"hr": 25.6}},
     "hiding-1": {90: {"stego": 35.0, "secret": 28.0}, 75: {"secret": 25.0}},
-    # decolorization clears its q90 target (36.0) and ships below its q75 one (33.0): 32.61
-    "decolorization": {None: {"color": 40.6}, 90: {"color": 37.6}, 75: {"color": 32.3}},
+    # decolorization clears its targets (q90 >= 36.0, q75 >= 33.0) with room: these floors hold
+    # what it reaches
+    "decolorization": {None: {"color": 40.2}, 90: {"color": 38.0}, 75: {"color": 33.3}},
 }
 ROBUST_SETS = {
     "rescaling": ("Set5", None),
