@@ -203,7 +203,10 @@ def test_registry_records_follow_the_schema():
             assert set(enc["recipe"]) <= ENCODER_RECIPE_KEYS
             assert all("one_pass" in entry for entry in rec["metrics"].values()), rec["name"]
         if "robust" in rec:  # trained through JPEG: its qualities, and its numbers after each
-            assert set(rec["robust"]) == ROBUST_KEYS and not rec["default"], rec["name"]
+            assert ROBUST_KEYS <= set(rec["robust"]) <= ROBUST_KEYS | {"stages"}, rec["name"]
+            assert not rec["default"], rec["name"]
+            for stage in rec["robust"].get("stages", []):  # a model continued at other qualities
+                assert set(stage) == ROBUST_KEYS | {"steps"}, rec["name"]
             for entry in rec["metrics"].values():
                 assert {"jpeg_q95", "jpeg_q90", "jpeg_q75", "jpeg_q50"} <= set(entry), rec["name"]
 

@@ -58,9 +58,15 @@ def render_model_cards(records) -> str:
         if recipe.get("steps"):
             out.append(f"- steps: {recipe['steps']}; data: {recipe.get('data', '-')}")
         if rec.robust:
+            stages = rec.robust.get("stages") or [rec.robust]
+            through = ", then ".join(
+                f"q{s['jpeg']} for {s['share']:.0%} of each batch"
+                + (f" ({s['steps']} steps)" if s.get("steps") else "")
+                for s in stages
+            )
             out.append(
-                f"- JPEG-robust (`--robust`): trained through a real JPEG at q{rec.robust['jpeg']} "
-                f"for {rec.robust['share']:.0%} of each batch, the rest lossless"
+                f"- JPEG-robust (`--robust`): trained through a real JPEG at {through}, the rest "
+                "lossless"
             )
         if rec.encoder:
             enc = rec.encoder

@@ -69,8 +69,10 @@ class WeightsRecord:
     # sha256, config, recipe, metrics; empty when none ships.
     encoder: dict[str, Any] = field(default_factory=dict)
     # A model trained for files that get re-encoded as JPEG (``win train --jpeg``): the
-    # qualities it was trained over ("jpeg": "70-95"), the share of each batch ("share"); its
-    # numbers after each JPEG quality are in ``metrics`` ("jpeg" sections). Empty: a lossless one.
+    # qualities it was trained over ("jpeg": "70-95"), the share of each batch ("share"), and
+    # for a model continued at other qualities, each stage's ("stages": [{"jpeg", "share",
+    # "steps"}]); its numbers after each JPEG quality are in ``metrics`` ("jpeg" sections).
+    # Empty: a lossless one.
     robust: dict[str, Any] = field(default_factory=dict)
 
     @property
