@@ -132,6 +132,8 @@ def test_a_stego_revealed_the_wrong_way_names_the_method_that_hid_it(tmp_path, i
         assert not out.exists()
     # the covers themselves and a classical stego's wrong passphrase say nothing of the kind
     assert classical_payload(cover, COVER) is None
+    for side in (1, 4, 9):  # too small for either header
+        assert classical_payload(None, np.zeros((side, side, 3), np.uint8)) is None
     assert classical_payload(None, hide_lsb(COVER, [SECRET], passphrase="k")[0]) == "lsb"
     r = _run("reveal", lattice, "--method", "jpeg", "--passphrase", "x", "-o", tmp_path / "o")
     assert r.exit_code == 2 and "was hidden with" not in r.output

@@ -368,7 +368,10 @@ def _header(stego: np.ndarray) -> tuple[bytes, np.ndarray] | None:
 def carries(stego: np.ndarray) -> bool:
     """Whether ``stego`` holds a payload of :func:`embed_bytes` (its public header, read
     without the passphrase)."""
-    return _header(stego) is not None
+    try:
+        return _header(stego) is not None
+    except InputError:  # too small to hold a header
+        return False
 
 
 def extract_bytes(stego: np.ndarray, *, passphrase: str | None = None) -> bytes:
