@@ -192,10 +192,7 @@ def reveal_file(
     stego, meta = read_image(stego_path)
     classical = classical_payload(stego_path, to_uint8(stego))
     if classical:
-        raise InputError(
-            f"{stego_path}: was hidden with --method {classical}; reveal it with --method "
-            f"{classical}"
-        )
+        raise hidden_with(stego_path, classical)
     n = conv.config.secrets
     names = [f"secret{i}.png" for i in range(1, n + 1)] + (["cover.png"] if with_cover else [])
     targets = _reveal_targets(stego_path, out_dir, names, force_lossy)
@@ -310,6 +307,12 @@ def classical_payload(path, pixels, skip: str | None = None) -> str | None:
     return None
 
 
+def hidden_with(path, method: str) -> InputError:
+    """The error for a stego revealed other than with the classical ``method`` that hid it."""
+    fix = f"reveal it with --method {method}"
+    return InputError(f"{path}: was hidden with --method {method}; {fix}")
+
+
 def reveal_classical_file(
     stego_path, out_dir=None, *, passphrase: str | None = None, method: str = "lsb"
 ) -> Result:
@@ -329,9 +332,7 @@ def reveal_classical_file(
         other = classical_payload(stego_path, pixels, skip=method)
         if other is None:
             raise
-        raise InputError(
-            f"{stego_path}: was hidden with --method {other}; reveal it with --method {other}"
-        ) from None
+        raise hidden_with(stego_path, other) from None
     targets = _reveal_targets(
         stego_path, out_dir, [f"secret{i}.png" for i in range(1, len(found) + 1)]
     )
