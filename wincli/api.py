@@ -107,22 +107,21 @@ def reveal(
     ``InputError`` when nothing is hidden or the passphrase is wrong. A JPEG opened from a file
     (``Image.open``) is read through its file, as ``win reveal`` reads it.
     """
+    from wincli.verbs import classical_method, classical_payload
+
+    if method not in ("lsb", "jpeg"):
+        _method(method)
+    pixels = _uint8(stego)
+    path = getattr(stego, "filename", None) if isinstance(stego, Image.Image) else None
     if method in ("lsb", "jpeg"):
         from wincli.lattice import read_shared
-        from wincli.verbs import classical_method
 
-        pixels = _uint8(stego)
         opts = {}
-        path = getattr(stego, "filename", None) if isinstance(stego, Image.Image) else None
         if method == "jpeg" and path:
             opts["shared"] = read_shared(path)
         found = classical_method(method)[1](pixels, passphrase=passphrase, **opts)
         return Image.fromarray(pixels), [Image.fromarray(c.decode()) for c in found]
-    _method(method)
-    from wincli.verbs import classical_payload
-
-    path = getattr(stego, "filename", None) if isinstance(stego, Image.Image) else None
-    classical = classical_payload(path, _uint8(stego))
+    classical = classical_payload(path, pixels)
     if classical:
         raise InputError(f"this stego was hidden with method={classical!r}; reveal it with that")
     conv = _conv(model, "hiding", secrets=secrets, **load)
