@@ -167,3 +167,40 @@ def test_a_new_restorer_starts_as_the_identity_and_round_trips_through_a_file(na
     assert back.config.restorer == 16 and "restorer" not in plain.config.to_dict()
     assert torch.equal(back.inverse(y), robust.inverse(y))
     assert not torch.equal(back.inverse(y), plain.inverse(y))
+
+
+@pytest.mark.parametrize("variant", ["win", "win-naive"])
+@pytest.mark.parametrize(
+    "task,kw",
+    [("rescaling", dict(scale=2)), ("rescaling", dict(scale=4)), ("hiding", dict(secrets=1))],
+)
+def test_growing_to_the_paper_preset_keeps_the_function(task, kw, variant):
+    """``--grow paper``: wider dense blocks (new channels unread) and identity couplings; the
+    grown network is the paper's architecture and computes what the source computes, forward
+    and inverse, to float rounding."""
+    from wincli.models import preset_config
+    from wincli.models.grow import grow, grow_targets
+
+    torch.manual_seed(0)
+    net = perturb(build_model(task, variant=variant, preset="cpu", **kw), 0.05).eval()
+    grown = grow(net, **grow_targets(net.config, ["paper"])).eval()
+    assert grown.config == preset_config(task, variant=variant, preset="paper", **kw)
+    assert count_params(grown) > 3 * count_params(net)
+    x = torch.rand(1, net.config.c_in, 16, 16)
+    with torch.no_grad():
+        y = net(x)
+        assert torch.allclose(grown(x), y, rtol=1e-4, atol=1e-5)
+        # the perturbed x4 inverse amplifies float rounding (outputs in the hundreds)
+        assert torch.allclose(grown.inverse(y), net.inverse(y), rtol=1e-3, atol=1e-3)
+
+
+def test_growth_refuses_what_it_cannot_keep_and_shrinking():
+    from wincli.models.grow import grow, grow_targets
+
+    net = build_model("rescaling", scale=2, preset="cpu")
+    with pytest.raises(ValueError, match="only couplings"):
+        grow_targets(net.config, ["width=64"])
+    with pytest.raises(ValueError, match="not shrink"):
+        grow(net, growth=8)
+    with pytest.raises(ValueError, match="unknown preset"):
+        grow_targets(net.config, ["huge"])

@@ -307,7 +307,9 @@ def test_resume_refuses_a_changed_recipe(image_dir, tmp_path):
     train(TrainOptions(resume=str(run), lr=2e-3, steps=3))  # the same value is fine
 
 
-def test_init_from_can_grow_couplings_but_not_change_widths(image_dir, tmp_path, checkpoints):
+def test_init_from_grows_couplings_and_dense_blocks_but_never_shrinks(
+    image_dir, tmp_path, checkpoints
+):
     from wincli.checkpoint import load_model
     from wincli.errors import InputError
 
@@ -321,14 +323,24 @@ def test_init_from_can_grow_couplings_but_not_change_widths(image_dir, tmp_path,
         assert torch.equal(grown(x), start(x))
     train(_opts(image_dir, run, resume=str(run), steps=3, lr=0.0))  # resumes the grown network
     assert load_model(run / "model.safetensors").config.couplings == 3
-    with pytest.raises(InputError, match="can gain couplings, not lose them"):
+    with pytest.raises(InputError, match="can grow, not shrink"):
         train(
             _opts(
                 image_dir, tmp_path / "less", init_from=str(run / "model.safetensors"), couplings=2
             )
         )
-    with pytest.raises(InputError, match="cannot change width"):
-        train(_opts(image_dir, tmp_path / "wider", init_from=str(src), growth=8))
+    with pytest.raises(InputError, match="can grow, not shrink"):
+        train(_opts(image_dir, tmp_path / "narrower", init_from=str(src), growth=8))
+    with pytest.raises(InputError, match="only couplings"):
+        train(_opts(image_dir, tmp_path / "w", init_from=str(src), grow=["width=64"]))
+    with pytest.raises(InputError, match="--init-from"):
+        train(_opts(image_dir, tmp_path / "alone", grow=["paper"]))
+    wider = tmp_path / "wider"
+    train(_opts(image_dir, wider, steps=1, init_from=str(src), grow=["growth=24"], lr=0.0))
+    net = load_model(wider / "model.safetensors")
+    assert net.config.growth == 24
+    with torch.no_grad():
+        assert (net(x) - start(x)).abs().max() < 1e-5
 
 
 def test_tiny_images_are_skipped_with_a_warning_even_when_held_out(image_dir, tmp_path):

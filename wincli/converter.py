@@ -24,6 +24,7 @@ from wincli.errors import InputError
 from wincli.imaging import quantize_8bit, round8
 from wincli.models import InvertibleNet, preset_config
 from wincli.options import InferenceOptions
+from wincli.precision import Precision, autocast, pick_precision
 from wincli.refine import Refine, default_refine, encode, refine_stored
 from wincli.tasks import Task, as_task
 from wincli.tiling import auto_tile, count_tiles, tiled_apply
@@ -52,7 +53,9 @@ class Converter:
     device: torch.device
     tile: int | str | None = None  # units, "auto" or None (whole image)
     halo: int = DEFAULT_HALO
-    half: bool = False
+    # fp32, or the autocast precision of the dense blocks (wincli/precision.py); weights stay
+    # float32 either way
+    precision: Precision = Precision("fp32", "the default")
     source: str = ""
     note: str = ""  # the registry's status line for the loaded checkpoint (e.g. "early ...")
     bytes_per_pixel: float | None = None  # measured (registry); None: the preset's figure
@@ -101,19 +104,24 @@ class Converter:
         if o.threads is not None:
             torch.set_num_threads(o.threads)
         dev = pick_device(o.device)
-        if o.half and dev.type != "cuda":
-            raise InputError("--half needs a CUDA device")
+        if o.half and o.precision not in ("auto", "fp16"):
+            raise InputError(
+                f"--half is --precision fp16; it contradicts --precision {o.precision}"
+            )
         net, rec, source = _network(o, as_task(task, secrets=secrets, scale=scale))
+        try:
+            precision = pick_precision(
+                "fp16" if o.half else o.precision, dev, rec.bf16_ok if rec else None
+            )
+        except ValueError as e:
+            raise InputError(str(e)) from None
         encoder = _load_encoder(o, rec, net)
         net = net.to(dev).eval()
-        if o.half:
-            net = net.half()
-            encoder = encoder.half() if encoder is not None else None
         return cls(
             net=net,
             device=dev,
             tile=o.tile,
-            half=o.half,
+            precision=precision,
             source=source,
             note=rec.status if rec else "",
             bytes_per_pixel=rec.bytes_per_pixel if rec else None,  # a file: its preset's figure
@@ -153,7 +161,7 @@ class Converter:
             return None
         if self.tile == "auto":
             grow = max(1.0, (unit_out / unit_in) ** 2)  # output pixels per input pixel
-            bpp = self.planned_bytes_per_pixel() * grow * memory * (2 if self.half else 4) / 4
+            bpp = self.planned_bytes_per_pixel() * grow * memory
             return auto_tile(self.device, bpp, unit_in)
         return max(int(self.tile) // unit_in, 4)
 
@@ -169,14 +177,13 @@ class Converter:
         """``fn`` over ``x`` whole or tile by tile; the progress callbacks hear of
         ``steps_per_tile`` steps per tile (``fn`` reports all but the last through
         ``on_tile``)."""
-        dtype = torch.float16 if self.half else torch.float32
         tile = self._tile_units(unit_in, unit_out, memory)
         fmt = self._format
 
         def call(part: torch.Tensor) -> torch.Tensor:
-            with torch.inference_mode():
-                out = fn(part.to(self.device, dtype).contiguous(memory_format=fmt))
-                return out.float().cpu().contiguous()
+            with torch.inference_mode(), autocast(self.device, self.precision):
+                out = fn(part.to(self.device, torch.float32).contiguous(memory_format=fmt))
+            return out.float().cpu().contiguous()
 
         h, w = x.shape[-2:]
         n = 1 if tile is None else count_tiles(h // unit_in, w // unit_in, tile)

@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from wincli.precision import full_precision
+
 QUALITIES = (95, 90, 75, 50)  # the qualities `win eval` reports
 
 # ITU T.81 Annex K tables (the ones libjpeg scales by the quality)
@@ -161,8 +163,10 @@ class JpegChannel:
         n = max(1, round(self.share * b))
         picked = sorted(torch.randperm(b)[:n].tolist())
         qualities = torch.randint(self.low, self.high + 1, (n,)).tolist()
-        out = stored.clone()
-        out[picked] = jpeg_ste(stored[picked], qualities).to(stored.dtype)
+        off, full = full_precision(stored)  # DCTs and quantisation in float32 under autocast
+        with off:
+            out = full.clone()
+            out[picked] = jpeg_ste(full[picked], qualities)
         return out
 
 

@@ -74,6 +74,20 @@ class WeightsRecord:
     # "steps"}]); its numbers after each JPEG quality are in ``metrics`` ("jpeg" sections).
     # Empty: a lossless one.
     robust: dict[str, Any] = field(default_factory=dict)
+    # The restored PSNR's change in bf16 against fp32 through 8-bit files ("delta_db": {set:
+    # dB}, "command": how it was measured); ``--precision auto`` uses bf16 only when every
+    # change is within ``wincli.precision.AUTO_MAX_LOSS_DB``. Empty: never measured (fp32).
+    bf16: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def bf16_ok(self) -> bool | None:
+        """bf16 measured within the bound (True), measured outside it (False), or unknown."""
+        from wincli.precision import AUTO_MAX_LOSS_DB
+
+        deltas = self.bf16.get("delta_db", {})
+        if not deltas:
+            return None
+        return all(d >= -AUTO_MAX_LOSS_DB for d in deltas.values())
 
     @property
     def model_config(self) -> ModelConfig:

@@ -54,7 +54,15 @@ TileOpt = Annotated[
         "activations) or 0 (the whole image at once).",
     ),
 ]
-HalfOpt = Annotated[bool, typer.Option("--half", help="float16 inference (CUDA only).")]
+HalfOpt = Annotated[bool, typer.Option("--half", help="Same as --precision fp16.")]
+PrecisionOpt = Annotated[
+    str,
+    typer.Option(
+        "--precision",
+        help="auto (bf16 where the CPU or GPU has bf16 units and the model's measured loss in "
+        "bf16 is at most 0.05 dB, else fp32), fp32, bf16 or fp16 (CUDA).",
+    ),
+]
 RefineOpt = Annotated[
     str | None,
     typer.Option(
@@ -259,6 +267,7 @@ def load_converter(
     device="auto",
     tile=None,
     half=False,
+    precision="auto",
     verbose=False,
     refine=None,
     encoder="auto",
@@ -282,6 +291,7 @@ def load_converter(
         device=device,
         tile=parse_tile(tile),
         half=half,
+        precision=precision,
         refine=refine,
         encoder=encoder,
         threads=threads,
@@ -289,7 +299,11 @@ def load_converter(
     )
     conv = Converter.load(task, secrets=secrets, scale=scale, options=options)
     if verbose:
-        typer.echo(f"device: {conv.device}; weights: {conv.source}", err=True)
+        typer.echo(
+            f"device: {conv.device}; precision: {conv.precision.name} ({conv.precision.reason}); "
+            f"weights: {conv.source}",
+            err=True,
+        )
         if conv.note:
             typer.echo(f"note: {conv.note}", err=True)
     return conv

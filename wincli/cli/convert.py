@@ -19,6 +19,7 @@ from wincli.cli.common import (
     MethodOpt,
     ModelOpt,
     PassOpt,
+    PrecisionOpt,
     RefineOpt,
     RobustOpt,
     ScaleOpt,
@@ -114,6 +115,7 @@ def hide(
     device: DeviceOpt = "auto",
     tile: TileOpt = None,
     half: HalfOpt = False,
+    precision: PrecisionOpt = "auto",
     check: CheckOpt = False,
     force_lossy: LossyOpt = False,
     verbose: VerboseOpt = False,
@@ -151,7 +153,8 @@ def hide(
         return
     conv = load_converter(
         "hiding", secrets=len(secrets), model=model, weights=weights, device=device,
-        tile=tile, half=half, verbose=verbose, threads=threads, robust=robust,
+        tile=tile, half=half, precision=precision, verbose=verbose, threads=threads,
+        robust=robust,
     )  # fmt: skip
     with progress_bar(conv, len(jobs)) as advance:
         for c, secs, target in jobs:
@@ -203,6 +206,7 @@ def reveal(
     device: DeviceOpt = "auto",
     tile: TileOpt = None,
     half: HalfOpt = False,
+    precision: PrecisionOpt = "auto",
     verbose: VerboseOpt = False,
     threads: ThreadsOpt = None,
     strip_metadata: StripOpt = False,
@@ -235,17 +239,9 @@ def reveal(
             report(reveal_classical_file(f, dest, passphrase=key, method=method.value))
         return
     conv = load_converter(
-        "hiding",
-        secrets=secrets,
-        model=model,
-        weights=weights,
-        device=device,
-        tile=tile,
-        half=half,
-        verbose=verbose,
-        threads=threads,
-        robust=robust,
-    )
+        "hiding", secrets=secrets, model=model, weights=weights, device=device, tile=tile,
+        half=half, precision=precision, verbose=verbose, threads=threads, robust=robust,
+    )  # fmt: skip
     for f in files:
         dest = output / f.stem if (output is not None and per_file) else output
         with progress_bar(conv):
@@ -268,6 +264,7 @@ def downscale(
     device: DeviceOpt = "auto",
     tile: TileOpt = None,
     half: HalfOpt = False,
+    precision: PrecisionOpt = "auto",
     check: CheckOpt = False,
     force_lossy: LossyOpt = False,
     verbose: VerboseOpt = False,
@@ -295,6 +292,7 @@ def downscale(
         device=device,
         tile=tile,
         half=half,
+        precision=precision,
         verbose=verbose,
         refine=refine,
         encoder=encoder,
@@ -316,6 +314,7 @@ def upscale(
     device: DeviceOpt = "auto",
     tile: TileOpt = None,
     half: HalfOpt = False,
+    precision: PrecisionOpt = "auto",
     verbose: VerboseOpt = False,
     threads: ThreadsOpt = None,
     strip_metadata: StripOpt = False,
@@ -337,6 +336,7 @@ def upscale(
         device=device,
         tile=tile,
         half=half,
+        precision=precision,
         verbose=verbose,
         threads=threads,
         robust=robust,
@@ -355,6 +355,7 @@ def decolorize(
     device: DeviceOpt = "auto",
     tile: TileOpt = None,
     half: HalfOpt = False,
+    precision: PrecisionOpt = "auto",
     check: CheckOpt = False,
     force_lossy: LossyOpt = False,
     verbose: VerboseOpt = False,
@@ -380,6 +381,7 @@ def decolorize(
         device=device,
         tile=tile,
         half=half,
+        precision=precision,
         verbose=verbose,
         refine=refine,
         encoder=encoder,
@@ -401,6 +403,7 @@ def colorize(
     device: DeviceOpt = "auto",
     tile: TileOpt = None,
     half: HalfOpt = False,
+    precision: PrecisionOpt = "auto",
     verbose: VerboseOpt = False,
     threads: ThreadsOpt = None,
     strip_metadata: StripOpt = False,
@@ -420,6 +423,7 @@ def colorize(
         device=device,
         tile=tile,
         half=half,
+        precision=precision,
         verbose=verbose,
         threads=threads,
         robust=robust,

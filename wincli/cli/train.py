@@ -40,6 +40,8 @@ def train(
     init: Annotated[str | None, _o("--init", field="init")] = None,
     couplings: Annotated[int | None, _o("--couplings", field="couplings")] = None,
     growth: Annotated[int | None, _o("--growth", field="growth")] = None,
+    grow: Annotated[list[str] | None, _o("--grow", field="grow")] = None,
+    precision: Annotated[str | None, _o("--precision", field="precision")] = None,
     lambda_forward: Annotated[float | None, _o("--lambda-forward", field="lambda_forward")] = None,
     holdout: Annotated[int | None, _o("--holdout", field="holdout")] = None,
     val_every: Annotated[int | None, _o("--val-every", field="val_every")] = None,

@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from wincli.precision import low_precision_input
+
 
 class DenseBlock(nn.Module):
     """Five 3x3 convolutions, each seeing the block input and all earlier outputs.
@@ -37,10 +39,12 @@ class DenseBlock(nn.Module):
         nn.init.zeros_(self.last.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        feats = [x]
+        """(B, c_in, H, W) -> (B, c_out, H, W) float32 (under autocast the convolutions run in
+        its dtype and only the result comes back as float32)."""
+        feats = [low_precision_input(x)]
         for conv in self.hidden:
             feats.append(self.act(conv(torch.cat(feats, 1))))
-        return self.last(torch.cat(feats, 1))
+        return self.last(torch.cat(feats, 1)).float()
 
 
 class AffineCoupling(nn.Module):

@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from wincli.precision import full_precision
+
 
 def shift_offsets(k: int) -> list[tuple[int, int]]:
     """The first ``k - 1`` offsets (di, dj) of the grid (-s..s)^2 in row-major order, no (0, 0).
@@ -52,7 +54,11 @@ def spatial_shift(x: torch.Tensor, di: int, dj: int) -> torch.Tensor:
 
 
 def _conv1x1(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    return F.conv2d(x, weight[:, :, None, None].to(x.dtype))
+    """A 1x1 convolution in float32 whatever the autocast around it: the WICs are where the
+    inverse's conditioning lives (docs/method.md, "Precision")."""
+    off, x = full_precision(x)
+    with off:
+        return F.conv2d(x, weight[:, :, None, None].float())
 
 
 class WIC(nn.Module):

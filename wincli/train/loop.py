@@ -42,10 +42,9 @@ from wincli.models import (
     ModelConfig,
     build_from_config,
     count_params,
-    coupling_count,
-    grow_couplings,
     preset_config,
 )
+from wincli.precision import Precision, autocast, training_precision
 from wincli.train.data import (
     PatchDataset,
     StepSampler,
@@ -197,6 +196,7 @@ class Run:
     device: torch.device
     rank: int
     world: int
+    precision: Precision
     notes: list[str] = dataclasses.field(default_factory=list)  # said once the run starts
 
 
@@ -233,6 +233,10 @@ def _start(opts: TrainOptions) -> Run:
                 )
     device = pick_device(opts.device or "auto")
     opts = resolve(opts, device)
+    try:
+        precision = training_precision(opts.precision, device)
+    except ValueError as e:
+        raise InputError(str(e)) from None
     if world > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     if device.type == "cuda":
@@ -241,7 +245,7 @@ def _start(opts: TrainOptions) -> Run:
     if opts.threads:
         torch.set_num_threads(opts.threads)
     torch.manual_seed(opts.seed)
-    return Run(opts, run, start_step, saved, device, rank, world, notes)
+    return Run(opts, run, start_step, saved, device, rank, world, precision, notes)
 
 
 def _architecture(r: Run):
@@ -256,21 +260,7 @@ def _architecture(r: Run):
         got = start_net.config
         if not got.same_io(cfg):
             raise InputError(f"--init-from {opts.init_from}: is {got.name}, not {cfg.name}")
-        if opts.growth and opts.growth != got.growth:
-            raise InputError(
-                f"--growth {opts.growth}: {opts.init_from} has growth {got.growth}, "
-                "and a checkpoint's dense blocks cannot change width"
-            )
-        have = coupling_count(got)
-        if opts.couplings and opts.couplings != have:
-            try:
-                start_net = grow_couplings(start_net, opts.couplings)
-            except ValueError as e:
-                raise InputError(f"--couplings {opts.couplings}: {opts.init_from}: {e}") from e
-            r.notes.append(
-                f"grew {have} -> {opts.couplings} couplings per module "
-                "(the new ones start as the identity)"
-            )
+        start_net = _grown(r, start_net)
         cfg = start_net.config  # the checkpoint's own widths, growth, couplings
         if opts.restorer is not None and opts.restorer != cfg.restorer:
             cfg = dataclasses.replace(cfg, restorer=opts.restorer)
@@ -284,6 +274,33 @@ def _architecture(r: Run):
     if opts.restorer:
         cfg = dataclasses.replace(cfg, restorer=opts.restorer)
     return cfg, None
+
+
+def _grown(r: Run, start_net):
+    """The ``--init-from`` network grown as ``--grow``, ``--couplings`` and ``--growth`` ask,
+    computing what it computed (``wincli.models.grow``)."""
+    from wincli.models.grow import describe, grow, grow_targets
+
+    opts = r.opts
+    specs = list(opts.grow or [])
+    specs += [f"{k}={getattr(opts, k)}" for k in ("growth",) if getattr(opts, k)]
+    if opts.couplings:
+        specs.append(f"{_coupling_key(start_net.config)}={opts.couplings}")
+    if not specs:
+        return start_net
+    try:
+        before = start_net.config
+        start_net = grow(start_net, **grow_targets(before, specs))
+    except ValueError as e:
+        raise InputError(f"--grow {' '.join(specs)}: {opts.init_from}: {e}") from None
+    change = describe(before, start_net.config)
+    if change != "nothing":
+        r.notes.append(f"grew {change} (the function is unchanged until the first step)")
+    return start_net
+
+
+def _coupling_key(config) -> str:
+    return "naive_couplings" if config.variant == "win-naive" else "couplings"
 
 
 def _data(r: Run, cfg):
@@ -454,7 +471,8 @@ def _announce(r: Run, cfg, net, n_train: int, n_val: int) -> None:
     o = r.opts
     print(
         f"{cfg.name} {cfg.variant} {o.preset}: {count_params(net):,} parameters, "
-        f"{n_train} training images, {n_val} validation, device {r.device}, "
+        f"{n_train} training images, {n_val} validation, device {r.device} "
+        f"{r.precision.name}, "
         f"steps {r.start_step}->{o.steps}, batch {o.batch}x{o.patch}^2, lr {o.lr:g}",
         file=sys.stderr,
     )
@@ -493,7 +511,8 @@ def train(opts: TrainOptions) -> dict[str, float]:
             x = x.contiguous(memory_format=torch.channels_last)
         probe.arm((step + 1) % opts.log_every == 0)
         torch.manual_seed(opts.seed * 1_000_003 + step * 7919 + r.rank)  # --ste, --jpeg draws
-        terms = module(x)
+        with autocast(r.device, r.precision):  # weights, gradients and optimizer: float32
+            terms = module(x)
         opt.zero_grad(set_to_none=True)
         terms["total"].backward()
         progress.add(terms, float(torch.nn.utils.clip_grad_norm_(net.parameters(), opts.clip)))

@@ -54,7 +54,16 @@ class TrainOptions:
         "Override the preset: couplings per WIM (WIN-Naive: in all). With --init-from: grow "
         "the checkpoint to this many (the new couplings start as the identity)."
     )
-    growth: int | None = _opt("Override the preset: dense-block growth.")
+    growth: int | None = _opt(
+        "Override the preset: dense-block growth. With --init-from: widen the checkpoint's "
+        "dense blocks to this growth (the new channels start unread)."
+    )
+    grow: list[str] | None = _opt(
+        "With --init-from: grow the checkpoint, keeping its function, to a preset's sizes "
+        "(paper) or to KEY=VALUE (couplings, late_couplings, naive_couplings, growth); "
+        "repeatable.",
+        default=list,
+    )
     data: list[str] | None = _opt("Training image folder (repeatable).", default=list)
     val: list[str] | None = _opt("Validation folder (default: hold out).", default=list)
     holdout: int | None = _opt("Images held out for validation.", default=6)
@@ -114,6 +123,12 @@ class TrainOptions:
         "channels-last memory format (1.34x training steps/s on CPU, docs/benchmarks.md).",
         RUNTIME,
         default=True,
+    )
+    precision: str | None = _opt(
+        "Convolution precision: auto (bf16 where the CPU or GPU has bf16 units, else fp32), "
+        "fp32 or bf16. Weights, optimizer and validation stay float32.",
+        RUNTIME,
+        default="auto",
     )
     val_every: int | None = _opt("Validate every this many steps.", RUNTIME, default=500)
     ckpt_every: int | None = _opt("Checkpoint every this many steps.", RUNTIME, default=250)
@@ -209,6 +224,10 @@ def check_options(opts: TrainOptions) -> None:
             raise InputError(f"--jpeg: {e}") from None
     if opts.jpeg_share is not None and not 0 < opts.jpeg_share <= 1:
         raise InputError(f"--jpeg-share must be in (0, 1], not {opts.jpeg_share}")
+    if opts.grow and not opts.init_from and not opts.resume:
+        raise InputError("--grow grows a checkpoint: give it with --init-from NAME")
+    if opts.precision not in (None, "auto", "fp32", "bf16"):
+        raise InputError(f"--precision must be auto, fp32 or bf16, not {opts.precision}")
     if opts.stop_at is not None and opts.stop_at < 1:
         raise InputError(f"--stop-at must be positive, not {opts.stop_at}")
     for name in ("couplings", "growth"):
