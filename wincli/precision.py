@@ -110,8 +110,14 @@ def autocast(device: torch.device, precision: Precision | str | None):
 
 
 def full_precision(x: torch.Tensor):
-    """A block that runs in float32 whatever the autocast around it: (context, x as float32)."""
-    return torch.autocast(x.device.type, enabled=False), x.float()
+    """A block that runs in at least float32 whatever the autocast around it: (context, x with
+    a bfloat16 / float16 input raised to float32; float32 and float64 are kept)."""
+    return torch.autocast(x.device.type, enabled=False), at_least_float32(x)
+
+
+def at_least_float32(x: torch.Tensor) -> torch.Tensor:
+    """``x`` raised to float32 when it is in a low-precision dtype, else unchanged."""
+    return x.float() if x.dtype in (torch.bfloat16, torch.float16) else x
 
 
 def low_precision_input(x: torch.Tensor) -> torch.Tensor:

@@ -39,12 +39,12 @@ class DenseBlock(nn.Module):
         nn.init.zeros_(self.last.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, c_in, H, W) -> (B, c_out, H, W) float32 (under autocast the convolutions run in
-        its dtype and only the result comes back as float32)."""
+        """(B, c_in, H, W) -> (B, c_out, H, W) in the input's dtype (under autocast the
+        convolutions run in its dtype and only the result is cast back)."""
         feats = [low_precision_input(x)]
         for conv in self.hidden:
             feats.append(self.act(conv(torch.cat(feats, 1))))
-        return self.last(torch.cat(feats, 1)).float()
+        return self.last(torch.cat(feats, 1)).to(x.dtype)
 
 
 class AffineCoupling(nn.Module):

@@ -58,7 +58,7 @@ def _conv1x1(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     inverse's conditioning lives (docs/method.md, "Precision")."""
     off, x = full_precision(x)
     with off:
-        return F.conv2d(x, weight[:, :, None, None].float())
+        return F.conv2d(x, weight[:, :, None, None].to(x.dtype))
 
 
 class WIC(nn.Module):
