@@ -28,6 +28,16 @@ def _one_line_error(res):
 def test_version_and_help():
     res = run("--version")
     assert res.exit_code == 0 and res.output.startswith("win ")
+    import torch
+
+    from wincli.precision import bf16_hardware
+
+    fast, why = bf16_hardware(torch.device("cpu"))
+    assert "precision auto on cpu: " + ("bf16 for models" if fast else "fp32") in res.output
+    assert why in res.output
+    listed = run("models", "list", "--verbose")
+    assert listed.exit_code == 0 and "precision auto on cpu" in listed.output
+    assert "auto precision" in listed.output
     assert run("--help").exit_code == 0
 
 

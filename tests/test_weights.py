@@ -161,7 +161,7 @@ RECORD_KEYS = {  # the registry schema: every key a record may have, and its typ
     "name": str, "task": str, "secrets": int, "scale": int, "variant": str, "preset": str,
     "config": dict, "file": str, "sha256": str, "params": int, "default": bool,
     "repo_id": str, "revision": str, "recipe": dict, "metrics": dict, "status": str,
-    "bytes_per_pixel": (int, float), "encoder": dict, "robust": dict,
+    "bytes_per_pixel": (int, float), "encoder": dict, "robust": dict, "bf16": dict,
 }  # fmt: skip
 ROBUST_KEYS = {"jpeg", "share"}
 ENCODER_KEYS = {"file", "sha256", "params", "config", "recipe", "heldout"}
@@ -209,6 +209,14 @@ def test_registry_records_follow_the_schema():
                 assert set(stage) == ROBUST_KEYS | {"steps"}, rec["name"]
             for entry in rec["metrics"].values():
                 assert {"jpeg_q95", "jpeg_q90", "jpeg_q75", "jpeg_q50"} <= set(entry), rec["name"]
+        if "bf16" in rec:  # bf16 minus fp32, per set and image, and the command that measured it
+            assert set(rec["bf16"]) == {"delta_db", "command"}, rec["name"]
+            sets = {*rec["metrics"], "held-out"}
+            spec_names = {spec.stored_name, spec.restored_name}
+            for key, delta in rec["bf16"]["delta_db"].items():
+                set_name, _, image = key.rpartition(" ")
+                assert set_name in sets and image in spec_names, (rec["name"], key)
+                assert isinstance(delta, float) and abs(delta) < 3, (rec["name"], key)
 
 
 def test_registered_encoders_serve_their_model():

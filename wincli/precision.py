@@ -89,6 +89,17 @@ def pick_precision(name: str, device: torch.device, measured_ok: bool | None) ->
     return Precision("bf16", why)
 
 
+def describe_auto(device: torch.device) -> str:
+    """One line: what ``--precision auto`` does on ``device`` and why."""
+    fast, why = bf16_hardware(device)
+    if not fast:
+        return f"precision auto on {device.type}: fp32 ({why})"
+    return (
+        f"precision auto on {device.type}: bf16 for models whose measured bf16 loss is at most "
+        f"{AUTO_MAX_LOSS_DB} dB, else fp32 ({why})"
+    )
+
+
 def training_precision(name: str, device: torch.device) -> Precision:
     """Resolve ``win train --precision``: ``auto`` is bf16 wherever the hardware runs it fast
     (validation is float32 either way, so a run's numbers are comparable across precisions);

@@ -24,7 +24,11 @@ from wincli.cli.common import app
 
 def _version(value: bool) -> None:
     if value:
+        from wincli.device import pick_device
+        from wincli.precision import describe_auto
+
         typer.echo(f"win {__version__}")
+        typer.echo(describe_auto(pick_device("auto")))
         raise typer.Exit()
 
 

@@ -14,7 +14,17 @@ from wincli.cli.common import (
 
 @models_app.command("list")
 @guarded
-def models_list() -> None:
+def models_list(
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="Also the precision --precision auto picks for each model on this machine, "
+            "and why (loads torch to look at the hardware).",
+        ),
+    ] = False,
+) -> None:
     """Table of the registry: name, params, the PSNR that `win` gives by default, where the file
     would load from."""
     from rich.console import Console
@@ -31,6 +41,22 @@ def models_list() -> None:
         "border), for a robust model also after a JPEG q90 of the stored file; `win eval` "
         "recomputes it; docs/models.md has every number.",
     )  # fmt: skip
+    auto = None
+    if verbose:  # torch only here: the plain listing stays instant
+        from wincli.device import pick_device
+        from wincli.precision import describe_auto, pick_precision
+
+        device = pick_device("auto")
+
+        def auto(rec) -> str:
+            return pick_precision("auto", device, rec.bf16_ok).name
+
+        table.add_column("auto precision")
+        table.caption += (
+            " auto precision: what --precision auto picks for the model here (bf16 only where "
+            "its measured bf16 loss is within bounds: scripts/bench_precision.py)."
+        )
+    table.columns[0].no_wrap = True  # a name is what one copies into --weights
     for rec in load_registry():
         metrics = ", ".join(
             f"{set_name} {k.removesuffix('_psnr')} {v}"
@@ -52,8 +78,12 @@ def models_list() -> None:
             f"{rec.params:,}",
             metrics or "-",
             where_from(rec).split(" (")[0],
+            *([auto(rec)] if auto else []),
         )
-    Console().print(table)
+    console = Console()
+    if verbose:
+        console.print(describe_auto(device))
+    console.print(table)
 
 
 @models_app.command("pull")
