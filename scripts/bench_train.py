@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""Training throughput of the `cpu` preset: steps/s and patch pixels/s for the training options
-asks about (channels_last, torch.compile with the CPU inductor, larger patches).
+"""Training throughput: steps/s and patch pixels/s for the training options asks about
+(channels_last, torch.compile with the CPU inductor, larger patches), and bf16 against fp32
+for the cpu and paper presets.
 
     python scripts/bench_train.py [--task hiding-1] [--threads 1] [--steps 20] [--warm 5]
+    python scripts/bench_train.py --precisions fp32 bf16 --presets cpu paper \
+        --variants channels_last --patches 64
 
 One training step is the real one (``compute_losses`` through a ``_LossModule``, backward,
 gradient clip, AdamW) on random patches with a fixed seed; the first ``--warm`` steps are not
@@ -22,15 +25,20 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from wincli.models import build_model  # noqa: E402
+from wincli.precision import autocast  # noqa: E402
 from wincli.tasks import parse_task  # noqa: E402
 from wincli.train.loop import _LossModule  # noqa: E402
 from wincli.train.objective import LossWeights  # noqa: E402
 
 
-def bench(task, batch: int, patch: int, steps: int, warm: int, variant: str) -> tuple[float, float]:
-    """(steps per second after warm-up, seconds spent in the warm-up steps)."""
+def bench(
+    task, batch: int, patch: int, steps: int, warm: int, variant: str,
+    preset: str = "cpu", precision: str = "fp32",
+) -> tuple[float, float]:  # fmt: skip
+    """(steps per second after warm-up, seconds spent in the warm-up steps). ``precision``:
+    the autocast around the forward and loss, as `win train --precision` runs it."""
     torch.manual_seed(0)
-    net = build_model(preset="cpu", **task.kwargs())
+    net = build_model(preset=preset, **task.kwargs())
     module = _LossModule(net, LossWeights(), True)
     if variant == "channels_last":
         net.to(memory_format=torch.channels_last)
@@ -43,7 +51,8 @@ def bench(task, batch: int, patch: int, steps: int, warm: int, variant: str) -> 
         x = x.contiguous(memory_format=torch.channels_last)
 
     def step():
-        terms = module(x)
+        with autocast(x.device, precision):
+            terms = module(x)
         opt.zero_grad(set_to_none=True)
         terms["total"].backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
@@ -68,25 +77,34 @@ def main(argv=None) -> None:
     ap.add_argument("--warm", type=int, default=5)
     ap.add_argument("--variants", nargs="+", default=["plain", "channels_last", "compile"])
     ap.add_argument("--patches", nargs="+", type=int, default=[64, 96, 128])
+    ap.add_argument("--presets", nargs="+", default=["cpu"], choices=["cpu", "paper"])
+    ap.add_argument("--precisions", nargs="+", default=["fp32"], choices=["fp32", "bf16"])
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     task = parse_task(args.task)
-    print(f"{args.task}, cpu preset, batch {args.batch}, {args.threads} thread(s)\n")
-    print("| variant | patch | steps/s | patch Mpx/s | vs plain at 64 | warm-up s |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    base = None
-    for patch in args.patches:
-        for variant in args.variants:
-            if patch != 64 and variant != "plain":
-                continue  # patch size is compared with the plain step only
-            sps, warm_s = bench(task, args.batch, patch, args.steps, args.warm, variant)
-            mpx = sps * args.batch * patch * patch / 1e6
-            base = base or mpx
-            print(
-                f"| {variant} | {patch} | {sps:.2f} | {mpx:.3f} | {mpx / base:.2f}x | "
-                f"{warm_s:.1f} |",
-                flush=True,
-            )
+    print(f"{args.task}, batch {args.batch}, {args.threads} thread(s)\n")
+    print(
+        "| preset | precision | variant | patch | steps/s | patch Mpx/s | vs the preset's first "
+        "row | warm-up s |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for preset in args.presets:
+        base = None
+        for precision in args.precisions:
+            for patch in args.patches:
+                for variant in args.variants:
+                    if patch != 64 and variant != "plain":
+                        continue  # patch size is compared with the plain step only
+                    sps, warm_s = bench(
+                        task, args.batch, patch, args.steps, args.warm, variant, preset, precision
+                    )
+                    mpx = sps * args.batch * patch * patch / 1e6
+                    base = base or mpx
+                    print(
+                        f"| {preset} | {precision} | {variant} | {patch} | {sps:.2f} | {mpx:.3f} "
+                        f"| {mpx / base:.2f}x | {warm_s:.1f} |",
+                        flush=True,
+                    )
 
 
 if __name__ == "__main__":
