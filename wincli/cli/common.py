@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import os
 import sys
 import warnings
+from dataclasses import asdict, dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -360,9 +362,74 @@ def is_dir_safe(p: Path) -> bool:
         return False
 
 
+# The options that load the network, declared once for every conversion command: (parameter,
+# its annotated type, its default). ``conversion_options`` adds them to a command's signature and
+# hands them over as one ``ModelFlags``; ``load_converter`` maps them to ``InferenceOptions``.
+MODEL_OPTIONS = (
+    ("model", ModelOpt, Variant.win),
+    ("weights", WeightsOpt, None),
+    ("device", DeviceOpt, "auto"),
+    ("tile", TileOpt, None),
+    ("half", HalfOpt, False),
+    ("precision", PrecisionOpt, "auto"),
+    ("threads", ThreadsOpt, None),
+    ("robust", RobustOpt, False),
+    ("verbose", VerboseOpt, False),
+)
+# ... and those of the commands that choose a stored image (downscale, decolorize)
+STORE_OPTIONS = (("refine", RefineOpt, None), ("encoder", EncoderOpt, "auto"))
+
+
+@dataclass(frozen=True)
+class ModelFlags:
+    """A conversion command's network options, as given on the command line."""
+
+    model: Variant = Variant.win
+    weights: Path | None = None
+    device: str = "auto"
+    tile: str | None = None
+    half: bool = False
+    precision: str = "auto"
+    threads: int | None = None
+    robust: bool = False
+    verbose: bool = False
+    refine: str | None = None
+    encoder: str = "auto"
+
+    def load(self, task: str, **task_kw):
+        """The converter these flags ask for (``load_converter``)."""
+        return load_converter(task, **task_kw, **asdict(self))
+
+
+def conversion_options(store: bool = False):
+    """Decorator: add ``MODEL_OPTIONS`` (and with ``store``, ``STORE_OPTIONS``) to a command
+    and call it with ``flags=ModelFlags(...)`` instead of one argument per option."""
+    specs = MODEL_OPTIONS + (STORE_OPTIONS if store else ())
+
+    def decorate(fn):
+        sig = inspect.signature(fn, eval_str=True)
+        own = [p for p in sig.parameters.values() if p.name != "flags"]
+        shared = [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=kind, default=d)
+            for name, kind, d in specs
+        ]
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            flags = ModelFlags(**{name: kwargs.pop(name) for name, _, _ in specs if name in kwargs})
+            return fn(*args, flags=flags, **kwargs)
+
+        wrapper.__signature__ = sig.replace(parameters=own + shared)
+        wrapper.__annotations__ = {p.name: p.annotation for p in own + shared}
+        return wrapper
+
+    return decorate
+
+
 def run_per_file(
-    task: str, inputs: list[Path], output: str | None, default_name, verb, **load
-) -> None:
+    task: str, inputs: list[Path], output: str | None, default_name, verb, flags: ModelFlags,
+    **task_kw,
+) -> None:  # fmt: skip
     """A one-input command over files or folders: check the inputs, load the model once, run
     ``verb(conv, input, output)`` on each file with a progress bar. Several inputs (or a folder)
     need ``out`` to be a folder; one file defaults to ``default_name(input)`` beside it."""
@@ -375,7 +442,7 @@ def run_per_file(
     to_folder = out is not None and (is_dir_safe(out) or output.endswith(("/", os.sep)))
     if len(files) == 1 and not inputs[0].is_dir() and not to_folder:
         target = out if out is not None else files[0].with_name(default_name(files[0]))
-        conv = load_converter(task, **load)
+        conv = flags.load(task, **task_kw)
         with progress_bar(conv):
             result = verb(conv, files[0], target)
         report(result)
@@ -385,7 +452,7 @@ def run_per_file(
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: several inputs need -o to be a folder")
     make_output_folder(files, out, "several inputs need")
-    conv = load_converter(task, **load)
+    conv = flags.load(task, **task_kw)
     with progress_bar(conv, len(files)) as advance:
         for f in files:
             report(verb(conv, f, out / f"{f.stem}.png"))

@@ -11,30 +11,19 @@ import typer
 from wincli.cli.common import (
     AskPassOpt,
     CheckOpt,
-    DeviceOpt,
-    EncoderOpt,
-    HalfOpt,
     LossyOpt,
     Method,
     MethodOpt,
-    ModelOpt,
+    ModelFlags,
     PassOpt,
-    PrecisionOpt,
-    RefineOpt,
-    RobustOpt,
     ScaleOpt,
     StripOpt,
-    ThreadsOpt,
-    TileOpt,
-    Variant,
-    VerboseOpt,
-    WeightsOpt,
     app,
     check_scale,
+    conversion_options,
     expand_inputs,
     get_passphrase,
     guarded,
-    load_converter,
     make_output_folder,
     no_collisions,
     progress_bar,
@@ -106,22 +95,14 @@ def folder_jobs(covers: Path, secrets: list[Path], output: Path | None, pair: st
 
 @app.command()
 @guarded
+@conversion_options()
 def hide(
     cover: Annotated[Path, typer.Argument(help="Cover image.")],
     secrets: Annotated[list[Path], typer.Argument(help="1 to 4 secret images.")],
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Stego PNG.")] = None,
-    model: ModelOpt = Variant.win,
-    weights: WeightsOpt = None,
-    device: DeviceOpt = "auto",
-    tile: TileOpt = None,
-    half: HalfOpt = False,
-    precision: PrecisionOpt = "auto",
     check: CheckOpt = False,
     force_lossy: LossyOpt = False,
-    verbose: VerboseOpt = False,
-    threads: ThreadsOpt = None,
     strip_metadata: StripOpt = False,
-    robust: RobustOpt = False,
     method: MethodOpt = Method.win,
     bits: BitsOpt = 1,
     codec: CodecOpt = "auto",
@@ -129,6 +110,7 @@ def hide(
     ask_passphrase: AskPassOpt = False,
     fit: FitOpt = None,
     pair: PairOpt = "order",
+    flags: ModelFlags = ModelFlags(),
 ) -> None:
     """Hide 1-4 secret images inside COVER; the stego image looks like the cover.
 
@@ -142,7 +124,7 @@ def hide(
     if not 1 <= len(secrets) <= 4:
         raise InputError(f"hide takes 1 to 4 secrets, got {len(secrets)}")
     if method != Method.win:  # one validation for a file and a folder of covers
-        check_classical_options(method, codec, bits, robust)
+        check_classical_options(method, codec, bits, flags.robust)
     require_inputs([cover, *secrets])
     jobs = hide_jobs(cover, secrets, output, pair)
     if method != Method.win:
@@ -151,11 +133,7 @@ def hide(
             opts = dict(bits=bits, passphrase=key, codec=codec, force_lossy=force_lossy)
             report(hide_classical_file(c, secs, target, check=check, method=method.value, **opts))
         return
-    conv = load_converter(
-        "hiding", secrets=len(secrets), model=model, weights=weights, device=device,
-        tile=tile, half=half, precision=precision, verbose=verbose, threads=threads,
-        robust=robust,
-    )  # fmt: skip
+    conv = flags.load("hiding", secrets=len(secrets))
     with progress_bar(conv, len(jobs)) as advance:
         for c, secs, target in jobs:
             report(
@@ -196,24 +174,17 @@ def hide_jobs(cover: Path, secrets: list[Path], output: Path | None, pair: str):
 
 @app.command()
 @guarded
+@conversion_options()
 def reveal(
     stegos: Annotated[list[Path], typer.Argument(help="Stego image(s) or folder(s).")],
     secrets: SecretsOpt = 1,
     output: RevealOutOpt = None,
     with_cover: CoverOpt = False,
-    model: ModelOpt = Variant.win,
-    weights: WeightsOpt = None,
-    device: DeviceOpt = "auto",
-    tile: TileOpt = None,
-    half: HalfOpt = False,
-    precision: PrecisionOpt = "auto",
-    verbose: VerboseOpt = False,
-    threads: ThreadsOpt = None,
     strip_metadata: StripOpt = False,
-    robust: RobustOpt = False,
     method: MethodOpt = Method.win,
     passphrase: PassOpt = None,
     ask_passphrase: AskPassOpt = False,
+    flags: ModelFlags = ModelFlags(),
 ) -> None:
     """Recover the secret images from STEGO (secret1.png ... secretN.png).
 
@@ -232,16 +203,13 @@ def reveal(
     if output is not None and per_file:
         no_collisions(files, output)
     if method != Method.win:
-        check_classical_options(method, "auto", 1, robust)
+        check_classical_options(method, "auto", 1, flags.robust)
         key = get_passphrase(passphrase, ask_passphrase)
         for f in files:
             dest = output / f.stem if (output is not None and per_file) else output
             report(reveal_classical_file(f, dest, passphrase=key, method=method.value))
         return
-    conv = load_converter(
-        "hiding", secrets=secrets, model=model, weights=weights, device=device, tile=tile,
-        half=half, precision=precision, verbose=verbose, threads=threads, robust=robust,
-    )  # fmt: skip
+    conv = flags.load("hiding", secrets=secrets)
     for f in files:
         dest = output / f.stem if (output is not None and per_file) else output
         with progress_bar(conv):
@@ -253,26 +221,17 @@ def reveal(
 
 @app.command()
 @guarded
+@conversion_options(store=True)
 def downscale(
     inputs: Annotated[list[Path], typer.Argument(help="HR image(s) or folder(s).")],
     scale: ScaleOpt = 2,
     output: Annotated[
         str | None, typer.Option("-o", "--output", help="LR PNG, or a folder (ending in /).")
     ] = None,
-    model: ModelOpt = Variant.win,
-    weights: WeightsOpt = None,
-    device: DeviceOpt = "auto",
-    tile: TileOpt = None,
-    half: HalfOpt = False,
-    precision: PrecisionOpt = "auto",
     check: CheckOpt = False,
     force_lossy: LossyOpt = False,
-    verbose: VerboseOpt = False,
-    threads: ThreadsOpt = None,
     strip_metadata: StripOpt = False,
-    robust: RobustOpt = False,
-    refine: RefineOpt = None,
-    encoder: EncoderOpt = "auto",
+    flags: ModelFlags = ModelFlags(),
 ) -> None:
     """Downscale by 2 or 4 into an LR image that `win upscale` restores."""
     from wincli.verbs import downscale_file
@@ -286,39 +245,22 @@ def downscale(
         lambda c, f, o: downscale_file(
             c, f, o, force_lossy=force_lossy, check=check, strip_metadata=strip_metadata
         ),
+        flags,
         scale=scale,
-        model=model,
-        weights=weights,
-        device=device,
-        tile=tile,
-        half=half,
-        precision=precision,
-        verbose=verbose,
-        refine=refine,
-        encoder=encoder,
-        threads=threads,
-        robust=robust,
     )
 
 
 @app.command()
 @guarded
+@conversion_options()
 def upscale(
     inputs: Annotated[list[Path], typer.Argument(help="LR image(s) made by `win downscale`.")],
     scale: ScaleOpt = 2,
     output: Annotated[
         str | None, typer.Option("-o", "--output", help="HR PNG, or a folder (ending in /).")
     ] = None,
-    model: ModelOpt = Variant.win,
-    weights: WeightsOpt = None,
-    device: DeviceOpt = "auto",
-    tile: TileOpt = None,
-    half: HalfOpt = False,
-    precision: PrecisionOpt = "auto",
-    verbose: VerboseOpt = False,
-    threads: ThreadsOpt = None,
     strip_metadata: StripOpt = False,
-    robust: RobustOpt = False,
+    flags: ModelFlags = ModelFlags(),
 ) -> None:
     """Restore the high-resolution image from an LR image (exact original size)."""
     from wincli.verbs import upscale_file
@@ -330,40 +272,23 @@ def upscale(
         output,
         lambda f: f"{f.stem}_x{scale}.png",
         lambda c, f, o: upscale_file(c, f, o, strip_metadata=strip_metadata),
+        flags,
         scale=scale,
-        model=model,
-        weights=weights,
-        device=device,
-        tile=tile,
-        half=half,
-        precision=precision,
-        verbose=verbose,
-        threads=threads,
-        robust=robust,
     )
 
 
 @app.command()
 @guarded
+@conversion_options(store=True)
 def decolorize(
     inputs: Annotated[list[Path], typer.Argument(help="Colour image(s) or folder(s).")],
     output: Annotated[
         str | None, typer.Option("-o", "--output", help="Gray PNG, or a folder (ending in /).")
     ] = None,
-    model: ModelOpt = Variant.win,
-    weights: WeightsOpt = None,
-    device: DeviceOpt = "auto",
-    tile: TileOpt = None,
-    half: HalfOpt = False,
-    precision: PrecisionOpt = "auto",
     check: CheckOpt = False,
     force_lossy: LossyOpt = False,
-    verbose: VerboseOpt = False,
-    threads: ThreadsOpt = None,
     strip_metadata: StripOpt = False,
-    robust: RobustOpt = False,
-    refine: RefineOpt = None,
-    encoder: EncoderOpt = "auto",
+    flags: ModelFlags = ModelFlags(),
 ) -> None:
     """Make a grayscale image that carries its own colours."""
     from wincli.verbs import decolorize_file
@@ -376,38 +301,21 @@ def decolorize(
         lambda c, f, o: decolorize_file(
             c, f, o, force_lossy=force_lossy, check=check, strip_metadata=strip_metadata
         ),
-        model=model,
-        weights=weights,
-        device=device,
-        tile=tile,
-        half=half,
-        precision=precision,
-        verbose=verbose,
-        refine=refine,
-        encoder=encoder,
-        threads=threads,
-        robust=robust,
+        flags,
     )
 
 
 @app.command()
 @guarded
+@conversion_options()
 def colorize(
     inputs: Annotated[list[Path], typer.Argument(help="Gray image(s) made by `win decolorize`.")],
     output: Annotated[
         str | None,
         typer.Option("-o", "--output", help="Colour PNG, or a folder (ending in /)."),
     ] = None,
-    model: ModelOpt = Variant.win,
-    weights: WeightsOpt = None,
-    device: DeviceOpt = "auto",
-    tile: TileOpt = None,
-    half: HalfOpt = False,
-    precision: PrecisionOpt = "auto",
-    verbose: VerboseOpt = False,
-    threads: ThreadsOpt = None,
     strip_metadata: StripOpt = False,
-    robust: RobustOpt = False,
+    flags: ModelFlags = ModelFlags(),
 ) -> None:
     """Restore the colours of a gray image made by `win decolorize`."""
     from wincli.verbs import colorize_file
@@ -418,13 +326,5 @@ def colorize(
         output,
         lambda f: f"{f.stem}_color.png",
         lambda c, f, o: colorize_file(c, f, o, strip_metadata=strip_metadata),
-        model=model,
-        weights=weights,
-        device=device,
-        tile=tile,
-        half=half,
-        precision=precision,
-        verbose=verbose,
-        threads=threads,
-        robust=robust,
+        flags,
     )

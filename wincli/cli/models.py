@@ -41,21 +41,7 @@ def models_list(
         "border), for a robust model also after a JPEG q90 of the stored file; `win eval` "
         "recomputes it; docs/models.md has every number.",
     )  # fmt: skip
-    auto = None
-    if verbose:  # torch only here: the plain listing stays instant
-        from wincli.device import pick_device
-        from wincli.precision import describe_auto, pick_precision
-
-        device = pick_device("auto")
-
-        def auto(rec) -> str:
-            return pick_precision("auto", device, rec.bf16_ok).name
-
-        table.add_column("auto precision")
-        table.caption += (
-            " auto precision: what --precision auto picks for the model here (bf16 only where "
-            "its measured bf16 loss is within bounds: scripts/bench_precision.py)."
-        )
+    auto = _precision_column(table) if verbose else None
     table.columns[0].no_wrap = True  # a name is what one copies into --weights
     for rec in load_registry():
         metrics = ", ".join(
@@ -80,10 +66,23 @@ def models_list(
             where_from(rec).split(" (")[0],
             *([auto(rec)] if auto else []),
         )
-    console = Console()
-    if verbose:
-        console.print(describe_auto(device))
-    console.print(table)
+    Console().print(table)
+
+
+def _precision_column(table):
+    """Add the column of what ``--precision auto`` picks on this machine (and say why above the
+    table); returns the function that fills it. Loads torch, so only for --verbose."""
+    from wincli.device import pick_device
+    from wincli.precision import describe_auto, pick_precision
+
+    device = pick_device("auto")
+    table.add_column("auto precision")
+    table.title = describe_auto(device)
+    table.caption += (
+        " auto precision: what --precision auto picks for the model here (bf16 only where its "
+        "measured bf16 loss is within bounds: scripts/bench_precision.py)."
+    )
+    return lambda rec: pick_precision("auto", device, rec.bf16_ok).name
 
 
 @models_app.command("pull")
