@@ -436,3 +436,26 @@ def test_hide_says_when_the_stego_shows(tmp_path):
     Image.fromarray(smooth_image(64, 80, seed=3)).save(cover)
     smooth = run("hide", cover, secret, "-o", tmp_path / "ok.png")
     assert smooth.exit_code == 0 and "differs visibly" not in smooth.output
+
+
+@pytest.mark.parametrize("keep_going", [False, True])
+def test_a_folder_run_names_the_bad_file_and_keep_going_finishes_the_rest(
+    tmp_path, checkpoints, keep_going
+):
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in (1, 2):
+        Image.fromarray(smooth_image(40, 48, i)).save(src / f"b{i}.png")
+    (src / "a_broken.png").write_bytes(b"not a png")  # sorted first
+    out = tmp_path / "out"
+    args = ["decolorize", src, "-o", f"{out}/", "--weights", checkpoints["decolorization"]]
+    res = run(*args, *(["--keep-going"] if keep_going else []))
+    assert res.exit_code == 2
+    errors = [line for line in res.output.splitlines() if line.startswith("error:")]
+    assert "a_broken.png" in errors[0] and "Traceback" not in res.output
+    written = sorted(p.name for p in out.glob("*.png")) if out.exists() else []
+    if keep_going:
+        assert written == ["b1.png", "b2.png"]
+        assert errors[-1] == "error: 1 of 3 inputs failed (reported above)"
+    else:
+        assert written == [] and len(errors) == 1

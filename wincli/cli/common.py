@@ -108,6 +108,15 @@ ThreadsOpt = Annotated[
         show_default=False,
     ),
 ]
+KeepGoingOpt = Annotated[
+    bool,
+    typer.Option(
+        "--keep-going",
+        "-k",
+        help="Several inputs: report a file that fails on one line and go on with the rest "
+        "(exit code 2 at the end, with the count; the other outputs stay).",
+    ),
+]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Say which device and weights.")]
 LossyOpt = Annotated[
     bool, typer.Option("--force-lossy", help="Allow a lossy output format (destroys hidden data).")
@@ -375,6 +384,7 @@ MODEL_OPTIONS = (
     ("threads", ThreadsOpt, None),
     ("robust", RobustOpt, False),
     ("verbose", VerboseOpt, False),
+    ("keep_going", KeepGoingOpt, False),
 )
 # ... and those of the commands that choose a stored image (downscale, decolorize)
 STORE_OPTIONS = (("refine", RefineOpt, None), ("encoder", EncoderOpt, "auto"))
@@ -382,7 +392,8 @@ STORE_OPTIONS = (("refine", RefineOpt, None), ("encoder", EncoderOpt, "auto"))
 
 @dataclass(frozen=True)
 class ModelFlags:
-    """A conversion command's network options, as given on the command line."""
+    """A conversion command's network options, as given on the command line (and
+    ``keep_going``, how it runs over several files)."""
 
     model: Variant = Variant.win
     weights: Path | None = None
@@ -395,10 +406,34 @@ class ModelFlags:
     verbose: bool = False
     refine: str | None = None
     encoder: str = "auto"
+    keep_going: bool = False
 
     def load(self, task: str, **task_kw):
         """The converter these flags ask for (``load_converter``)."""
-        return load_converter(task, **task_kw, **asdict(self))
+        model = {k: v for k, v in asdict(self).items() if k != "keep_going"}
+        return load_converter(task, **task_kw, **model)
+
+
+def each_file(items, run, keep_going: bool, name=lambda item: item) -> None:
+    """``run(item)`` for each input. Of several, a failure names its file; with
+    ``keep_going`` it is reported on one line and the rest still run, and the command fails at
+    the end with the count (the outputs written stay)."""
+    failed = 0
+    for item in items:
+        try:
+            run(item)
+        except WincliError as exc:
+            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            label = str(name(item))
+            if len(items) > 1 and label not in msg:
+                msg = f"{label}: {msg}"
+            if not keep_going:
+                exc.args = (msg,)
+                raise
+            print_error(msg)
+            failed += 1
+    if failed:
+        raise WincliError(f"{failed} of {len(items)} inputs failed (reported above)")
 
 
 def conversion_options(store: bool = False):
@@ -453,10 +488,16 @@ def run_per_file(
         raise OutputError(f"{out}: several inputs need -o to be a folder")
     make_output_folder(files, out, "several inputs need")
     conv = flags.load(task, **task_kw)
+
     with progress_bar(conv, len(files)) as advance:
-        for f in files:
-            report(verb(conv, f, out / f"{f.stem}.png"))
-            advance()
+
+        def one(f: Path) -> None:
+            try:
+                report(verb(conv, f, out / f"{f.stem}.png"))
+            finally:
+                advance()
+
+        each_file(files, one, flags.keep_going)
 
 
 def check_scale(scale: int) -> None:

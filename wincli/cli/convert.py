@@ -21,6 +21,7 @@ from wincli.cli.common import (
     app,
     check_scale,
     conversion_options,
+    each_file,
     expand_inputs,
     get_passphrase,
     guarded,
@@ -135,14 +136,26 @@ def hide(
         return
     conv = flags.load("hiding", secrets=len(secrets))
     with progress_bar(conv, len(jobs)) as advance:
-        for c, secs, target in jobs:
-            report(
-                hide_file(
-                    conv, c, secs, target, force_lossy=force_lossy, check=check, fit=fit,
-                    strip_metadata=strip_metadata,
-                )
-            )  # fmt: skip
-            advance()
+
+        def one(job) -> None:
+            c, secs, target = job
+            try:
+                report(
+                    hide_file(
+                        conv, c, secs, target, force_lossy=force_lossy, check=check, fit=fit,
+                        strip_metadata=strip_metadata,
+                    )
+                )  # fmt: skip
+            finally:
+                advance()
+
+        each_file(jobs, one, flags.keep_going and len(jobs) > 1, name=job_files)
+
+
+def job_files(job) -> str:
+    """A hide job's files, for its error line: "cover.png + secret.png"."""
+    cover, secrets, _ = job
+    return " + ".join(str(p) for p in (cover, *secrets))
 
 
 def check_classical_options(method: Method, codec: str, bits: int, robust: bool = False) -> None:
@@ -210,13 +223,16 @@ def reveal(
             report(reveal_classical_file(f, dest, passphrase=key, method=method.value))
         return
     conv = flags.load("hiding", secrets=secrets)
-    for f in files:
+
+    def one(f: Path) -> None:
         dest = output / f.stem if (output is not None and per_file) else output
         with progress_bar(conv):
             result = reveal_file(
                 conv, f, dest, with_cover=with_cover, strip_metadata=strip_metadata
             )
         report(result)
+
+    each_file(files, one, flags.keep_going and per_file)
 
 
 @app.command()
