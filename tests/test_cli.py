@@ -459,3 +459,17 @@ def test_a_folder_run_names_the_bad_file_and_keep_going_finishes_the_rest(
         assert errors[-1] == "error: 1 of 3 inputs failed (reported above)"
     else:
         assert written == [] and len(errors) == 1
+
+
+def test_check_prints_the_whole_image_psnr_a_user_measures(tmp_path, image_file, checkpoints):
+    from wincli.metrics import psnr
+
+    src = image_file("photo.png", 40, 52, seed=4)
+    lr = tmp_path / "lr.png"
+    res = run("downscale", src, "-o", lr, "--weights", checkpoints["rescaling-x2"], "--check")
+    assert res.exit_code == 0, res.output
+    hr = tmp_path / "hr.png"
+    assert run("upscale", lr, "-o", hr, "--weights", checkpoints["rescaling-x2"]).exit_code == 0
+    measured = psnr(np.asarray(Image.open(hr)), np.asarray(Image.open(src)))
+    line = next(x for x in res.output.splitlines() if x.startswith("check"))
+    assert f"hr {measured:.2f} dB" in line and "shaved (the paper's protocol)" in line

@@ -94,17 +94,23 @@ def may_write_lossy(conv: Converter, out, force_lossy: bool) -> bool:
 
 
 def check_scores(conv: Converter, x, written) -> dict[str, float]:
-    """``--check``: the protocol's PSNR of each part restored from the written stored image
-    (``wincli.evaluate.part_scores``; "secret1", "hr", ...), as read back from disk and, for a
-    robust model, after a JPEG ("hr after JPEG q90")."""
-    from wincli.evaluate import part_scores
+    """``--check``: the PSNR of each part restored from the written stored image ("secret1",
+    "hr", ...) over the whole image, as a user measures it, read back from disk and, for a
+    robust model, after a JPEG ("hr after JPEG q90"); for rescaling also the paper's protocol
+    number, with ``scale`` border pixels shaved."""
+    from wincli.metrics import psnr
 
     task = conv.config.spec
+    shave = task.down if task.down > 1 else 0
     out = {}
     for suffix, image in received(conv, written).items():
         restored = task.restored(conv.inverse(image, size=tuple(x.shape[-2:])))
-        for name, v in zip(task.restored_names, part_scores(task, x, restored), strict=True):
-            out[f"{name}{suffix}"] = v
+        for name, got, ref in zip(task.restored_names, restored, task.restored(x), strict=True):
+            out[f"{name}{suffix}"] = psnr(got, ref)
+            if shave and not suffix:
+                out[f"{name} with {shave} border px shaved (the paper's protocol)"] = psnr(
+                    got, ref, shave
+                )
     return out
 
 
