@@ -473,3 +473,18 @@ def test_check_prints_the_whole_image_psnr_a_user_measures(tmp_path, image_file,
     measured = psnr(np.asarray(Image.open(hr)), np.asarray(Image.open(src)))
     line = next(x for x in res.output.splitlines() if x.startswith("check"))
     assert f"hr {measured:.2f} dB" in line and "shaved (the paper's protocol)" in line
+
+
+def test_models_list_keeps_names_whole_in_task_order():
+    from wincli.weights import load_registry
+
+    res = runner.invoke(app, ["models", "list"], env={"COLUMNS": "80"})
+    assert res.exit_code == 0
+    names = [r.name for r in load_registry()]
+    at = {n: res.output.find(f" {n} ") for n in names}
+    assert all(i >= 0 for i in at.values()), at  # no name cut or wrapped
+    shown = sorted(names, key=at.get)
+    tasks = [n.split("-")[0] for n in shown]
+    assert tasks == sorted(tasks, key=["hiding", "rescaling", "decolorization"].index)
+    hiding = [n for n in shown if n.startswith("hiding")]
+    assert hiding == sorted(hiding)

@@ -43,7 +43,7 @@ def models_list(
     )  # fmt: skip
     auto = _precision_column(table) if verbose else None
     table.columns[0].no_wrap = True  # a name is what one copies into --weights
-    for rec in load_registry():
+    for rec in sorted(load_registry(), key=_listing_order):
         metrics = ", ".join(
             f"{set_name} {k.removesuffix('_psnr')} {v}"
             for set_name, entry in default_metrics(rec).items()
@@ -67,6 +67,14 @@ def models_list(
             *([auto(rec)] if auto else []),
         )
     Console().print(table)
+
+
+def _listing_order(rec) -> tuple:
+    """Task order (hiding, rescaling, decolorization), then secrets / scale, robust last."""
+    from wincli.tasks import TASKS
+
+    rank = TASKS.index(rec.task) if rec.task in TASKS else len(TASKS)
+    return (rank, rec.secrets or 0, rec.scale or 0, bool(rec.robust), rec.name)
 
 
 def _precision_column(table):
