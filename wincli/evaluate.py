@@ -14,22 +14,16 @@ forward output is not rounded, the paper's hiding protocol).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from wincli.frontier import task_baselines, task_frontier
 from wincli.jpeg import QUALITIES, pillow_jpeg
-from wincli.metrics import psnr, ssim
+from wincli.measure import Row, measure, part_scores  # noqa: F401  (the protocol's names)
 from wincli.tasks import Task
-
-
-@dataclass
-class Row:
-    image: str
-    method: str
-    metrics: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -84,37 +78,6 @@ def pack_group(task: Task, imgs: list[torch.Tensor]) -> torch.Tensor:
     return task.pack([t[..., :h, :w] for t in imgs])
 
 
-def measure(
-    task: Task, x: torch.Tensor, stored, restored, metrics=(psnr, ssim)
-) -> dict[str, float | None]:
-    """The protocol's numbers for one sample, all on 8-bit images: the stored image against y*
-    (``stego``/``lr``/``gray``) and the mean over the restored parts against the originals
-    (``secret``/``hr``/``color``; rescaling shaves ``scale`` border pixels). ``stored`` or
-    ``restored`` may be None (nothing to show, or a payload that did not survive). The one
-    measurement of `win eval`, the registry, training's validation and the held-out script
-    (``metrics=(psnr,)`` where SSIM is not wanted)."""
-    m: dict[str, float | None] = {}
-    target = task.target(x) if stored is not None else None
-    for metric in metrics:
-        m[f"{task.stored_name}_{metric.__name__}"] = (
-            None if stored is None else float(metric(stored, target))
-        )
-        m[f"{task.restored_name}_{metric.__name__}"] = (
-            None if restored is None else float(np.mean(part_scores(task, x, restored, metric)))
-        )
-    if psnr in metrics:
-        m.update(task.derived_metrics(m))
-    return m
-
-
-def part_scores(task: Task, x: torch.Tensor, restored, metric=psnr) -> list[float]:
-    """``metric`` of each restored part (secret 1..n; the HR; the colour image) against its
-    original in ``x``, shaved as the protocol says (rescaling: ``scale`` border pixels): the
-    per-part numbers ``measure`` averages and ``--check`` prints."""
-    shave = task.down if task.down > 1 else 0
-    return [metric(g, t, shave) for g, t in zip(restored, task.restored(x), strict=True)]
-
-
 def evaluate(
     conv,
     task: Task,
@@ -156,10 +119,10 @@ def evaluate(
             rows.append(Row(name, ROBUST, measure(task, x, stored, restored)))
             rows += jpeg_rows("WIN robust", robust, name, task, x, stored)
         if with_baselines:
-            for label, stored, restored in task.baselines(x):
+            for label, stored, restored in task_baselines(task, x):
                 rows.append(Row(name, label, measure(task, x, stored, restored)))
         if frontier:
-            rows += task.frontier(conv, name, x)
+            rows += task_frontier(conv, name, task, x)
     return rows
 
 

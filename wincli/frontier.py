@@ -13,10 +13,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from wincli.evaluate import Row, measure
 from wincli.imaging import round8
 from wincli.io import from_uint8, to_uint8
 from wincli.jpeg import QUALITIES, pillow_jpeg
+from wincli.measure import Row, measure
 from wincli.metrics import levels, psnr, ssim
 from wincli.tasks import Task
 
@@ -217,3 +217,22 @@ def _pil_l(rgb: np.ndarray):
     from PIL import Image
 
     return Image.fromarray(rgb).convert("L")
+
+
+def task_baselines(task: Task, x: torch.Tensor) -> list[tuple[str, torch.Tensor, list]]:
+    """The textbook baselines `win eval` puts beside WIN for ``task`` (label, stored image,
+    restored parts): LSB hiding for hiding, else the task's own stand-in (``Task.baselines``)."""
+    if task.kind == "hiding":
+        return lsb_baselines(task, x)
+    return task.baselines(x)
+
+
+def task_frontier(conv, name: str, task: Task, x: torch.Tensor) -> list[Row]:
+    """The classical frontier's rows for one sample of ``task`` (``win eval --frontier``),
+    measured like WIN's; [] for a task that has none."""
+    rows = {
+        "hiding": frontier_hiding,
+        "rescaling": frontier_rescaling,
+        "decolorization": frontier_decolorization,
+    }.get(task.kind)
+    return rows(conv, name, task, x) if rows else []

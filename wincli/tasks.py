@@ -198,11 +198,6 @@ class Task:
         it), where the baseline restores anything; None otherwise."""
         return None
 
-    def frontier(self, conv, name: str, x: torch.Tensor) -> list:
-        """The classical frontier's rows (``wincli.evaluate.Row``) for one sample, measured
-        like WIN's (``win eval --frontier``); [] where there is none."""
-        return []
-
     # -- the task's instances
     @classmethod
     def from_args(cls, *, secrets: int = 1, scale: int = 2) -> Task:
@@ -274,16 +269,6 @@ class Hiding(Task):
     def derived_metrics(self, m: dict[str, float | None]) -> dict[str, float | None]:
         stego, secret = m.get("stego_psnr"), m.get("secret_psnr")
         return {"sum_psnr": None if stego is None or secret is None else stego + secret}
-
-    def baselines(self, x: torch.Tensor) -> list[tuple[str, torch.Tensor, list[torch.Tensor]]]:
-        from wincli.frontier import lsb_baselines
-
-        return lsb_baselines(self, x)
-
-    def frontier(self, conv, name: str, x: torch.Tensor) -> list:
-        from wincli.frontier import frontier_hiding
-
-        return frontier_hiding(conv, name, self, x)
 
 
 @dataclass(frozen=True)
@@ -375,11 +360,6 @@ class Rescaling(Task):
 
         return bicubic_up(stored, self.down)  # bicubic super-resolution of the LR
 
-    def frontier(self, conv, name: str, x: torch.Tensor) -> list:
-        from wincli.frontier import frontier_rescaling
-
-        return frontier_rescaling(conv, name, self, x)
-
     def refine_search(self) -> dict[str, Any]:
         return {"lr": 0.004, "stored_weight": 0.05 if self.scale == 2 else 0.3, "decay": True}
 
@@ -407,11 +387,6 @@ class Decolorization(Task):
 
     def stand_in(self, stored: torch.Tensor) -> torch.Tensor:
         return stored.repeat(1, 3, 1, 1)  # the gray shown as a colour image
-
-    def frontier(self, conv, name: str, x: torch.Tensor) -> list:
-        from wincli.frontier import frontier_decolorization
-
-        return frontier_decolorization(conv, name, self, x)
 
 
 # Stage widths of the hiding networks (SM = 0.75 n must hold the 12 (n + 1) squeezed channels)
