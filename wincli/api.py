@@ -5,15 +5,19 @@
 >>> stego = wincli.hide(Image.open("cover.png"), [Image.open("secret.png")])   # doctest: +SKIP
 >>> cover, secrets = wincli.reveal(stego, secrets=1)
 >>> lr = wincli.downscale(Image.open("photo.png"), scale=2)
->>> hr = wincli.upscale(lr, scale=2, size=(h, w))
+>>> hr = wincli.upscale(lr, scale=2)          # the photo's exact size: lr.info records it
 
 Each function accepts ``model=`` (a :class:`~wincli.converter.Converter`, reused across calls)
 or the loading options of ``Converter.load`` (``weights=``, ``device=``, ``tile=``, ...).
-Arrays are (H, W, 3) or (H, W) uint8; results are PIL images (8-bit, like the files).
+Arrays are (H, W, 3) or (H, W) uint8; results are PIL images (8-bit, like the files). A stored
+image (``downscale``, ``decolorize``) carries in ``.info`` the records its PNG file would (the
+original size, the scale, the weights that made it): ``upscale`` / ``colorize`` read them from
+it, or from the text chunks of a PNG opened with ``Image.open``, as the commands read files.
 """
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -47,10 +51,22 @@ def _gray(img: ImageLike) -> torch.Tensor:
     return from_uint8(arr)
 
 
-def _pil(x: torch.Tensor) -> Image.Image:
+def _pil(x: torch.Tensor, records: dict[str, str] | None = None) -> Image.Image:
     from wincli.io import to_uint8
 
-    return Image.fromarray(to_uint8(x))
+    img = Image.fromarray(to_uint8(x))
+    img.info.update(records or {})
+    return img
+
+
+def _records(img: ImageLike) -> SimpleNamespace:
+    """The ``win:`` records a stored image carries (``.info`` of an API result, the text
+    chunks of an opened PNG), shaped like the file reader's metadata (``.text``)."""
+    text = {}
+    if isinstance(img, Image.Image):
+        for source in (img.info, getattr(img, "text", None) or {}):
+            text |= {k: v for k, v in source.items() if isinstance(k, str) and k.startswith("win:")}
+    return SimpleNamespace(text=text)
 
 
 def _conv(model: Converter | None, task: str, **kw) -> Converter:
@@ -144,8 +160,14 @@ def _uint8(img: ImageLike) -> np.ndarray:
 def downscale(
     hr: ImageLike, scale: int = 2, *, model: Converter | None = None, **load
 ) -> Image.Image:
+    """The LR image `win downscale` stores, with its records in ``.info``."""
+    from wincli.verbs import SIZE_KEY, stored_text
+
     conv = _conv(model, "rescaling", scale=scale, **load)
-    return _pil(conv.forward(_rgb(hr)))
+    x = _rgb(hr)
+    h, w = x.shape[-2:]
+    records = {SIZE_KEY: f"{w}x{h}", "win:scale": str(conv.config.scale), **stored_text(conv)}
+    return _pil(conv.forward(x), records)
 
 
 def upscale(
@@ -156,16 +178,35 @@ def upscale(
     model: Converter | None = None,
     **load,
 ) -> Image.Image:
-    """``size`` = (H, W) of the original (default: LR size times the scale)."""
+    """The HR image `win upscale` restores. ``size`` = (width, height) of the original, as
+    PIL gives sizes (default: the size ``lr`` records, else its size times the scale); an LR
+    image that records another scale or other weights is an ``InputError``, as in the CLI."""
+    from wincli.verbs import check_weights, recorded_size
+
     conv = _conv(model, "rescaling", scale=scale, **load)
-    return _pil(conv.inverse(_rgb(lr), size=size))
+    x, meta = _rgb(lr), _records(lr)
+    s = conv.config.scale
+    made = meta.text.get("win:scale")
+    if made and made != str(s):
+        raise InputError(f"this image was downscaled x{made}; use scale={made}")
+    check_weights("this image", meta, conv)
+    hw = (size[1], size[0]) if size is not None else recorded_size(meta, tuple(x.shape[-2:]), s)
+    return _pil(conv.inverse(x, size=hw))
 
 
 def decolorize(color: ImageLike, *, model: Converter | None = None, **load) -> Image.Image:
+    """The gray image `win decolorize` stores, with its records in ``.info``."""
+    from wincli.verbs import MODEL_KEY, stored_text
+
     conv = _conv(model, "decolorization", **load)
-    return _pil(conv.forward(_rgb(color)))
+    records = {MODEL_KEY: conv.config.spec.name, **stored_text(conv)}
+    return _pil(conv.forward(_rgb(color)), records)
 
 
 def colorize(gray: ImageLike, *, model: Converter | None = None, **load) -> Image.Image:
+    """The colour image `win colorize` restores (other weights than the gray's: InputError)."""
+    from wincli.verbs import check_weights
+
     conv = _conv(model, "decolorization", **load)
+    check_weights("this image", _records(gray), conv)
     return _pil(conv.inverse(_gray(gray)))

@@ -1,0 +1,48 @@
+"""The Python API gives what the file path gives: records travel with the images."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+import wincli
+from tests.conftest import smooth_image
+from wincli.cli import app
+from wincli.errors import InputError
+
+
+def test_an_odd_photo_comes_back_at_its_size_through_the_api_and_through_a_cli_file(
+    tmp_path, checkpoints
+):
+    w = str(checkpoints["rescaling-x2"])
+    photo = Image.fromarray(smooth_image(37, 53, 5))
+    lr = wincli.downscale(photo, scale=2, weights=w)
+    assert lr.size == (27, 19)
+    assert wincli.upscale(lr, scale=2, weights=w).size == photo.size  # not 54x38
+    assert wincli.upscale(lr, scale=2, size=(50, 36), weights=w).size == (50, 36)  # PIL's (W, H)
+
+    src, lr_file, hr_file = tmp_path / "p.png", tmp_path / "lr.png", tmp_path / "hr.png"
+    photo.save(src)
+    runner = CliRunner()
+    assert (
+        runner.invoke(app, ["downscale", str(src), "-o", str(lr_file), "--weights", w]).exit_code
+        == 0
+    )
+    assert (
+        runner.invoke(app, ["upscale", str(lr_file), "-o", str(hr_file), "--weights", w]).exit_code
+        == 0
+    )
+    api = wincli.upscale(Image.open(lr_file), scale=2, weights=w)  # reads the file's records
+    assert np.array_equal(np.asarray(api), np.asarray(Image.open(hr_file)))
+
+
+def test_the_api_refuses_what_the_cli_refuses(checkpoints):
+    photo = Image.fromarray(smooth_image(40, 48, 6))
+    lr = wincli.downscale(photo, scale=2, weights=str(checkpoints["rescaling-x2"]))
+    with pytest.raises(InputError, match="downscaled x2; use scale=2"):
+        wincli.upscale(lr, scale=4, weights=str(checkpoints["rescaling-x4"]))
+    gray = wincli.decolorize(photo, weights=str(checkpoints["decolorization"]))
+    with pytest.raises(InputError, match="other weights"):
+        wincli.colorize(gray)  # the shipped weights did not make it
