@@ -488,3 +488,15 @@ def test_models_list_keeps_names_whole_in_task_order():
     assert tasks == sorted(tasks, key=["hiding", "rescaling", "decolorization"].index)
     hiding = [n for n in shown if n.startswith("hiding")]
     assert hiding == sorted(hiding)
+
+
+def test_weights_takes_a_registry_name(tmp_path, image_file):
+    src = image_file("photo.png", 40, 52, seed=8)
+    by_name, default = tmp_path / "a.png", tmp_path / "b.png"
+    res = run("decolorize", src, "-o", by_name, "--weights", "decolorization-win-cpu")
+    assert res.exit_code == 0, res.output
+    assert run("decolorize", src, "-o", default, "--precision", "auto").exit_code == 0
+    assert by_name.read_bytes() == default.read_bytes()
+    res = run("decolorize", src, "-o", tmp_path / "c.png", "--weights", "hiding-1-win-cpu")
+    _one_line_error(res)
+    assert "is a hiding-1 model, not decolorization" in res.output

@@ -254,8 +254,9 @@ class Converter:
 
 def _network(o: InferenceOptions, task: Task):
     """(network, registry record or None, where it came from) for the options: the
-    ``--weights`` file, else the registry's default (or JPEG-robust) checkpoint."""
-    from wincli.weights import default_record, load_record, load_weights_file
+    ``--weights`` file or registry name, else the registry's default (or JPEG-robust)
+    checkpoint."""
+    from wincli.weights import default_record, load_record, load_registry, load_weights_file
 
     if o.weights and o.robust:
         raise InputError(
@@ -266,6 +267,14 @@ def _network(o: InferenceOptions, task: Task):
         rec = default_record(task, variant=o.variant, robust=o.robust)
         net, _, where = load_record(rec, o.allow_download)
         return net, rec, f"{rec.name} from {where}"
+    named = None if Path(o.weights).exists() else (
+        next((r for r in load_registry() if r.name == o.weights), None)
+    )  # fmt: skip
+    if named is not None:
+        if named.spec != task:
+            raise InputError(f"--weights {o.weights} is a {named.spec.name} model, not {task.name}")
+        net, _, where = load_record(named, o.allow_download)
+        return net, named, f"{named.name} from {where}"
     expect = preset_config(task, variant=o.variant, preset="cpu")
     net = load_weights_file(o.weights, expect)
     if net.config.variant != o.variant:

@@ -45,7 +45,10 @@ Preset = _choices("Preset", PRESETS)
 
 ModelOpt = Annotated[Variant, typer.Option("--model", help="Network: win or win-naive.")]
 WeightsOpt = Annotated[
-    Path | None, typer.Option("--weights", help="A local .safetensors checkpoint.")
+    Path | None,
+    typer.Option(
+        "--weights", help="A .safetensors checkpoint, or a registry name (win models list)."
+    ),
 ]
 DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or mps.")]
 TileOpt = Annotated[
