@@ -252,6 +252,12 @@ def hide_classical_file(
         + (f", coded at a smaller size than {c.size[0]}x{c.size[1]}" if _shrunk(c) else "")
         for i, c in enumerate(coded, 1)
     ]
+    notes.append(
+        "the payload is encrypted with the passphrase (AES-256-GCM)"
+        if passphrase
+        else "no passphrase: the payload is authenticated but not secret (anyone with win can "
+        "reveal it); give --passphrase to encrypt it"
+    )
     result = Result([str(out)], notes)
     if check:
         result.check_psnr = _check_classical(out, cover, secrets, passphrase, method)
