@@ -119,3 +119,38 @@ def test_tiled_encoding_matches_the_whole_image(checkpoints):
     tiled = Converter(net=net, device=cpu, encoder=enc, tile=32).forward(x)
     assert not torch.equal(whole, Converter(net=net, device=cpu).forward(x))  # it acts
     assert (tiled - whole).abs().max().item() * 255 <= 1.0001
+
+
+def test_an_interrupted_encoder_run_resumes_to_the_same_weights(tmp_path, checkpoints, monkeypatch):
+    """Resume state is safetensors + JSON (nothing unpickled), and resuming is bit-exact."""
+    import wincli.train.encoder as E
+    from wincli.checkpoint import load_state
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for i in range(4):
+        Image.fromarray(smooth_image(80, 80, i)).save(data / f"im{i}.png")
+
+    def opts(out):
+        return E.EncoderOptions(
+            model=str(checkpoints["rescaling-x2"]), data=[str(data)], out=str(out), steps=20,
+            batch=2, patch=32, lr=3e-3, warmup=2, holdout=1, val_crop=64, val_every=10,
+        )  # fmt: skip
+
+    E.train_encoder(opts(tmp_path / "a"))
+    real, calls = E.stored_objective, []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 13:  # after the checkpoint at step 10
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(E, "stored_objective", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        E.train_encoder(opts(tmp_path / "b"))
+    monkeypatch.setattr(E, "stored_objective", real)
+    assert not list((tmp_path / "b").glob("*.pt"))
+    E.train_encoder(opts(tmp_path / "b"), resume=True)
+    a, b = (load_state(tmp_path / r / "last.safetensors") for r in "ab")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

@@ -97,3 +97,23 @@ def load_model(path: str | Path, config: ModelConfig | None = None, trusted: boo
         first = str(exc).splitlines()[0]
         raise WeightsError(f"{path}: weights do not fit {config.name} ({first})") from None
     return model.eval()
+
+
+def optimizer_tensors(opt: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
+    """An optimizer's state as named tensors ("<param index>.<key>"), for ``save_tensors``."""
+    out = {}
+    for idx, state in opt.state_dict()["state"].items():
+        for key, value in state.items():
+            out[f"{idx}.{key}"] = torch.as_tensor(value)
+    return out
+
+
+def load_optimizer(opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor]) -> None:
+    """Put back what ``optimizer_tensors`` saved (the hyper-parameters stay ``opt``'s)."""
+    sd = opt.state_dict()
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for name, value in tensors.items():
+        idx, key = name.split(".", 1)
+        state.setdefault(int(idx), {})[key] = value
+    sd["state"] = state
+    opt.load_state_dict(sd)

@@ -21,7 +21,9 @@ from pathlib import Path
 
 import torch
 
+from wincli.checkpoint import load_optimizer, load_state, optimizer_tensors, save_tensors
 from wincli.encoder import build_encoder, inverse_id, load_encoder, save_encoder
+from wincli.fs import atomic_write
 from wincli.imaging import quantize_8bit, round8
 from wincli.refine import stored_objective
 
@@ -112,9 +114,9 @@ def train_encoder(o: EncoderOptions, resume: bool = False) -> dict[str, float]:
     torch.manual_seed(o.seed)
     out = Path(o.out)
     out.mkdir(parents=True, exist_ok=True)
-    state_path = out / "state.pt"
+    state_path = out / "state.json"
     if resume:
-        state = torch.load(state_path, weights_only=False)
+        state = json.loads(state_path.read_text())
         o = EncoderOptions(**state["options"])
         o.init_from = str(out / "last.safetensors")
     net, task, data, val, enc = _setup(o)
@@ -124,7 +126,7 @@ def train_encoder(o: EncoderOptions, resume: bool = False) -> dict[str, float]:
     base = score(net, None, val)
     start, best = 0, None
     if resume:
-        opt.load_state_dict(state["optimizer"])
+        load_optimizer(opt, load_state(out / "optimizer.safetensors"))
         start, best = state["step"], state["best"]
     log = (out / "log.jsonl").open("a")
     log.write(json.dumps({"forward_output": base, "options": asdict(o)}) + "\n")
@@ -157,10 +159,9 @@ def train_encoder(o: EncoderOptions, resume: bool = False) -> dict[str, float]:
             if ok and (best is None or s["restored_psnr"] > best["restored_psnr"]):
                 best = rec
                 save_encoder(enc, out / "best.safetensors", serves, {**meta, "steps": done})
-            torch.save(
-                {"options": asdict(o), "optimizer": opt.state_dict(), "step": done, "best": best},
-                state_path,
-            )
+            save_tensors(optimizer_tensors(opt), out / "optimizer.safetensors", {"step": str(done)})
+            text = json.dumps({"options": asdict(o), "step": done, "best": best})
+            atomic_write(state_path, lambda tmp, text=text: Path(tmp).write_text(text))
             log.write(json.dumps(rec) + "\n")
             log.flush()
     log.close()

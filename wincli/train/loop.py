@@ -31,7 +31,13 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from wincli.checkpoint import load_state, save_model, save_tensors
+from wincli.checkpoint import (
+    load_optimizer,
+    load_state,
+    optimizer_tensors,
+    save_model,
+    save_tensors,
+)
 from wincli.device import pick_device
 from wincli.errors import InputError
 from wincli.fs import atomic_write
@@ -120,24 +126,6 @@ def validation_score(m: dict[str, float]) -> float:
     PSNR over the lossless file and every validated JPEG quality."""
     restored = [v for k, v in m.items() if k.startswith("val_reverse_psnr")]
     return m["val_image_psnr"] + sum(restored) / len(restored)
-
-
-def _optimizer_tensors(opt: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
-    out = {}
-    for idx, state in opt.state_dict()["state"].items():
-        for key, value in state.items():
-            out[f"{idx}.{key}"] = torch.as_tensor(value)
-    return out
-
-
-def _load_optimizer(opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor]) -> None:
-    sd = opt.state_dict()
-    state: dict[int, dict[str, torch.Tensor]] = {}
-    for name, value in tensors.items():
-        idx, key = name.split(".", 1)
-        state.setdefault(int(idx), {})[key] = value
-    sd["state"] = state
-    opt.load_state_dict(sd)
 
 
 def _init_record(source: str):
@@ -433,7 +421,7 @@ class _Progress:
         meta = {"step": str(step), "task": self.cfg.name, "preset": opts.preset}
         save_model(self.net, run / "model.safetensors", meta)
         save_tensors(
-            _optimizer_tensors(self.opt), run / "optimizer.safetensors", {"step": str(step)}
+            optimizer_tensors(self.opt), run / "optimizer.safetensors", {"step": str(step)}
         )
         state = {
             "step": step,
@@ -495,7 +483,7 @@ def train(opts: TrainOptions) -> dict[str, float]:
         net.parameters(), lr=opts.lr, betas=opts.betas, weight_decay=opts.weight_decay
     )
     if opts.resume:
-        _load_optimizer(opt, load_state(r.dir / "optimizer.safetensors"))
+        load_optimizer(opt, load_state(r.dir / "optimizer.safetensors"))
     if r.rank == 0:
         r.dir.mkdir(parents=True, exist_ok=True)
         _announce(r, cfg, net, n_train, n_val)
