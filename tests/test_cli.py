@@ -500,3 +500,14 @@ def test_weights_takes_a_registry_name(tmp_path, image_file):
     res = run("decolorize", src, "-o", tmp_path / "c.png", "--weights", "hiding-1-win-cpu")
     _one_line_error(res)
     assert "is a hiding-1 model, not decolorization" in res.output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [[], ["hide"], ["reveal"], ["downscale"], ["upscale"], ["decolorize"], ["colorize"],
+     ["train"], ["eval"], ["models", "list"]],
+)  # fmt: skip
+def test_help_shows_no_type_placeholder_for_flags_and_text_options(command):
+    res = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0
+    assert "<bool>" not in res.output and "<str>" not in res.output, res.output

@@ -20,16 +20,60 @@ import typer
 from wincli.errors import WincliError
 from wincli.tasks import PRESETS, TASKS, VARIANTS
 
-app = typer.Typer(
+
+def _plain_metavars(params):
+    """Help that reads like a man page: a flag shows no placeholder and a text option its
+    name in capitals (``--tile TILE``) instead of ``<bool>`` / ``<str>``."""
+    for p in params:
+        if not hasattr(p, "is_flag") or p.metavar is not None:  # options only, as declared
+            continue
+        if p.is_flag:
+            p.metavar = ""
+        elif p.display_type(None) == "<str>":
+            p.metavar = p.name.upper()
+    return params
+
+
+class _Command(typer.core.TyperCommand):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        _plain_metavars(self.params)
+
+    def get_help_option(self, ctx):
+        option = super().get_help_option(ctx)
+        _plain_metavars([option] if option is not None else [])
+        return option
+
+
+class _Group(typer.core.TyperGroup):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        _plain_metavars(self.params)
+
+    def get_help_option(self, ctx):
+        option = super().get_help_option(ctx)
+        _plain_metavars([option] if option is not None else [])
+        return option
+
+
+class _Typer(typer.Typer):
+    """A Typer app whose commands' help has plain placeholders (``_plain_metavars``)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(cls=_Group, **kwargs)
+
+    def command(self, *args, cls=None, **kwargs):
+        return super().command(*args, cls=cls or _Command, **kwargs)
+
+
+app = _Typer(
     name="win",
     help="Reversible image conversion with Well-posed Invertible Networks (WIN).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-models_app = typer.Typer(
-    help="List, fetch and verify pretrained checkpoints.", no_args_is_help=True
-)
+models_app = _Typer(help="List, fetch and verify pretrained checkpoints.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 
 
