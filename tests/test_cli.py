@@ -511,3 +511,16 @@ def test_help_shows_no_type_placeholder_for_flags_and_text_options(command):
     res = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
     assert res.exit_code == 0
     assert "<bool>" not in res.output and "<str>" not in res.output, res.output
+
+
+def test_hide_says_when_the_stego_is_much_larger_than_a_smooth_cover(tmp_path, checkpoints):
+    yy, xx = np.mgrid[0:64, 0:64] / 64
+    cover = tmp_path / "flat.png"
+    Image.fromarray((np.stack([xx, yy, 0.5 + 0 * xx], -1) * 255).astype(np.uint8)).save(cover)
+    secret = tmp_path / "s.png"
+    Image.fromarray(smooth_image(64, 64, 3)).save(secret)
+    stego = tmp_path / "st.png"
+    res = run("hide", cover, secret, "-o", stego, "--weights", checkpoints["hiding-1"])
+    assert res.exit_code == 0, res.output
+    ratio = stego.stat().st_size / cover.stat().st_size
+    assert ratio > 1.5 and f"{ratio:.1f}x the cover's file size" in res.output

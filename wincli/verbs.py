@@ -75,6 +75,7 @@ def hide_file(
             f"{out}: differs visibly from the cover ({fidelity:.1f} dB PSNR); noise-like "
             "covers hide poorly, and the secrets will reveal poorly too (see --check)"
         )
+    notes += _size_note(cover_path, out)
     result = Result([str(out)], notes)
     if check:
         back, _ = read_image(out)
@@ -82,6 +83,24 @@ def hide_file(
     return result
 
 
+def _size_note(cover_path, out) -> list[str]:
+    """A note when a PNG stego is much larger than its PNG cover (smooth covers: the hidden
+    secrets are noise that PNG cannot compress; ``scripts/stego_size.py`` measures it)."""
+    from pathlib import Path
+
+    cover_path, out = Path(cover_path), Path(out)
+    if cover_path.suffix.lower() != ".png" or out.suffix.lower() != ".png":
+        return []
+    ratio = out.stat().st_size / max(1, cover_path.stat().st_size)
+    if ratio <= STEGO_SIZE_RATIO:
+        return []
+    return [
+        f"{out}: {ratio:.1f}x the cover's file size: the hidden images are fine noise that PNG "
+        "cannot compress, most of all on a smooth cover (a busier cover hides them in less)"
+    ]
+
+
+STEGO_SIZE_RATIO = 1.5  # held-out photos: median 1.15, smooth ones up to 2 (stego_size.py)
 VISIBLE_PSNR = 30.0  # a stego this far from its cover shows it (natural covers: 35-45 dB)
 CHECK_QUALITY = 90  # --check on a robust model's file also restores it after this JPEG
 
