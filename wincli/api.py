@@ -161,12 +161,13 @@ def downscale(
     hr: ImageLike, scale: int = 2, *, model: Converter | None = None, **load
 ) -> Image.Image:
     """The LR image `win downscale` stores, with its records in ``.info``."""
-    from wincli.verbs import SIZE_KEY, stored_text
+    from wincli.io import SCALE_KEY, SIZE_KEY
+    from wincli.verbs import stored_text
 
     conv = _conv(model, "rescaling", scale=scale, **load)
     x = _rgb(hr)
     h, w = x.shape[-2:]
-    records = {SIZE_KEY: f"{w}x{h}", "win:scale": str(conv.config.scale), **stored_text(conv)}
+    records = {SIZE_KEY: f"{w}x{h}", SCALE_KEY: str(conv.config.scale), **stored_text(conv)}
     return _pil(conv.forward(x), records)
 
 
@@ -181,12 +182,13 @@ def upscale(
     """The HR image `win upscale` restores. ``size`` = (width, height) of the original, as
     PIL gives sizes (default: the size ``lr`` records, else its size times the scale); an LR
     image that records another scale or other weights is an ``InputError``, as in the CLI."""
+    from wincli.io import SCALE_KEY
     from wincli.verbs import check_weights, recorded_size
 
     conv = _conv(model, "rescaling", scale=scale, **load)
     x, meta = _rgb(lr), _records(lr)
     s = conv.config.scale
-    made = meta.text.get("win:scale")
+    made = meta.text.get(SCALE_KEY)
     if made and made != str(s):
         raise InputError(f"this image was downscaled x{made}; use scale={made}")
     check_weights("this image", meta, conv)
@@ -196,7 +198,8 @@ def upscale(
 
 def decolorize(color: ImageLike, *, model: Converter | None = None, **load) -> Image.Image:
     """The gray image `win decolorize` stores, with its records in ``.info``."""
-    from wincli.verbs import MODEL_KEY, stored_text
+    from wincli.io import MODEL_KEY
+    from wincli.verbs import stored_text
 
     conv = _conv(model, "decolorization", **load)
     records = {MODEL_KEY: conv.config.spec.name, **stored_text(conv)}

@@ -95,6 +95,13 @@ def _open(path: str | Path, min_side: int = MIN_SIDE) -> Image.Image:
 # profile of a gray made from a colour photo travels in this compressed text chunk, and the
 # colour image restored from it gets it back as a real profile.
 ICC_KEY = "win:icc"
+# What a stored image records of how it was made, read back by the verb that restores it (every
+# PNG text key of the project lives here):
+SIZE_KEY = "win:original-size"  # "WxH" of the image a rescaling LR was made from
+SCALE_KEY = "win:scale"  # that LR's scale
+MODEL_KEY = "win:model"  # the task whose inverse restores a stored gray image
+WEIGHTS_KEY = "win:weights"  # Converter.weights_id of the network that stored the image
+ROBUST_KEY = "win:robust"  # "1" when that network was the JPEG-robust one (--robust)
 
 
 def _carried_icc(text: dict[str, str]) -> bytes | None:

@@ -15,7 +15,15 @@ import torch.nn.functional as F
 
 from wincli.converter import Converter, fit_secret, pad_to
 from wincli.errors import InputError
-from wincli.io import from_uint8, to_uint8
+from wincli.io import (
+    MODEL_KEY,
+    ROBUST_KEY,
+    SCALE_KEY,
+    SIZE_KEY,
+    WEIGHTS_KEY,
+    from_uint8,
+    to_uint8,
+)
 
 
 @dataclass
@@ -373,12 +381,6 @@ def reveal_classical_file(
     return Result([str(t) for t in targets], [f"{len(found)} secret(s) found"])
 
 
-SIZE_KEY = "win:original-size"
-MODEL_KEY = "win:model"  # the task whose inverse restores a stored gray image
-WEIGHTS_KEY = "win:weights"  # Converter.weights_id of the network that stored the image
-ROBUST_KEY = "win:robust"  # "1" when that network was the JPEG-robust one (--robust)
-
-
 def stored_text(conv: Converter) -> dict[str, str]:
     """What a stored image records of the network that made it."""
     return {WEIGHTS_KEY: conv.weights_id} | ({ROBUST_KEY: "1"} if conv.robust else {})
@@ -417,7 +419,7 @@ def downscale_file(
         a = from_uint8(meta.alpha)
         a = bicubic_down(pad_to(a, s), s)[..., : lr.shape[-2], : lr.shape[-1]]
         meta.alpha = to_uint8(a)
-    text = {SIZE_KEY: f"{w}x{h}", "win:scale": str(s), **stored_text(conv)}
+    text = {SIZE_KEY: f"{w}x{h}", SCALE_KEY: str(s), **stored_text(conv)}
     write_image(out, lr, meta, text=text, strip_metadata=strip_metadata)
     result = Result([str(out)], [])
     if check:
@@ -447,7 +449,7 @@ def upscale_file(conv: Converter, lr_path, out, *, strip_metadata=False) -> Resu
     out = check_output_path(out, [lr_path], force_lossy=True)
     s = conv.config.scale
     lr, meta = read_image(lr_path, min_side=4)
-    recorded_scale = (meta.text or {}).get("win:scale")
+    recorded_scale = (meta.text or {}).get(SCALE_KEY)
     notes = lossy_input_notes(lr_path, meta, "high-resolution detail", conv)
     if recorded_scale and recorded_scale != str(s):
         raise InputError(
