@@ -236,7 +236,7 @@ def _from_symbols(sym: np.ndarray, bits: int, n_bytes: int) -> bytes:
     return np.packbits(b.reshape(-1).astype(np.uint8))[:n_bytes].tobytes()
 
 
-def _match(values: np.ndarray, symbols: np.ndarray, bits: int, rng) -> np.ndarray:
+def lsb_match(values: np.ndarray, symbols: np.ndarray, bits: int, rng) -> np.ndarray:
     """Nearest value in [0, 255] with low ``bits`` equal to ``symbols`` (random tie break)."""
     v = values.astype(np.int16)
     m = 1 << bits
@@ -339,8 +339,8 @@ def embed_bytes(
     symbols = _to_symbols(cipher, bits)
     slots = _payload_slots(flat.size, hslots, seed, len(symbols))
     if matching:
-        flat[hslots] = _match(flat[hslots], _to_symbols(header, 1), 1, rng)
-        flat[slots] = _match(flat[slots], symbols, bits, rng)
+        flat[hslots] = lsb_match(flat[hslots], _to_symbols(header, 1), 1, rng)
+        flat[slots] = lsb_match(flat[slots], symbols, bits, rng)
     else:
         flat[hslots] = (flat[hslots] & 0xFE) | _to_symbols(header, 1).astype(np.uint8)
         flat[slots] = (flat[slots] & (0xFF ^ ((1 << bits) - 1))) | symbols.astype(np.uint8)

@@ -162,10 +162,10 @@ def detect(
 
 
 def lsb_matching_full(cover: np.ndarray, seed: int = 0) -> np.ndarray:
-    """Positive control: a random bit in every LSB, embedded by +-1 matching (full payload)."""
+    """Positive control: a random bit in every LSB, embedded by +-1 matching (full payload),
+    with the embedder of ``--method lsb`` (``wincli.classical.lsb_match``)."""
+    from wincli.classical import lsb_match
+
     rng = np.random.default_rng(seed)
     bits = rng.integers(0, 2, cover.shape)
-    change = (cover & 1) != bits
-    step = np.where(rng.random(cover.shape) < 0.5, -1, 1)
-    step = np.where(cover == 0, 1, np.where(cover == 255, -1, step))
-    return np.where(change, cover.astype(np.int16) + step, cover).astype(np.uint8)
+    return lsb_match(cover.reshape(-1), bits.reshape(-1), 1, rng).reshape(cover.shape)
