@@ -7,9 +7,10 @@
 The metrics written into weights/registry.json are measured here with wincli.evaluate (the code
 behind `win eval`), through 8-bit images, on ../shared/data/eval:
 rescaling x2/x4 on Set5 and Set14, decolorization on Kodak24, hiding-n on Kodak24 pairs
-(sorted, center-cropped to 512). The record becomes the default for its task; a run trained
-with ``--jpeg`` ships as the task's JPEG-robust model instead (``win ... --robust``), measured
-after Pillow JPEG at q95 / 90 / 75 / 50 too.
+(sorted, center-cropped to 512). The record becomes the default for its task (``--beside``: a
+model selected by name, ``--weights NAME``); a run trained with ``--jpeg`` ships as the task's
+JPEG-robust model instead (``win ... --robust``), measured after Pillow JPEG at q95 / 90 / 75 /
+50 too.
 """
 
 from __future__ import annotations
@@ -41,10 +42,14 @@ def main(argv=None) -> None:
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument("--notes", default="")
     ap.add_argument("--status", default="", help="the line the CLI prints when it is used")
+    ap.add_argument(
+        "--beside", action="store_true",
+        help="ship it beside the task's default (selected with --weights NAME), not as the default",
+    )  # fmt: skip
     args = ap.parse_args(argv)
 
     from wincli.checkpoint import load_model, read_metadata
-    from wincli.models import count_params
+    from wincli.models import count_params, preset_config
     from wincli.weights import sha256_file
 
     src = args.run / f"{args.file}.safetensors"
@@ -61,12 +66,14 @@ def main(argv=None) -> None:
         "name": args.name,
         **cfg.spec.kwargs(),
         "variant": cfg.variant,
-        "preset": opts["preset"],
+        "preset": "paper"
+        if cfg.to_dict() == preset_config(cfg.spec, variant=cfg.variant, preset="paper").to_dict()
+        else opts["preset"],
         "config": cfg.to_dict(),
         "file": dest.name,
         "sha256": sha256_file(dest),
         "params": count_params(net),
-        "default": not robust,
+        "default": not robust and not args.beside,
         "recipe": {
             "command": args.command,
             "data": "../shared/data/train (190 photos; 6 held out for validation by name hash)",
