@@ -55,6 +55,9 @@ def main(argv=None) -> None:
     ap.add_argument("--photo", type=Path, required=True)
     ap.add_argument("--jobs", nargs="+", default=["downscale-x2", "upscale-x2"])
     ap.add_argument("--work", type=Path, default=None, help="folder for the large files")
+    ap.add_argument(
+        "--weights", default=None, help="a registry name or file for every job (default: each's)"
+    )
     args = ap.parse_args(argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="win-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -70,13 +73,16 @@ def main(argv=None) -> None:
         "upscale-x4": ("upscale x4, 24 MP", ["upscale", w / "l4.png", "-s", 4, "-o", w / "u4.png"]),
         "hide": ("hide, 12 MP cover + secret", ["hide", mid, sec, "-o", w / "st.png"]),
         "reveal": ("reveal, 12 MP", ["reveal", w / "st.png", "-o", w / "rev"]),
+        "hide-2": ("hide, 12 MP cover + 2 secrets", ["hide", mid, sec, mid, "-o", w / "st2.png"]),
+        "reveal-2": ("reveal 2 secrets, 12 MP", ["reveal", w / "st2.png", "-n", 2, "-o", w / "r2"]),
         "decolorize": ("decolorize, 12 MP", ["decolorize", mid, "-o", w / "g.png"]),
         "colorize": ("colorize, 12 MP", ["colorize", w / "g.png", "-o", w / "c.png"]),
     }
     print("| command (default options) | seconds | peak RSS (MiB) |\n| --- | --- | --- |")
     for job in args.jobs:
         label, cmd = plan[job]
-        dt, rss = run([str(c) for c in cmd])
+        extra = ["--weights", args.weights] if args.weights else []
+        dt, rss = run([str(c) for c in cmd] + extra)
         print(f"| {label} | {dt:.1f} | {rss:.0f} |", flush=True)
 
 
