@@ -2,6 +2,7 @@
 """One comparison figure per shipped default: input, output, x20 residuals (as in the paper).
 
     python scripts/make_figures.py [--data ../shared/data] [--out docs/figures] [--crop 256]
+    python scripts/make_figures.py --models hiding-2-win-paper   # only these registry names
 
 For every task with a JPEG-robust model, also ``NAME-jpeg-q90.png``: the stored image after a
 Pillow JPEG at q90 and what is restored from it, the plain model's row above the robust one's.
@@ -144,11 +145,13 @@ def main(argv=None) -> None:
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "figures")
     ap.add_argument("--crop", type=int, default=256)
+    ap.add_argument("--models", nargs="+", help="only these registry names (no JPEG figures)")
     args = ap.parse_args(argv)
     ev = args.data / "eval"
     args.out.mkdir(parents=True, exist_ok=True)
     c = args.crop
-    for rec in [r for r in load_registry() if r.default]:
+    chosen = [r for r in load_registry() if (r.name in args.models if args.models else r.default)]
+    for rec in chosen:
         net, _, _ = load_record(rec, allow_download=False)
         conv = Converter(net=net, device=torch.device("cpu"))
         if rec.task == "hiding":
@@ -192,7 +195,8 @@ def main(argv=None) -> None:
         path = args.out / f"{rec.name}.png"
         strip(panels, c).save(path, optimize=True)
         print(path)
-    jpeg_figures(ev, args.out, c)
+    if not args.models:
+        jpeg_figures(ev, args.out, c)
 
 
 if __name__ == "__main__":
