@@ -106,6 +106,7 @@ CASES += [
     ("train", "--data", "{data}", "--steps", "-3", "--out", "{out}/t"),
     ("train", "--data", "{data}", "--batch", "0", "--out", "{out}/t"),
     ("train", "--data", "{data}", "--lr", "-1", "--out", "{out}/t"),
+    ("train", "--data", "{data}", "--threads", "0", "--out", "{out}/t"),
     ("train", "--data", "{data}", "--out", "{afile.txt}"),
     ("train", "--data", "{data}", "--init-from", "no-such-model", "--out", "{out}/t"),
     (

@@ -169,6 +169,7 @@ def test_ddp_two_processes_gloo(image_dir, tmp_path):
 # options whose "not given" means something: the preset's, the checkpoint's own, no such run
 UNSET_BY_DEFAULT = (
     "couplings", "growth", "init_from", "resume", "stop_at", "time_limit", "jpeg", "restorer",
+    "threads",
 )  # fmt: skip
 
 
@@ -382,3 +383,21 @@ def test_jpeg_run_is_validated_after_jpeg_and_resumes_exactly(image_dir, tmp_pat
     assert val and val[-1]["val_reverse_psnr_q75"] < val[-1]["val_reverse_psnr"]
     with pytest.raises(Exception, match="--jpeg"):
         train(_opts(image_dir, tmp_path / "bad", jpeg="95-70"))
+
+
+def test_threads_mean_the_same_as_in_conversion(tmp_path):
+    """Unset: all cores (torch's default); 0 is refused; an older run's saved 0 resumes as unset."""
+    from wincli.errors import InputError
+    from wincli.train.options import check_options, resumed
+
+    assert resolve_threads(TrainOptions()) is None
+    with pytest.raises(InputError, match="--threads must be positive"):
+        check_options(TrainOptions(threads=0))
+    assert resumed({"threads": 0, "task": "rescaling"}, TrainOptions(), tmp_path).threads is None
+    assert resumed({"threads": 0}, TrainOptions(threads=2), tmp_path).threads == 2
+
+
+def resolve_threads(opts):
+    from wincli.train.options import resolve
+
+    return resolve(opts, torch.device("cpu")).threads

@@ -48,7 +48,7 @@ class EncoderOptions:
     val_every: int = 250
     stored_slack: float = 0.5  # best: stored PSNR at most this far below the forward output's
     seed: int = 0
-    threads: int = 1
+    threads: int | None = None  # None: all cores (or $OMP_NUM_THREADS), as everywhere in win
     init_from: str | None = None  # an encoder file to continue from
 
 
@@ -110,7 +110,10 @@ def _setup(o: EncoderOptions):
 
 
 def train_encoder(o: EncoderOptions, resume: bool = False) -> dict[str, float]:
-    torch.set_num_threads(o.threads)
+    if o.threads is not None:
+        if o.threads < 1:
+            raise ValueError(f"--threads must be at least 1, not {o.threads}")
+        torch.set_num_threads(o.threads)
     torch.manual_seed(o.seed)
     out = Path(o.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -194,6 +197,8 @@ def main(argv=None) -> None:
         ap.add_argument("--" + f.replace("_", "-"), type=float)
     ap.add_argument("--init-from")
     a = vars(ap.parse_args(argv))
+    if a["threads"] is not None and a["threads"] < 1:
+        ap.error(f"--threads must be at least 1, not {a['threads']}")
     resume = a.pop("resume")
     if resume:
         print(train_encoder(EncoderOptions(model="", out=a["out"]), resume=True))

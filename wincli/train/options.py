@@ -117,7 +117,11 @@ class TrainOptions:
         default=2.0,
     )
     device: str | None = _opt("auto, cpu, cuda or mps.", RUNTIME, default="auto")
-    threads: int | None = _opt("CPU threads (0 = torch's choice).", RUNTIME, default=0)
+    threads: int | None = _opt(
+        "CPU threads (default: all cores, or $OMP_NUM_THREADS). Two runs on one machine: "
+        "give each --threads cores / runs.",
+        RUNTIME,
+    )
     workers: int | None = _opt("Data loader processes.", RUNTIME, default=0)
     channels_last: bool | None = _opt(
         "channels-last memory format (1.34x training steps/s on CPU, docs/benchmarks.md).",
@@ -189,11 +193,11 @@ def resolve(opts: TrainOptions, device: torch.device) -> TrainOptions:
 
 def check_options(opts: TrainOptions) -> None:
     """Reject values that cannot train (zero is never silently replaced by a default)."""
-    for name in ("steps", "batch", "val_every", "ckpt_every", "log_every", "val_size"):
+    for name in ("steps", "batch", "val_every", "ckpt_every", "log_every", "val_size", "threads"):
         value = getattr(opts, name)
         if value is not None and value < 1:
             raise InputError(f"--{name.replace('_', '-')} must be positive, not {value}")
-    for name in ("warmup", "lr", "holdout", "weight_decay", "threads", "workers"):
+    for name in ("warmup", "lr", "holdout", "weight_decay", "workers"):
         value = getattr(opts, name)
         if value is not None and value < 0:
             raise InputError(f"--{name.replace('_', '-')} must be >= 0, not {value}")
@@ -244,6 +248,8 @@ def resumed(saved: dict[str, Any], given: TrainOptions, run: Path) -> TrainOptio
     A recipe option given with another value than the run's is an error (a resumed run keeps
     its recipe); options saved by older versions are filled with today's defaults later."""
     keep = {k: v for k, v in saved.items() if k in FIELDS and k not in PER_INVOCATION}
+    if keep.get("threads") == 0:  # older runs saved 0 for "all cores"
+        keep["threads"] = None
     for name in RECIPE_OPTIONS:
         value = getattr(given, name)
         if value is None or value == keep.get(name):
