@@ -57,6 +57,17 @@ def test_lower_quality_wrong_key_and_plain_images_say_nothing_is_there(tmp_path)
         reveal_jpeg(COVER)
 
 
+@pytest.mark.parametrize("crop", [(0, 1), (0, 8), (8, 0), (1, 0)])
+def test_a_cropped_stego_is_refused_in_one_line_not_misread(crop):
+    """Any crop moves every slot (the order is drawn for the stego's own block grid): reveal
+    must say the payload is lost, never return other bytes."""
+    stego, _ = hide_jpeg(COVER, [SECRET], passphrase="k")
+    top, right = crop
+    cropped = np.ascontiguousarray(stego[top:, : stego.shape[1] - right])
+    with pytest.raises(InputError, match="cropping lost it"):
+        reveal_jpeg(cropped, passphrase="k")
+
+
 def test_only_the_payload_blocks_change_and_the_slots_are_public():
     small = smooth_image(32, 32, seed=6)
     stego, _ = hide_jpeg(COVER, [small])

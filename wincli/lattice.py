@@ -18,8 +18,9 @@ Layout: the frame (the ``wincli.classical`` header with the lattice quality in i
 then the ciphertext, zero-padded to whole codewords) fills the first slots of a fixed public
 permutation of all (block, coefficient) slots; reveal decodes the first codeword for the header,
 then the rest. What does not survive: a JPEG below quality 75 or with other tables, resizing,
-cropping by other than multiples of 8 pixels, and heavy filtering; the codes either correct the
-damage or reveal says that nothing authentic was found.
+any crop (the permutation is drawn for the stego's own block grid, so a crop of even one pixel
+moves every slot), and heavy filtering; the codes either correct the damage or reveal says that
+nothing authentic was found.
 """
 
 from __future__ import annotations
