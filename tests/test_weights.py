@@ -265,7 +265,9 @@ def test_publish_uses_hfapi(monkeypatch, tmp_path, checkpoints):
     api.create_repo.assert_called_once_with("org/name", repo_type="model", exist_ok=True)
     ops = api.create_commit.call_args.kwargs["operations"]
     assert {op.path_in_repo for op in ops} == {"hiding-1.safetensors", "README.md", "registry.json"}
-    assert "hiding-1-test" in pub.model_card([rec], "org/name")
+    card = next(op for op in ops if op.path_in_repo == "README.md").path_or_fileobj.decode()
+    assert card.startswith("---\nlicense: mit") and "### hiding-1-test" in card
+    assert rec.sha256 in card  # the same card as docs/models.md's
 
 
 def test_altered_tensor_bytes_are_refused_and_unhashed_files_warn(tmp_path, checkpoints):

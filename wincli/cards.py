@@ -1,8 +1,11 @@
-"""Model cards: docs/models.md, generated from weights/registry.json.
+"""Model cards, generated from weights/registry.json: docs/models.md and the Hub repository's
+README.md render the same cards.
 
 >>> text = render_model_cards(load_registry())           # doctest: +SKIP
+>>> readme = hub_card(load_registry(), "wincli/win-checkpoints")   # doctest: +SKIP
 
-``python scripts/model_cards.py`` writes the file; a test keeps it equal to what this renders.
+``python scripts/model_cards.py`` writes docs/models.md; a test keeps it equal to what this
+renders. ``wincli.publish`` uploads :func:`hub_card` beside the files.
 """
 
 from __future__ import annotations
@@ -35,18 +38,50 @@ def _metrics_table(metrics: dict) -> list[str]:
     return rows
 
 
-def render_model_cards(records) -> str:
-    """Markdown: one card per checkpoint, in registry order."""
-    out = [
-        "# Model cards",
+HUB_FRONT_MATTER = [
+    "---",
+    "license: mit",
+    "library_name: wincli",
+    "tags: [image-hiding, image-rescaling, decolorization, invertible-networks]",
+    "---",
+]
+
+
+def hub_card(records, repo_id: str) -> str:
+    """The Hub repository's README.md: its front matter, then the cards of docs/models.md."""
+    intro = [
+        f"# {repo_id}: WIN checkpoints for `wincli`",
         "",
-        "Generated from `weights/registry.json` by `python scripts/model_cards.py`; do not edit.",
+        "Well-posed Invertible Networks (Huang & Huang, arXiv 2508.02111) trained with "
+        "`win train`; `win` loads them by name (`--weights NAME`).",
+        "",
+    ]
+    return "\n".join(HUB_FRONT_MATTER + intro) + _cards(
+        records, title="## Model cards", source="registry.json"
+    )
+
+
+def render_model_cards(records) -> str:
+    """docs/models.md: one card per checkpoint, in registry order."""
+    return _cards(
+        records,
+        title="# Model cards",
+        source="weights/registry.json` by `python scripts/model_cards.py",
+    )
+
+
+def _cards(records, title: str, source: str) -> str:
+    sub = "#" * (title.count("#") + 1)
+    out = [
+        title,
+        "",
+        f"Generated from `{source}`; do not edit.",
         "PSNR through 8-bit images as `win eval` measures it (rescaling shaves `scale` pixels off",
         "the border). The default for a task is what `win` uses without `--weights`.",
         "",
     ]
     for rec in records:
-        out += [f"## {rec.name}", ""]
+        out += [f"{sub} {rec.name}", ""]
         out += [
             f"- task: {rec.spec.name}; variant {rec.variant}; preset {rec.preset}; "
             f"{rec.params:,} parameters{'; the default' if rec.default else ''}",

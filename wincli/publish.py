@@ -3,42 +3,18 @@
 
 >>> publish("wincli/win-checkpoints", dry_run=True)        # doctest: +SKIP   the files it would add
 
-Every file's sha256 is checked first; the model card (README.md) carries the measured numbers
-and the training commands; everything goes up in one commit with ``huggingface_hub.HfApi``.
+Every file's sha256 is checked first; the repository's README.md is ``wincli.cards.hub_card``
+(the cards of docs/models.md: measured numbers, training commands); everything goes up in one
+commit with ``huggingface_hub.HfApi``.
 """
 
 from __future__ import annotations
 
 
-def model_card(records, repo_id: str) -> str:
-    lines = [
-        "---",
-        "license: mit",
-        "library_name: wincli",
-        "tags: [image-hiding, image-rescaling, decolorization, invertible-networks]",
-        "---",
-        f"# {repo_id}: WIN checkpoints for `wincli`",
-        "",
-        "Well-posed Invertible Networks (Huang & Huang, arXiv 2508.02111) trained with "
-        "`win train`. PSNR measured through 8-bit PNG files with `win eval`.",
-        "",
-        "| name | task | variant | preset | params | steps | metrics | sha256 |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
-    ]
-    for r in records:
-        metrics = ", ".join(f"{k} {v}" for k, v in r.metrics.items())
-        lines.append(
-            f"| {r.name} | {r.task} | {r.variant} | {r.preset} | {r.params:,} | "
-            f"{r.recipe.get('steps', '')} | {metrics} | `{r.sha256[:16]}` |"
-        )
-    lines += ["", "Training commands:", ""]
-    lines += [f"- {r.name}: `{r.recipe.get('command', '')}`" for r in records]
-    return "\n".join(lines) + "\n"
-
-
 def publish(repo_id: str, revision: str = "main", dry_run: bool = False, api=None) -> str:
     from huggingface_hub import CommitOperationAdd, HfApi
 
+    from wincli.cards import hub_card
     from wincli.weights import bundled_dir, load_registry, verify, with_encoders
 
     folder = bundled_dir()
@@ -52,7 +28,7 @@ def publish(repo_id: str, revision: str = "main", dry_run: bool = False, api=Non
         path = folder / r.file
         verify(r, path)
         ops.append(CommitOperationAdd(path_in_repo=r.file, path_or_fileobj=str(path)))
-    card = model_card(records, repo_id).encode()
+    card = hub_card(records, repo_id).encode()
     ops.append(CommitOperationAdd(path_in_repo="README.md", path_or_fileobj=card))
     ops.append(
         CommitOperationAdd(
