@@ -15,15 +15,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-SOURCE_REGISTRY = Path(__file__).resolve().parent.parent / "weights" / "registry.json"
-
 
 def registry_file(path: Path | None = None) -> Path:
     """``path``, else the registry ``win`` loads (``wincli.weights.registry_path``), else the
     source checkout's."""
-    from wincli.weights import registry_path
+    from wincli.weights import _SOURCE_WEIGHTS, registry_path
 
-    return Path(path or registry_path() or SOURCE_REGISTRY)
+    return Path(path or registry_path() or _SOURCE_WEIGHTS / "registry.json")
 
 
 def read_json(path: Path | None = None) -> dict:
