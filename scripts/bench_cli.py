@@ -2,6 +2,7 @@
 
     python scripts/bench_cli.py --photo ../shared/data/train/wikipedia49/<some photo> \
         --jobs downscale-x2 upscale-x2 hide reveal decolorize colorize downscale-x4 upscale-x4
+    python scripts/bench_cli.py --photo ... --jobs downscale-x2-12mp hide --check   # with --check
 
 The large inputs are made here by upsampling a real photo (Lanczos) to 24 MP (4896x4896
 crops for rescaling) and 12 MP (4000x3000 for hiding and colour), so they are smooth at the
@@ -58,6 +59,7 @@ def main(argv=None) -> None:
     ap.add_argument(
         "--weights", default=None, help="a registry name or file for every job (default: each's)"
     )
+    ap.add_argument("--check", action="store_true", help="add --check to every job")
     args = ap.parse_args(argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="win-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -68,6 +70,10 @@ def main(argv=None) -> None:
     w = work
     plan = {
         "downscale-x2": ("downscale x2, 24 MP", ["downscale", big, "-s", 2, "-o", w / "l2.png"]),
+        "downscale-x2-12mp": (
+            "downscale x2, 12 MP",
+            ["downscale", mid, "-s", 2, "-o", w / "m2.png"],
+        ),
         "upscale-x2": ("upscale x2, 24 MP", ["upscale", w / "l2.png", "-s", 2, "-o", w / "u2.png"]),
         "downscale-x4": ("downscale x4, 24 MP", ["downscale", big, "-s", 4, "-o", w / "l4.png"]),
         "upscale-x4": ("upscale x4, 24 MP", ["upscale", w / "l4.png", "-s", 4, "-o", w / "u4.png"]),
@@ -82,6 +88,8 @@ def main(argv=None) -> None:
     for job in args.jobs:
         label, cmd = plan[job]
         extra = ["--weights", args.weights] if args.weights else []
+        extra += ["--check"] if args.check else []
+        label += " --check" if args.check else ""
         dt, rss = run([str(c) for c in cmd] + extra)
         print(f"| {label} | {dt:.1f} | {rss:.0f} |", flush=True)
 

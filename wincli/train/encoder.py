@@ -52,15 +52,13 @@ class EncoderOptions:
     init_from: str | None = None  # an encoder file to continue from
 
 
-def _psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    mse = ((a - b) ** 2).flatten(1).mean(1).clamp_min(1e-12)
-    return -10 * torch.log10(mse)
-
-
 @torch.no_grad()
 def score(net, enc, batch: torch.Tensor) -> dict[str, float]:
-    """Mean 8-bit stored / restored PSNR over ``batch`` (one image at a time); ``enc`` None:
-    the forward output as it is."""
+    """Mean 8-bit stored / restored PSNR over ``batch`` (one image at a time, both sides rounded
+    to 8 bits as ``wincli.metrics.psnr`` measures every number); ``enc`` None: the forward
+    output as it is."""
+    from wincli.metrics import psnr
+
     task = net.config.spec
     stored_p, restored_p = [], []
     for x in batch.split(1):
@@ -68,8 +66,8 @@ def score(net, enc, batch: torch.Tensor) -> dict[str, float]:
         stored = round8(enc(x, y0) if enc is not None else y0)
         rec = net.inverse(task.from_image(stored)).clamp(0.0, 1.0)
         got = torch.cat(task.restored(rec), 1)
-        restored_p.append(_psnr(got, torch.cat(task.restored(x), 1)).item())
-        stored_p.append(_psnr(stored, round8(task.target(x))).item())
+        restored_p.append(psnr(got, torch.cat(task.restored(x), 1)))
+        stored_p.append(psnr(stored, task.target(x)))
     n = len(restored_p)
     return {"stored_psnr": sum(stored_p) / n, "restored_psnr": sum(restored_p) / n}
 
