@@ -34,7 +34,9 @@ def _plain_metavars(params):
     return params
 
 
-class _Command(typer.core.TyperCommand):
+class _PlainMetavars:
+    """Mixed into a click command or group: help without ``<bool>`` / ``<str>``."""
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         _plain_metavars(self.params)
@@ -45,15 +47,12 @@ class _Command(typer.core.TyperCommand):
         return option
 
 
-class _Group(typer.core.TyperGroup):
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        _plain_metavars(self.params)
+class _Command(_PlainMetavars, typer.core.TyperCommand):
+    pass
 
-    def get_help_option(self, ctx):
-        option = super().get_help_option(ctx)
-        _plain_metavars([option] if option is not None else [])
-        return option
+
+class _Group(_PlainMetavars, typer.core.TyperGroup):
+    pass
 
 
 class _Typer(typer.Typer):
