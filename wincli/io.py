@@ -208,9 +208,10 @@ def read_gray(path: str | Path) -> tuple[torch.Tensor, ImageMeta]:
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:
     """(1, C, H, W) float in [0, 1] -> (H, W, C) uint8 (C = 1 gives (H, W)), rounded."""
-    from wincli.imaging import round8
-
-    arr = (round8(x.detach()[0]) * 255.0).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+    # the levels of ``wincli.imaging.round8``, computed in place on one copy (a 12 MP image
+    # would otherwise hold five float copies at once)
+    levels = x.detach()[0].clamp(0.0, 1.0).mul_(255.0).round_().to(torch.uint8)
+    arr = levels.permute(1, 2, 0).cpu().numpy()
     return arr[..., 0] if arr.shape[-1] == 1 else arr
 
 

@@ -76,9 +76,12 @@ def hide_file(
         secrets.append(sec)
     task = conv.config.spec
     x = task.pack([cover, *secrets])
+    del secrets  # x holds them (a 12 MP secret is 144 MB of float32)
     stego = conv.forward(x)
     write_image(out, stego, meta, strip_metadata=strip_metadata)
-    if (fidelity := psnr(stego, cover)) < VISIBLE_PSNR:
+    fidelity = psnr(stego, cover)
+    del stego  # --check reads the written file back
+    if fidelity < VISIBLE_PSNR:
         notes.append(
             f"{out}: differs visibly from the cover ({fidelity:.1f} dB PSNR); noise-like "
             "covers hide poorly, and the secrets will reveal poorly too (see --check)"
