@@ -33,6 +33,11 @@ def corpus(tmp_path_factory, checkpoints):
 
     x4 = load_model(checkpoints["rescaling-x4"])  # an encoder that serves another inverse
     save_encoder(build_encoder(x4), d / "enc-x4.safetensors", inverse_id(x4), {})
+    from wincli.lattice import hide_jpeg
+
+    cover = smooth_image(192, 256, seed=4)
+    stego, _ = hide_jpeg(cover, [smooth_image(48, 64, seed=5)])
+    Image.fromarray(stego[:, 8:]).save(d / "cropped-jpeg-stego.png")  # one block column off
     data = d / "data"
     data.mkdir()
     for i in range(3):
@@ -99,6 +104,7 @@ CASES += [
     ("hide", "{good.png}", "{good.png}", "-o", "{out}/s.png", "--method", "jpeg", "--robust"),
     ("hide", "{good.png}", "{good.png}", "-o", "{out}/s.png", "--method", "jpeg", "--codec", "gif"),
     ("reveal", "{good.png}", "--method", "jpeg", "-o", "{out}/r"),
+    ("reveal", "{cropped-jpeg-stego.png}", "--method", "jpeg", "-o", "{out}/r"),
     ("train", "--task", "hiding"),
     ("train", "--data", "{data}", "--task", "hiding", "--secrets", "7", "--out", "{out}/t"),
     ("train", "--data", "{data}", "--patch", "7", "--out", "{out}/t"),
