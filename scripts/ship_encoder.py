@@ -3,7 +3,7 @@
 default path on the eval sets, and register it under the model it serves.
 
     python scripts/ship_encoder.py runs/enc-x2 --model rescaling-x2-win-cpu \
-        --command "python -m wincli.train.encoder --model rescaling-x2-win-cpu ..." [--file best]
+        --command "win train --encoder-for rescaling-x2-win-cpu ..." [--file best]
 
 The encoder must serve the registered file's inverse (its recorded ``serves`` hash), or this
 refuses. The model's metrics are re-measured with `win eval`'s code through 8-bit images

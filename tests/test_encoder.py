@@ -3,6 +3,7 @@ trained, and the CLI and the Python API store the same bytes with default option
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -154,3 +155,34 @@ def test_an_interrupted_encoder_run_resumes_to_the_same_weights(tmp_path, checkp
     E.train_encoder(opts(tmp_path / "b"), resume=True)
     a, b = (load_state(tmp_path / r / "last.safetensors") for r in "ab")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_win_train_encoder_for_trains_and_resumes_an_encoder(tmp_path, checkpoints):
+    """The encoder trains through `win train --encoder-for` (one training CLI); options that do
+    not apply to an encoder are refused in one line."""
+    from typer.testing import CliRunner
+
+    from wincli.cli import app
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for i in range(4):
+        Image.fromarray(smooth_image(80, 80, i)).save(data / f"im{i}.png")
+    out = tmp_path / "enc"
+    args = [
+        "train", "--encoder-for", str(checkpoints["rescaling-x2"]), "--data", str(data),
+        "--out", str(out), "--steps", "4", "--batch", "2", "--patch", "32", "--warmup", "1",
+        "--holdout", "1", "--val-size", "64", "--val-every", "2", "--threads", "1",
+        "--encoder-width", "16", "--encoder-blocks", "1", "--encoder-bound", "0.1",
+    ]  # fmt: skip
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    net = load_model(checkpoints["rescaling-x2"])
+    enc = load_encoder(out / "last.safetensors", net)
+    assert enc.config.width == 16 and enc.config.blocks == 1
+    saved = json.loads((out / "state.json").read_text())
+    assert saved["step"] == 4 and saved["options"]["bound"] == 0.1
+    res = CliRunner().invoke(app, ["train", "--resume", str(out)])
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(app, [*args, "--jpeg", "70-95"])
+    assert res.exit_code == 2 and "--jpeg: not an option of an encoder run" in res.output

@@ -109,3 +109,25 @@ def test_the_code_map_in_method_md_names_every_module_and_only_real_ones():
     real |= {f"{d.name}/" for d in pkg.iterdir() if (d / "__init__.py").exists()}
     assert real <= named, f"not in docs/method.md's code map: {sorted(real - named)}"
     assert named <= real, f"in the code map but not in wincli/: {sorted(named - real)}"
+
+
+def test_nothing_in_the_package_unpickles():
+    """Checkpoints, optimizer state and resume state are safetensors and JSON: no module
+    mentions pickle or loads with weights_only=False."""
+    hits = [
+        f"{p.relative_to(REPO)}:{i}"
+        for p in sorted((REPO / "wincli").rglob("*.py"))
+        for i, line in enumerate(p.read_text().splitlines(), 1)
+        if "pickle" in line or "weights_only=False" in line
+    ]
+    assert not hits, hits
+
+
+def test_one_training_command():
+    """The encoder trains through `win train --encoder-for`; no module has a second CLI."""
+    hits = [
+        str(p.relative_to(REPO))
+        for p in sorted((REPO / "wincli" / "train").rglob("*.py"))
+        if "argparse" in p.read_text()
+    ]
+    assert not hits, hits

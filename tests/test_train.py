@@ -169,7 +169,8 @@ def test_ddp_two_processes_gloo(image_dir, tmp_path):
 # options whose "not given" means something: the preset's, the checkpoint's own, no such run
 UNSET_BY_DEFAULT = (
     "couplings", "growth", "init_from", "resume", "stop_at", "time_limit", "jpeg", "restorer",
-    "threads",
+    "threads", "encoder_for", "encoder_width", "encoder_blocks", "encoder_bound", "stored_weight",
+    "stored_slack",
 )  # fmt: skip
 
 

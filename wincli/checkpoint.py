@@ -1,7 +1,7 @@
 """Model files: safetensors with the architecture config in the header metadata.
 
 >>> save_model(net, "run/model.safetensors", {"step": "1000"})      # doctest: +SKIP
->>> net = load_model("run/model.safetensors")                       # never unpickles
+>>> net = load_model("run/model.safetensors")                       # tensors and JSON only, no code
 
 Writes are atomic (temp file + rename), so an interrupted save never leaves a broken file.
 """

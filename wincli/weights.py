@@ -319,7 +319,7 @@ def load_weights_file(path: str | Path, expect: ModelConfig | None = None):
     if not p.is_file():
         raise WeightsError(f"{p}: no such weights file")
     if p.suffix != ".safetensors":
-        raise WeightsError(f"{p}: only .safetensors checkpoints are loaded (never pickles)")
+        raise WeightsError(f"{p}: only .safetensors checkpoints load (.pt files can run code)")
     model = load_model(p)
     if expect is not None:
         got = model.config

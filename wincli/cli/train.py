@@ -18,6 +18,23 @@ def _o(*names: str, field: str):
     return typer.Option(*names, help=H(field), show_default=False)
 
 
+def _plain(options: dict) -> dict:
+    """The options given (not None), as TrainOptions holds them: paths as strings, choices as
+    their values."""
+    given = {}
+    for k, v in options.items():
+        if v is None:
+            continue
+        if isinstance(v, Path):
+            v = str(v)
+        elif isinstance(v, list):
+            v = [str(p) for p in v]
+        elif hasattr(v, "value"):  # an Enum choice
+            v = v.value
+        given[k] = v
+    return given
+
+
 @app.command()
 @guarded
 def train(
@@ -34,6 +51,7 @@ def train(
     lr: Annotated[float | None, _o("--lr", field="lr")] = None,
     warmup: Annotated[int | None, _o("--warmup", field="warmup")] = None,
     seed: Annotated[int | None, _o("--seed", field="seed")] = None,
+    clip: Annotated[float | None, _o("--clip", field="clip")] = None,
     device: Annotated[str | None, _o("--device", field="device")] = None,
     threads: Annotated[int | None, _o("--threads", field="threads")] = None,
     workers: Annotated[int | None, _o("--workers", field="workers")] = None,
@@ -45,6 +63,7 @@ def train(
     lambda_forward: Annotated[float | None, _o("--lambda-forward", field="lambda_forward")] = None,
     holdout: Annotated[int | None, _o("--holdout", field="holdout")] = None,
     val_every: Annotated[int | None, _o("--val-every", field="val_every")] = None,
+    val_size: Annotated[int | None, _o("--val-size", field="val_size")] = None,
     ckpt_every: Annotated[int | None, _o("--ckpt-every", field="ckpt_every")] = None,
     log_every: Annotated[int | None, _o("--log-every", field="log_every")] = None,
     channels_last: Annotated[
@@ -59,18 +78,17 @@ def train(
     init_from: Annotated[str | None, _o("--init-from", field="init_from")] = None,
     stop_at: Annotated[int | None, _o("--stop-at", field="stop_at")] = None,
     time_limit: Annotated[float | None, _o("--time-limit", field="time_limit")] = None,
+    encoder_for: Annotated[str | None, _o("--encoder-for", field="encoder_for")] = None,
+    encoder_width: Annotated[int | None, _o("--encoder-width", field="encoder_width")] = None,
+    encoder_blocks: Annotated[int | None, _o("--encoder-blocks", field="encoder_blocks")] = None,
+    encoder_bound: Annotated[float | None, _o("--encoder-bound", field="encoder_bound")] = None,
+    stored_weight: Annotated[float | None, _o("--stored-weight", field="stored_weight")] = None,
+    stored_slack: Annotated[float | None, _o("--stored-slack", field="stored_slack")] = None,
 ) -> None:
     """Train a WIN model on folders of images (GPU when present; torchrun for several)."""
+    given = _plain(locals())
     from wincli.train import train as run
 
-    given = {k: v for k, v in locals().items() if k != "run" and v is not None}
-    for k, v in list(given.items()):
-        if isinstance(v, Path):
-            given[k] = str(v)
-        elif isinstance(v, list):
-            given[k] = [str(p) for p in v]
-        elif hasattr(v, "value"):  # an Enum choice
-            given[k] = v.value
     metrics = run(TrainOptions(**given))
     if metrics:
         typer.echo(

@@ -8,7 +8,8 @@ frozen forward pass, the encoder, the straight-through 8-bit rounding and the fr
 loss is the refinement's objective (``wincli.refine.stored_objective``). Every ``val_every`` steps
 the held-out photos (center crops, 8-bit, whole images) are scored; ``best.safetensors`` keeps
 the best restored PSNR whose stored image is no worse than ``stored_floor`` dB below the forward
-output's. ``state.pt`` (optimizer, step) lets ``resume`` go on exactly.
+output's. ``state.json`` (options, step) and ``optimizer.safetensors`` let ``resume`` go on
+exactly. The command line is ``win train --encoder-for NAME`` (:func:`encoder_options`).
 """
 
 from __future__ import annotations
@@ -169,41 +170,50 @@ def train_encoder(o: EncoderOptions, resume: bool = False) -> dict[str, float]:
     return best or {}
 
 
-def main(argv=None) -> None:
-    import argparse
-
-    ap = argparse.ArgumentParser(description="Train a one-pass encoder for a frozen WIN model.")
-    ap.add_argument("--model")
-    ap.add_argument("--data", nargs="+", default=[])
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--resume", action="store_true")
-    for f in (
-        "steps",
-        "batch",
-        "patch",
-        "warmup",
-        "width",
-        "blocks",
-        "val_every",
-        "threads",
-        "seed",
-        "holdout",
-        "val_crop",
-    ):
-        ap.add_argument("--" + f.replace("_", "-"), type=int)
-    for f in ("lr", "stored_weight", "stored_slack", "bound", "clip"):
-        ap.add_argument("--" + f.replace("_", "-"), type=float)
-    ap.add_argument("--init-from")
-    a = vars(ap.parse_args(argv))
-    if a["threads"] is not None and a["threads"] < 1:
-        ap.error(f"--threads must be at least 1, not {a['threads']}")
-    resume = a.pop("resume")
-    if resume:
-        print(train_encoder(EncoderOptions(model="", out=a["out"]), resume=True))
-        return
-    o = EncoderOptions(**{k: v for k, v in a.items() if v is not None})
-    print(train_encoder(o))
+# win train's options -> EncoderOptions' fields (the others do not apply to an encoder run)
+FROM_TRAIN = {
+    "encoder_for": "model",
+    "data": "data",
+    "out": "out",
+    "steps": "steps",
+    "batch": "batch",
+    "patch": "patch",
+    "lr": "lr",
+    "warmup": "warmup",
+    "clip": "clip",
+    "holdout": "holdout",
+    "val_every": "val_every",
+    "val_size": "val_crop",
+    "seed": "seed",
+    "threads": "threads",
+    "init_from": "init_from",
+    "encoder_width": "width",
+    "encoder_blocks": "blocks",
+    "encoder_bound": "bound",
+    "stored_weight": "stored_weight",
+    "stored_slack": "stored_slack",
+}
 
 
-if __name__ == "__main__":
-    main()
+def encoder_options(given: dict) -> EncoderOptions:
+    """The :class:`EncoderOptions` of ``win train --encoder-for`` from the options given on its
+    command line (name -> value, None = not given); InputError for one that does not apply."""
+    from wincli.errors import InputError
+
+    stray = sorted(k for k, v in given.items() if v not in (None, []) and k not in FROM_TRAIN)
+    stray = [k for k in stray if k != "resume"]
+    if stray:
+        names = ", ".join("--" + k.replace("_", "-") for k in stray)
+        raise InputError(f"{names}: not an option of an encoder run (--encoder-for)")
+    kw = {FROM_TRAIN[k]: v for k, v in given.items() if k in FROM_TRAIN and v not in (None, [])}
+    if kw.get("threads") is not None and kw["threads"] < 1:
+        raise InputError(f"--threads must be positive, not {kw['threads']}")
+    return EncoderOptions(**kw)
+
+
+def is_encoder_run(run: Path) -> bool:
+    """Whether the run folder ``run`` holds an encoder run (its state names the network)."""
+    state = Path(run) / "state.json"
+    if not state.is_file():
+        return False
+    return "model" in json.loads(state.read_text()).get("options", {})

@@ -467,7 +467,8 @@ def _announce(r: Run, cfg, net, n_train: int, n_val: int) -> None:
 
 
 def train(opts: TrainOptions) -> dict[str, float]:
-    """Train (or resume) a run; returns the last validation metrics."""
+    """Train (or resume) a network; returns the last validation metrics (``wincli.train.train``
+    also trains encoders)."""
     r = _start(opts)
     opts = r.opts
     cfg, start_net = _architecture(r)

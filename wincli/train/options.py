@@ -147,6 +147,27 @@ class TrainOptions:
         "Checkpoint and stop at this step (the schedule still spans --steps).", RUNTIME
     )
     time_limit: float | None = _opt("Checkpoint and stop after this many seconds.", RUNTIME)
+    encoder_for: str | None = _opt(
+        "Train the one-pass encoder of this network (a registry name or .safetensors) instead of "
+        "a network; the network stays frozen. Takes --data, --out, --resume, --init-from (an "
+        "encoder file), --steps, --batch, --patch, --lr, --warmup, --clip, --holdout, "
+        "--val-every, --val-size, --seed, --threads and the --encoder-* / --stored-* options; "
+        "their defaults are the encoder's (docs/training.md). An encoder run resumes with its "
+        "saved options."
+    )
+    encoder_width: int | None = _opt("--encoder-for: the encoder's width (default 48).")
+    encoder_blocks: int | None = _opt("--encoder-for: its residual blocks (default 4).")
+    encoder_bound: float | None = _opt(
+        "--encoder-for: the largest correction, in [0, 1] pixel units (0 = none)."
+    )
+    stored_weight: float | None = _opt(
+        "--encoder-for: the stored image's weight against the restored one (default: the "
+        "task's --refine setting)."
+    )
+    stored_slack: float | None = _opt(
+        "--encoder-for: best.safetensors keeps a stored image at most this many dB below the "
+        "forward output's (default 0.5)."
+    )
 
     @property
     def spec(self) -> Task:
