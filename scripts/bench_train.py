@@ -33,9 +33,10 @@ from wincli.train.objective import LossWeights  # noqa: E402
 
 def bench(
     task, batch: int, patch: int, steps: int, warm: int, variant: str,
-    preset: str = "cpu", precision: str = "fp32",
-) -> tuple[float, float]:  # fmt: skip
-    """(steps per second after warm-up, seconds spent in the warm-up steps). ``precision``:
+    preset: str = "cpu", precision: str = "fp32", profile: bool = False,
+) -> tuple[float, float, dict | None]:  # fmt: skip
+    """(steps per second after warm-up, seconds spent in the warm-up steps, and with
+    ``profile`` the share of the timed steps' CPU time per kind of operator). ``precision``:
     the autocast around the forward and loss, as `win train --precision` runs it."""
     torch.manual_seed(0)
     net = build_model(preset=preset, **task.kwargs())
@@ -62,10 +63,38 @@ def bench(
     for _ in range(warm):
         step()
     warm_s = time.perf_counter() - t
+    prof = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU])
     t = time.perf_counter()
+    if profile:
+        prof.start()
     for _ in range(steps):
         step()
-    return steps / (time.perf_counter() - t), warm_s
+    sps = steps / (time.perf_counter() - t)
+    if not profile:
+        return sps, warm_s, None
+    prof.stop()
+    return sps, warm_s, op_shares(prof.key_averages())
+
+
+KINDS = (  # first match wins; names are aten operators
+    ("convolution backward", ("convolution_backward", "conv2d_backward")),
+    ("convolution forward", ("conv",)),
+    ("additions", ("aten::add",)),
+    ("dtype casts and copies", ("_to_copy", "copy_", "aten::to", "clone", "contiguous")),
+    ("optimizer and clip", ("foreach", "adamw", "_fused", "norm", "addcdiv", "lerp", "sqrt")),
+    ("concatenation", ("cat",)),
+    ("WIC and log-determinant", ("linalg", "slogdet", "inverse", "lu", "mm", "bmm")),
+)
+
+
+def op_shares(events) -> dict:
+    """Share of self CPU time per kind of operator (KINDS, the rest as "other")."""
+    total, shares = 0.0, {}
+    for ev in events:
+        kind = next((k for k, keys in KINDS if any(key in ev.key for key in keys)), "other")
+        shares[kind] = shares.get(kind, 0.0) + ev.self_cpu_time_total
+        total += ev.self_cpu_time_total
+    return {k: v / total for k, v in sorted(shares.items(), key=lambda kv: -kv[1])}
 
 
 def main(argv=None) -> None:
@@ -79,6 +108,11 @@ def main(argv=None) -> None:
     ap.add_argument("--patches", nargs="+", type=int, default=[64, 96, 128])
     ap.add_argument("--presets", nargs="+", default=["cpu"], choices=["cpu", "paper"])
     ap.add_argument("--precisions", nargs="+", default=["fp32"], choices=["fp32", "bf16"])
+    ap.add_argument(
+        "--profile",
+        action="store_true",
+        help="also print where each row's time goes (torch.profiler, self CPU time)",
+    )
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     task = parse_task(args.task)
@@ -88,6 +122,7 @@ def main(argv=None) -> None:
         "row | warm-up s |"
     )
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    profiles = []
     for preset in args.presets:
         base = None
         for precision in args.precisions:
@@ -95,9 +130,12 @@ def main(argv=None) -> None:
                 for variant in args.variants:
                     if patch != 64 and variant != "plain":
                         continue  # patch size is compared with the plain step only
-                    sps, warm_s = bench(
-                        task, args.batch, patch, args.steps, args.warm, variant, preset, precision
-                    )
+                    sps, warm_s, shares = bench(
+                        task, args.batch, patch, args.steps, args.warm, variant, preset,
+                        precision, args.profile,
+                    )  # fmt: skip
+                    if shares:
+                        profiles.append((f"{preset} {precision} {variant} {patch}", shares))
                     mpx = sps * args.batch * patch * patch / 1e6
                     base = base or mpx
                     print(
@@ -105,6 +143,8 @@ def main(argv=None) -> None:
                         f"| {mpx / base:.2f}x | {warm_s:.1f} |",
                         flush=True,
                     )
+    for row, shares in profiles:
+        print(f"\n{row}: " + ", ".join(f"{k} {100 * v:.0f}%" for k, v in shares.items()))
 
 
 if __name__ == "__main__":
