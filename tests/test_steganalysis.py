@@ -62,16 +62,18 @@ def test_script_runs_both_controls_and_writes_strict_json(tmp_path, checkpoints)
     import subprocess
 
     for s in range(10):
-        Image.fromarray(smooth_image(72, 72, seed=s)).save(tmp_path / f"p{s}.png")
+        Image.fromarray(smooth_image(128, 128, seed=s)).save(tmp_path / f"p{s}.png")
     out = tmp_path / "res.json"
     res = subprocess.run(
         [sys.executable, str(REPO / "scripts/steganalysis.py"), "--data", str(tmp_path),
-         "--crop", "32", "--splits", "2", "--out", str(out),
-         "--weights", str(checkpoints["hiding-1"])],
+         "--crop", "96", "--splits", "2", "--out", str(out),
+         "--weights", str(checkpoints["hiding-1"]),
+         "--schemes", "control", "hiding-1", "LSB", "stealth 0.2"],
         capture_output=True, text=True,
     )  # fmt: skip
     assert res.returncode == 0, res.stderr
     rows = json.loads(out.read_text())["rows"]
     assert all(k.split(" (")[0] in res.stdout for k in rows)  # the table names every scheme
     assert any("negative control" in k for k in rows) and any("positive" in k for k in rows)
+    assert len(rows) == 6  # the two controls, WIN, LSB matching and replacement, stealth
     assert all(0.0 <= r["pe_mean"] <= 0.5 for r in rows.values())

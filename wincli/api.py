@@ -80,6 +80,7 @@ def hide(
     model: Converter | None = None,
     method: str = "win",
     bits: int = 1,
+    payload: float | None = None,
     passphrase: str | None = None,
     codec: str = "auto",
     **load,
@@ -90,15 +91,17 @@ def hide(
     with ``passphrase`` (none: authenticated only) and LSB-matched into ``bits`` low bits.
     ``method="jpeg"``: the same payload on the cover's JPEG lattice (``wincli.lattice``): it
     survives a JPEG of the stego at quality 75 or better (``bits`` does not apply).
+    ``method="stealth"``: the same payload in adaptive +-1 changes (``wincli.stealth``) at
+    ``payload`` bits per cover value (None: the CLI's default).
     """
-    if method in ("lsb", "jpeg"):
-        from wincli.verbs import classical_method
+    from wincli.verbs import CLASSICAL, classical_method, method_options
 
+    if method in CLASSICAL:
         hide_fn, _ = classical_method(method)
-        opts = {"bits": bits} if method == "lsb" else {}
         stego, _ = hide_fn(
-            _uint8(cover), [_uint8(s) for s in secrets], passphrase=passphrase, codec=codec, **opts
-        )
+            _uint8(cover), [_uint8(s) for s in secrets], passphrase=passphrase, codec=codec,
+            **method_options(method, bits, payload),
+        )  # fmt: skip
         return Image.fromarray(stego)
     _method(method)
     c = _rgb(cover)
@@ -118,18 +121,19 @@ def reveal(
 ) -> tuple[Image.Image, list[Image.Image]]:
     """(recovered cover, [secret_1 ... secret_n]) from a stego image.
 
-    ``method="lsb"`` or ``"jpeg"``: every hidden secret at its own size (``secrets`` is not
-    needed); the "cover" returned is the stego itself (it carried the payload). Raises
+    ``method="lsb"``, ``"jpeg"`` or ``"stealth"``: every hidden secret at its own size
+    (``secrets`` is not needed); the "cover" returned is the stego itself (it carried the
+    payload). Raises
     ``InputError`` when nothing is hidden or the passphrase is wrong. A JPEG opened from a file
     (``Image.open``) is read through its file, as ``win reveal`` reads it.
     """
-    from wincli.verbs import classical_method, classical_payload
+    from wincli.verbs import CLASSICAL, classical_method, classical_payload
 
-    if method not in ("lsb", "jpeg"):
+    if method not in CLASSICAL:
         _method(method)
     pixels = _uint8(stego)
     path = getattr(stego, "filename", None) if isinstance(stego, Image.Image) else None
-    if method in ("lsb", "jpeg"):
+    if method in CLASSICAL:
         from wincli.lattice import read_shared
 
         opts = {}
@@ -147,7 +151,7 @@ def reveal(
 
 def _method(method: str) -> None:
     if method != "win":
-        raise InputError(f"method must be 'win', 'lsb' or 'jpeg', not {method!r}")
+        raise InputError(f"method must be 'win', 'lsb', 'jpeg' or 'stealth', not {method!r}")
 
 
 def _uint8(img: ImageLike) -> np.ndarray:

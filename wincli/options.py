@@ -46,3 +46,20 @@ class InferenceOptions:
         if unknown:
             raise TypeError(f"unknown inference option(s): {', '.join(unknown)}")
         return replace(base or cls(), **overrides)
+
+
+# --method stealth: bits per cover channel value (wincli/stealth.py; the default keeps the
+# detectors of docs/evaluation.md near chance)
+STEALTH_PAYLOAD = 0.1
+STEALTH_MAX_PAYLOAD = 0.5
+
+
+def check_payload(payload: float) -> float:
+    """``payload`` when it is a usable --payload, else InputError."""
+    from wincli.errors import InputError
+
+    if not 0 < payload <= STEALTH_MAX_PAYLOAD:
+        raise InputError(
+            f"--payload must be above 0 and at most {STEALTH_MAX_PAYLOAD}, not {payload}"
+        )
+    return payload

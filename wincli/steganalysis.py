@@ -74,6 +74,13 @@ def spam_rgb(img: np.ndarray, backend: str = "numpy") -> np.ndarray:
     return np.concatenate([spam(np.ascontiguousarray(img[..., c])) for c in range(3)])
 
 
+def crm_rgb(img: np.ndarray) -> np.ndarray:
+    """The color rich model (CRM, 2073 features) of an (H, W, 3) uint8 image, from sealwatch."""
+    sw = import_sealwatch()
+    feats = sw.crm.extract(np.ascontiguousarray(img))
+    return np.concatenate([np.ravel(feats[k]) for k in sorted(feats)]).astype(np.float64)
+
+
 def import_sealwatch():
     """Import sealwatch without torchvision: sealwatch imports it at import time for its neural
     detectors only, and PyPI's torchvision does not load beside the CPU torch 2.13 build. An
@@ -139,15 +146,24 @@ def auc(scores_cover: np.ndarray, scores_stego: np.ndarray) -> float:
 
 
 def detect(
-    cover: np.ndarray, stego: np.ndarray, splits: int = 10, seed: int = 0, ridge: float = 1e-2
+    cover: np.ndarray,
+    stego: np.ndarray,
+    splits: int = 10,
+    seed: int = 0,
+    ridge: float = 1e-2,
+    groups: np.ndarray | None = None,
 ) -> dict:
-    """Train/test the detector over ``splits`` halvings by source (row i of both = source i)."""
+    """Train/test the detector over ``splits`` halvings by source: row i of both comes from
+    source ``groups[i]`` (default: source i), and a source's rows all go to one half."""
     n = len(cover)
+    groups = np.arange(n) if groups is None else np.asarray(groups)
+    names = np.unique(groups)
     rng = np.random.default_rng(seed)
     pes, aucs = [], []
     for _ in range(splits):
-        perm = rng.permutation(n)
-        tr, te = perm[: n // 2], perm[n // 2 :]
+        half = rng.permutation(names)[: len(names) // 2]
+        train_rows = np.isin(groups, half)
+        tr, te = np.flatnonzero(train_rows), np.flatnonzero(~train_rows)
         w, b = fld_fit(cover[tr], stego[tr], ridge)
         sc, ss = cover[te] @ w + b, stego[te] @ w + b
         pes.append(p_error(sc, ss))
@@ -157,7 +173,7 @@ def detect(
         "pe_std": float(np.std(pes)),
         "auc_mean": float(np.mean(aucs)),
         "splits": splits,
-        "n_sources": n,
+        "n_sources": len(names),
     }
 
 

@@ -252,11 +252,14 @@ def hide_classical_file(
     force_lossy: bool = False,
     check: bool = False,
     method: str = "lsb",
+    payload: float | None = None,
 ) -> Result:
-    """``win hide --method lsb|jpeg``: secrets coded, encrypted and LSB-matched into the cover
-    (lsb) or written on its JPEG lattice (jpeg). ``check`` re-reads the file and reveals from it
-    (jpeg: also after a JPEG q90 of it)."""
+    """``win hide --method lsb|jpeg|stealth``: secrets coded, encrypted and LSB-matched into the
+    cover (lsb), written on its JPEG lattice (jpeg) or in adaptive +-1 changes at ``payload``
+    bits per value (stealth). ``check`` re-reads the file and reveals from it (jpeg: also after
+    a JPEG q90 of it)."""
     from wincli.io import check_output_path, read_image, write_image
+    from wincli.metrics import psnr
 
     out = check_output_path(
         out, [cover_path, *secret_paths], force_lossy=force_lossy, what="stego image"
@@ -265,7 +268,6 @@ def hide_classical_file(
     read = [read_image(p) for p in secret_paths]
     secrets = [x for x, _ in read]
     hide, _ = classical_method(method)
-    opts = {"bits": bits} if method == "lsb" else {}
     stego, coded = hide(
         to_uint8(cover),
         [to_uint8(s) for s in secrets],
@@ -273,14 +275,15 @@ def hide_classical_file(
         codec=codec,
         profiles=[m.icc for _, m in read],  # colour profiles and alpha travel in the payload
         alphas=[m.alpha for _, m in read],
-        **opts,
+        **method_options(method, bits, payload),
     )
     write_image(out, from_uint8(stego), meta)
     notes = [
         f"secret{i}: {c.codec} {'lossless' if c.quality < 0 else f'quality {c.quality}'}, "
         f"{len(c.stream):,} bytes"
         + (f", coded at a smaller size than {c.size[0]}x{c.size[1]}" if _shrunk(c) else "")
-        for i, c in enumerate(coded, 1)
+        + f", reveals at {psnr(from_uint8(c.decode()), sec):.2f} dB"
+        for i, (c, sec) in enumerate(zip(coded, secrets, strict=True), 1)
     ]
     notes.append(
         "the payload is encrypted with the passphrase (AES-256-GCM)"
@@ -294,15 +297,32 @@ def hide_classical_file(
     return result
 
 
+CLASSICAL = ("lsb", "jpeg", "stealth")  # the methods that need no network
+
+
 def classical_method(method: str):
     """(hide, reveal_coded) of a classical method."""
     if method == "jpeg":
         from wincli.lattice import hide_jpeg, reveal_jpeg
 
         return hide_jpeg, reveal_jpeg
+    if method == "stealth":
+        from wincli.stealth import hide_stealth, reveal_stealth
+
+        return hide_stealth, reveal_stealth
     from wincli.classical import hide_lsb, reveal_coded
 
     return hide_lsb, reveal_coded
+
+
+def method_options(method: str, bits: int = 1, payload: float | None = None) -> dict:
+    """The options of a classical method's hide: ``bits`` (lsb), ``payload`` (stealth, None:
+    its default)."""
+    if method == "lsb":
+        return {"bits": bits}
+    if method == "stealth" and payload is not None:
+        return {"payload": payload}
+    return {}
 
 
 def _check_classical(out, cover, secrets, passphrase, method: str) -> dict[str, float]:
@@ -358,7 +378,8 @@ def hidden_with(path, method: str) -> InputError:
 def reveal_classical_file(
     stego_path, out_dir=None, *, passphrase: str | None = None, method: str = "lsb"
 ) -> Result:
-    """``win reveal --method lsb|jpeg``: every hidden secret at its own size (secret1.png ...)."""
+    """``win reveal --method lsb|jpeg|stealth``: every hidden secret at its own size
+    (secret1.png ...)."""
     from wincli.io import ImageMeta, read_image, write_image
 
     stego, _ = read_image(stego_path)
@@ -372,6 +393,10 @@ def reveal_classical_file(
         found = classical_method(method)[1](pixels, passphrase=passphrase, **opts)
     except InputError:
         other = classical_payload(stego_path, pixels, skip=method)
+        if other is None and method != "stealth":
+            from wincli.stealth import carries
+
+            other = "stealth" if carries(pixels, passphrase=passphrase) else None
         if other is None:
             raise
         raise hidden_with(stego_path, other) from None

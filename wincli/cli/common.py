@@ -178,26 +178,32 @@ class Method(str, Enum):
     win = "win"
     lsb = "lsb"
     jpeg = "jpeg"
+    stealth = "stealth"
 
 
 MethodOpt = Annotated[
     Method,
     typer.Option(
         "--method",
-        help="win (the network), lsb (secrets as WebP/JPEG, encrypted, in the cover's low bits) "
-        "or jpeg (the same payload on a JPEG's lattice: survives sharing as JPEG q75 or better).",
+        help="win (the network), lsb (secrets as WebP/JPEG, encrypted, in the cover's low bits), "
+        "jpeg (the same payload on a JPEG's lattice: survives sharing as JPEG q75 or better) or "
+        "stealth (the same payload in few +-1 changes where a detector least expects them).",
     ),
 ]
 PassOpt = Annotated[
     str | None,
     typer.Option(
         "--passphrase",
-        help="lsb: passphrase (else $WIN_PASSPHRASE; none = authenticated, not secret).",
+        help="lsb, jpeg, stealth: passphrase (else $WIN_PASSPHRASE; none = authenticated, not "
+        "secret).",
         show_default=False,
     ),
 ]
 AskPassOpt = Annotated[
-    bool, typer.Option("--ask-passphrase", help="lsb: prompt for the passphrase (not echoed).")
+    bool,
+    typer.Option(
+        "--ask-passphrase", help="lsb, jpeg, stealth: prompt for the passphrase (not echoed)."
+    ),
 ]
 
 

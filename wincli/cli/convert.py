@@ -31,8 +31,18 @@ from wincli.cli.common import (
     report,
     run_per_file,
 )
+from wincli.options import STEALTH_MAX_PAYLOAD, STEALTH_PAYLOAD, check_payload
 
 BitsOpt = Annotated[int, typer.Option("--bits", help="lsb: low bits per cover channel, 1-4.")]
+PayloadOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--payload",
+        help=f"stealth: bits per cover channel value, above 0 and at most {STEALTH_MAX_PAYLOAD} "
+        f"(default {STEALTH_PAYLOAD}); less is harder to detect and holds smaller secrets.",
+        show_default=False,
+    ),
+]
 CodecOpt = Annotated[
     str,
     typer.Option(
@@ -106,6 +116,7 @@ def hide(
     strip_metadata: StripOpt = False,
     method: MethodOpt = Method.win,
     bits: BitsOpt = 1,
+    payload: PayloadOpt = None,
     codec: CodecOpt = "auto",
     passphrase: PassOpt = None,
     ask_passphrase: AskPassOpt = False,
@@ -125,13 +136,17 @@ def hide(
     if not 1 <= len(secrets) <= 4:
         raise InputError(f"hide takes 1 to 4 secrets, got {len(secrets)}")
     if method != Method.win:  # one validation for a file and a folder of covers
-        check_classical_options(method, codec, bits, flags.robust)
+        check_classical_options(method, codec, bits, flags.robust, payload)
+    elif payload is not None:
+        raise InputError("--payload is for --method stealth")
     require_inputs([cover, *secrets])
     jobs = hide_jobs(cover, secrets, output, pair)
     if method != Method.win:
         key = get_passphrase(passphrase, ask_passphrase, confirm=True)
         for c, secs, target in jobs:
-            opts = dict(bits=bits, passphrase=key, codec=codec, force_lossy=force_lossy)
+            opts = dict(
+                bits=bits, payload=payload, passphrase=key, codec=codec, force_lossy=force_lossy
+            )
             report(hide_classical_file(c, secs, target, check=check, method=method.value, **opts))
         return
     conv = flags.load("hiding", secrets=len(secrets))
@@ -158,7 +173,9 @@ def job_files(job) -> str:
     return " + ".join(str(p) for p in (cover, *secrets))
 
 
-def check_classical_options(method: Method, codec: str, bits: int, robust: bool = False) -> None:
+def check_classical_options(
+    method: Method, codec: str, bits: int, robust: bool = False, payload: float | None = None
+) -> None:
     from wincli.errors import InputError
 
     if robust:
@@ -172,6 +189,12 @@ def check_classical_options(method: Method, codec: str, bits: int, robust: bool 
         raise InputError(f"--bits must be 1 to 4, not {bits}")
     if method == Method.jpeg and bits != 1:
         raise InputError("--bits is for --method lsb; --method jpeg writes one bit per slot")
+    if method == Method.stealth and bits != 1:
+        raise InputError("--bits is for --method lsb; --method stealth takes --payload")
+    if payload is not None and method != Method.stealth:
+        raise InputError("--payload is for --method stealth")
+    if payload is not None:
+        check_payload(payload)
 
 
 def hide_jobs(cover: Path, secrets: list[Path], output: Path | None, pair: str):
