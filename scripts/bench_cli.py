@@ -3,6 +3,7 @@
     python scripts/bench_cli.py --photo ../shared/data/train/wikipedia49/<some photo> \
         --jobs downscale-x2 upscale-x2 hide reveal decolorize colorize downscale-x4 upscale-x4
     python scripts/bench_cli.py --photo ... --jobs downscale-x2-12mp hide --check   # with --check
+    python scripts/bench_cli.py --photo ... --jobs hide hide-lsb hide-stealth reveal-stealth
 
 The large inputs are made here by upsampling a real photo (Lanczos) to 24 MP (4896x4896
 crops for rescaling) and 12 MP (4000x3000 for hiding and colour), so they are smooth at the
@@ -81,6 +82,18 @@ def main(argv=None) -> None:
         "reveal": ("reveal, 12 MP", ["reveal", w / "st.png", "-o", w / "rev"]),
         "hide-2": ("hide, 12 MP cover + 2 secrets", ["hide", mid, sec, mid, "-o", w / "st2.png"]),
         "reveal-2": ("reveal 2 secrets, 12 MP", ["reveal", w / "st2.png", "-n", 2, "-o", w / "r2"]),
+        "hide-lsb": (
+            "hide --method lsb, 12 MP cover + secret",
+            ["hide", mid, sec, "--method", "lsb", "-o", w / "sl.png"],
+        ),
+        "hide-stealth": (
+            "hide --method stealth, 12 MP cover + secret",
+            ["hide", mid, sec, "--method", "stealth", "-o", w / "ss.png"],
+        ),
+        "reveal-stealth": (
+            "reveal --method stealth, 12 MP",
+            ["reveal", w / "ss.png", "--method", "stealth", "-o", w / "rs"],
+        ),
         "decolorize": ("decolorize, 12 MP", ["decolorize", mid, "-o", w / "g.png"]),
         "colorize": ("colorize, 12 MP", ["colorize", w / "g.png", "-o", w / "c.png"]),
     }

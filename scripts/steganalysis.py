@@ -35,11 +35,13 @@ sys.path.insert(0, str(REPO))
 
 from wincli.metrics import psnr  # noqa: E402
 
+SHIFT = 16  # the negative control's crop is this far from the cover's
+
 
 def crops(paths, size: int, offset: int = 0, per_photo: int = 1) -> tuple[list, list[int]]:
-    """(crops, index of each crop's photo): up to ``per_photo`` non-overlapping crops per photo
-    on a grid centred in it, each moved by ``offset`` px; photos too small for one are
-    skipped."""
+    """(crops, index of each crop's photo): the centre crop of each photo, or with
+    ``per_photo`` > 1 up to that many non-overlapping crops of a grid centred in it, nearest the
+    centre first; each moved by ``offset`` px. Photos too small for one are skipped."""
     from PIL import Image
 
     out, source = [], []
@@ -47,15 +49,17 @@ def crops(paths, size: int, offset: int = 0, per_photo: int = 1) -> tuple[list, 
         with Image.open(p) as im:
             a = np.asarray(im.convert("RGB"))
         h, w = a.shape[:2]
-        rows, cols = (h - 2 * offset) // size, (w - 2 * offset) // size
+        rows, cols = (h - 2 * SHIFT) // size, (w - 2 * SHIFT) // size  # room for the shift
         if rows < 1 or cols < 1:
             continue
-        i0, j0 = (h - rows * size) // 2 + offset, (w - cols * size) // 2 + offset
-        cells = [(r, c) for r in range(rows) for c in range(cols)]
-        step = max(1, len(cells) // per_photo)
-        for r, c in cells[::step][:per_photo]:
-            i, j = i0 + r * size, j0 + c * size
-            out.append(a[i : i + size, j : j + size].copy())
+        i0, j0 = (h - rows * size) // 2, (w - cols * size) // 2
+        grid = sorted(
+            ((i0 + r * size, j0 + c * size) for r in range(rows) for c in range(cols)),
+            key=lambda ij: (ij[0] + size / 2 - h / 2) ** 2 + (ij[1] + size / 2 - w / 2) ** 2,
+        )
+        corners = [((h - size) // 2, (w - size) // 2)] if per_photo == 1 else grid[:per_photo]
+        for i, j in corners:
+            out.append(a[i + offset : i + offset + size, j + offset : j + offset + size].copy())
             source.append(k)
     return out, source
 
@@ -142,9 +146,9 @@ def main(argv=None) -> dict:
 
     paths = find_images(args.data)
     # the same photos in both lists: those too small for the shifted crop are dropped
-    paths = [p for p in paths if crops([p], args.crop, 16)[0]][: args.limit or None]
+    paths = [p for p in paths if crops([p], args.crop, SHIFT)[0]][: args.limit or None]
     covers, source = crops(paths, args.crop, per_photo=args.per_photo)
-    shifted, _ = crops(paths, args.crop, offset=16, per_photo=args.per_photo)
+    shifted, _ = crops(paths, args.crop, offset=SHIFT, per_photo=args.per_photo)
     first = {k: source.index(k) for k in sorted(set(source))}
     photos = sorted(first)
 

@@ -226,3 +226,22 @@ def test_cli_roundtrip_measures_what_the_cli_writes(tmp_path, env):
         with torch.inference_mode():
             hr = conv.inverse(conv.forward(x), size=tuple(x.shape[-2:]))
         assert abs(psnr(hr, x) - value) < 0.01
+
+
+def test_stealth_hiding_measures_each_payload_beside_lsb(tmp_path):
+    d = tmp_path / "pairs"
+    d.mkdir()
+    for i in range(4):
+        Image.fromarray(smooth_image(160, 160, 50 + i)).save(d / f"im{i}.png")
+    r = subprocess.run(
+        [sys.executable, REPO / "scripts/stealth_hiding.py", "--data", d, "--crop", "128",
+         "--payload", "0.1", "0.3"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    rows = [ln.split("|")[1:-1] for ln in r.stdout.splitlines() if ln.startswith("| --method")]
+    assert [row[0].strip() for row in rows] == [
+        "--method stealth --payload 0.1", "--method stealth --payload 0.3", "--method lsb (1 bit)"
+    ]  # fmt: skip
+    bpp = [float(row[3]) for row in rows]
+    assert bpp[0] < bpp[1] < bpp[2]  # more payload, a larger secret stream
