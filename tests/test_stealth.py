@@ -140,3 +140,15 @@ def test_api_stealth():
     assert found[0].size == (48, 64)
     with pytest.raises(InputError, match=NOTHING):
         wincli.reveal(stego, method="stealth", passphrase="q")
+
+
+def test_a_flat_cover_is_warned_about_and_a_textured_one_is_not():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        stealth.hide_stealth(COVER, [SECRET], passphrase="pw")  # half of it is a flat sky
+    white = np.full((128, 160, 3), 255, dtype=np.uint8)
+    with pytest.warns(UserWarning, match="flat regions of the cover"):
+        stego, coded = stealth.hide_stealth(white, [SECRET[:16, :16]], passphrase="pw")
+    assert stealth.reveal_stealth(stego, passphrase="pw")[0].stream == coded[0].stream

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -51,6 +52,8 @@ HEAD_SLOTS = LENGTH_BITS * HEAD_RATE
 NONCE = 12
 SCRYPT = {"n": 2**15, "r": 8, "p": 1, "maxmem": 64 * 2**20}
 WET = 1e10  # the cost of a slot that must not change
+FLAT = 1e6  # HILL's cost where a 15 x 15 neighbourhood has no texture at all
+FLAT_SHARE = 0.05  # warn when more of the changes than this had to go into such regions
 
 
 # ------------------------------------------------------------------ cost
@@ -260,7 +263,16 @@ def embed(
     rest = _embed_bits(values[HEAD_SLOTS:], rho[HEAD_SLOTS:], _bits(body), rng,
                        _code_rng(code_seed, 1), threads)  # fmt: skip
     out = np.empty_like(flat)
-    out[order] = np.concatenate([head, rest])
+    stego = np.concatenate([head, rest])
+    changed = stego != values
+    if changed.any() and (rho[changed] >= FLAT).mean() > FLAT_SHARE:
+        warnings.warn(
+            f"{100 * (rho[changed] >= FLAT).mean():.0f}% of the changes had to go into flat "
+            "regions of the cover, where a detector sees them: use a cover with more texture, a "
+            "larger one or a smaller --payload",
+            stacklevel=2,
+        )
+    out[order] = stego
     return out.reshape(cover.shape)
 
 
