@@ -140,19 +140,16 @@ def hide(
 
     if not 1 <= len(secrets) <= 4:
         raise InputError(f"hide takes 1 to 4 secrets, got {len(secrets)}")
-    if method != Method.win:  # one validation for a file and a folder of covers
+    if method != Method.win or payload is not None:  # one validation for a file and a folder
         check_classical_options(method, codec, bits, flags.robust, payload)
-    elif payload is not None:
-        raise InputError("--payload is for --method stealth")
     require_inputs([cover, *secrets])
     jobs = hide_jobs(cover, secrets, output, pair)
     if method != Method.win:
         key = get_passphrase(passphrase, ask_passphrase, confirm=True)
+        opts = dict(bits=bits, payload=payload, passphrase=key, codec=codec, check=check,
+                    force_lossy=force_lossy, method=method.value)  # fmt: skip
         for c, secs, target in jobs:
-            opts = dict(
-                bits=bits, payload=payload, passphrase=key, codec=codec, force_lossy=force_lossy
-            )
-            report(hide_classical_file(c, secs, target, check=check, method=method.value, **opts))
+            report(hide_classical_file(c, secs, target, **opts))
         return
     conv = flags.load("hiding", secrets=len(secrets))
     with progress_bar(conv, len(jobs)) as advance:
@@ -183,6 +180,8 @@ def check_classical_options(
 ) -> None:
     from wincli.errors import InputError
 
+    if payload is not None and method != Method.stealth:
+        raise InputError("--payload is for --method stealth")
     if robust:
         survives = "is written to survive JPEG q75 or better" if method == Method.jpeg else (
             "does not survive a JPEG (--method jpeg does)"
@@ -196,8 +195,6 @@ def check_classical_options(
         raise InputError("--bits is for --method lsb; --method jpeg writes one bit per slot")
     if method == Method.stealth and bits != 1:
         raise InputError("--bits is for --method lsb; --method stealth takes --payload")
-    if payload is not None and method != Method.stealth:
-        raise InputError("--payload is for --method stealth")
     if payload is not None:
         check_payload(payload)
 
