@@ -38,6 +38,10 @@ def corpus(tmp_path_factory, checkpoints):
     cover = smooth_image(192, 256, seed=4)
     stego, _ = hide_jpeg(cover, [smooth_image(48, 64, seed=5)])
     Image.fromarray(stego[:, 8:]).save(d / "cropped-jpeg-stego.png")  # one block column off
+    from wincli.stealth import hide_stealth
+
+    stego, _ = hide_stealth(cover, [smooth_image(24, 24, seed=5)], payload=0.2)
+    Image.fromarray(stego[:, 1:]).save(d / "cropped-stealth-stego.png")  # one column off
     data = d / "data"
     data.mkdir()
     for i in range(3):
@@ -105,6 +109,34 @@ CASES += [
     ("hide", "{good.png}", "{good.png}", "-o", "{out}/s.png", "--method", "jpeg", "--codec", "gif"),
     ("reveal", "{good.png}", "--method", "jpeg", "-o", "{out}/r"),
     ("reveal", "{cropped-jpeg-stego.png}", "--method", "jpeg", "-o", "{out}/r"),
+    ("hide", "{tiny16.png}", "{good.png}", "-o", "{out}/s.png", "--method", "stealth"),
+    ("hide", "{good.png}", "{good.png}", "-o", "{out}/s.png", "--method", "stealth", "--bits", "2"),
+    ("hide", "{good.png}", "{good.png}", "-o", "{out}/s.png", "--method", "stealth", "--robust"),
+    (
+        "hide",
+        "{good.png}",
+        "{good.png}",
+        "-o",
+        "{out}/s.png",
+        "--method",
+        "stealth",
+        "--payload",
+        "0.9",
+    ),
+    (
+        "hide",
+        "{good.png}",
+        "{good.png}",
+        "-o",
+        "{out}/s.png",
+        "--method",
+        "stealth",
+        "--payload",
+        "nan",
+    ),
+    ("hide", "{good.png}", "{good.png}", "-o", "{out}/s.png", "--payload", "0.1"),
+    ("reveal", "{good.png}", "--method", "stealth", "-o", "{out}/r"),
+    ("reveal", "{cropped-stealth-stego.png}", "--method", "stealth", "-o", "{out}/r"),
     ("train", "--task", "hiding"),
     ("train", "--data", "{data}", "--task", "hiding", "--secrets", "7", "--out", "{out}/t"),
     ("train", "--data", "{data}", "--patch", "7", "--out", "{out}/t"),
