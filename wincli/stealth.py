@@ -325,7 +325,7 @@ def hide_stealth(
             )
         return room
 
-    coded = code_secrets(secrets, budget, codec=codec, profiles=profiles, alphas=alphas)
+    coded = code_secrets(secrets, budget, codec=codec, profiles=profiles, alphas=alphas, avif=True)
     return embed(cover, pack_payload(coded), passphrase=passphrase, payload=payload), coded
 
 
