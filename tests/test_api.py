@@ -46,3 +46,38 @@ def test_the_api_refuses_what_the_cli_refuses(checkpoints):
     gray = wincli.decolorize(photo, weights=str(checkpoints["decolorization"]))
     with pytest.raises(InputError, match="other weights"):
         wincli.colorize(gray)  # the shipped weights did not make it
+
+
+def test_hide_and_reveal_both_ways_on_an_odd_cover_a_non_srgb_and_a_mismatched_secret(
+    tmp_path, checkpoints
+):
+    """The API hides what `win hide` hides, byte for byte, and refuses what it refuses."""
+    from tests.test_metadata import wide_gamut_profile
+
+    w = str(checkpoints["hiding-1"])
+    cover, wide, other = tmp_path / "c.png", tmp_path / "p3.png", tmp_path / "o.png"
+    Image.fromarray(smooth_image(37, 53, 1)).save(cover)
+    Image.fromarray(smooth_image(37, 53, 2)).save(wide, icc_profile=wide_gamut_profile())
+    Image.fromarray(smooth_image(30, 61, 3)).save(other)  # another aspect ratio
+    runner = CliRunner()
+
+    def cli(*args):
+        return runner.invoke(app, [str(a) for a in args])
+
+    stego = tmp_path / "s.png"
+    assert cli("hide", cover, wide, "-o", stego, "--weights", w).exit_code == 0
+    api = wincli.hide(Image.open(cover), [Image.open(wide)], weights=w)
+    assert np.array_equal(np.asarray(api), np.asarray(Image.open(stego)))  # converted to sRGB
+    out = tmp_path / "rev"
+    assert cli("reveal", stego, "-o", out, "--weights", w).exit_code == 0
+    _, found = wincli.reveal(Image.open(stego), weights=w)
+    assert np.array_equal(np.asarray(found[0]), np.asarray(Image.open(out / "secret1.png")))
+
+    r = cli("hide", cover, other, "-o", tmp_path / "x.png", "--weights", w)
+    with pytest.raises(InputError) as err:
+        wincli.hide(Image.open(cover), [Image.open(other)], weights=w)
+    assert r.exit_code == 2 and r.output.strip() == f"error: {err.value}"
+    cropped = tmp_path / "crop.png"
+    assert cli("hide", cover, other, "-o", cropped, "--fit", "crop", "--weights", w).exit_code == 0
+    api = wincli.hide(Image.open(cover), [Image.open(other)], fit="crop", weights=w)
+    assert np.array_equal(np.asarray(api), np.asarray(Image.open(cropped)))

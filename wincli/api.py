@@ -44,6 +44,14 @@ def _rgb(img: ImageLike) -> torch.Tensor:
     return from_uint8(arr)
 
 
+def _srgb(img: ImageLike) -> torch.Tensor:
+    """``_rgb`` of a secret, converted to sRGB from the PIL image's colour profile."""
+    from wincli.io import to_srgb
+
+    icc = img.info.get("icc_profile") if isinstance(img, Image.Image) else None
+    return to_srgb(_rgb(img), icc)
+
+
 def _gray(img: ImageLike) -> torch.Tensor:
     arr = np.asarray(img.convert("L")) if isinstance(img, Image.Image) else np.asarray(img)
     if arr.ndim != 2 or arr.dtype != np.uint8:
@@ -83,6 +91,7 @@ def hide(
     payload: float | None = None,
     passphrase: str | None = None,
     codec: str = "auto",
+    fit: str | None = None,
     **load,
 ) -> Image.Image:
     """Hide 1-4 secrets in ``cover``; returns the stego image.
@@ -93,6 +102,9 @@ def hide(
     survives a JPEG of the stego at quality 75 or better (``bits`` does not apply).
     ``method="stealth"``: the same payload in adaptive +-1 changes (``wincli.stealth``) at
     ``payload`` bits per cover value (None: the CLI's default).
+    WIN: secrets are brought to the cover's size and colour as by ``win hide``: a secret with a
+    colour profile is converted to sRGB, one of another aspect ratio is refused unless ``fit``
+    ("stretch", "crop" or "pad") says how.
     """
     from wincli.verbs import CLASSICAL, classical_method, method_options
 
@@ -105,7 +117,7 @@ def hide(
         return Image.fromarray(stego)
     _method(method)
     c = _rgb(cover)
-    secs = [fit_secret(_rgb(s), tuple(c.shape[-2:])) for s in secrets]
+    secs = [fit_secret(_srgb(s), tuple(c.shape[-2:]), fit) for s in secrets]
     conv = _conv(model, "hiding", secrets=len(secs), **load)
     return _pil(conv.forward(conv.config.spec.pack([c, *secs])))
 
