@@ -152,3 +152,21 @@ def test_a_flat_cover_is_warned_about_and_a_textured_one_is_not():
     with pytest.warns(UserWarning, match="flat regions of the cover"):
         stego, coded = stealth.hide_stealth(white, [SECRET[:16, :16]], passphrase="pw")
     assert stealth.reveal_stealth(stego, passphrase="pw")[0].stream == coded[0].stream
+
+
+def test_folders_keep_going_past_a_bad_file_both_ways(tmp_path):
+    covers, secrets, out = tmp_path / "covers", tmp_path / "secrets", tmp_path / "out"
+    covers.mkdir()
+    secrets.mkdir()
+    for name in ("a.png", "b.png"):
+        Image.fromarray(COVER).save(covers / name)
+        Image.fromarray(SECRET).save(secrets / name)
+    (covers / "0.png").write_text("not an image")
+    Image.fromarray(SECRET).save(secrets / "0.png")
+    r = _run("hide", covers, secrets, "-o", out, "--method", "stealth", "--payload", "0.2", "-k")
+    assert r.exit_code == 2 and "covers/0.png" in r.output and "1 of 3 inputs failed" in r.output
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.png"]
+    (out / "0.png").write_text("not an image")
+    r = _run("reveal", out, "--method", "stealth", "-o", tmp_path / "rev", "-k")
+    assert r.exit_code == 2 and "1 of 3 inputs failed" in r.output
+    assert (tmp_path / "rev" / "b" / "secret1.png").is_file()

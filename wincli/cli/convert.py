@@ -148,8 +148,8 @@ def hide(
         key = get_passphrase(passphrase, ask_passphrase, confirm=True)
         opts = dict(bits=bits, payload=payload, passphrase=key, codec=codec, check=check,
                     force_lossy=force_lossy, method=method.value)  # fmt: skip
-        for c, secs, target in jobs:
-            report(hide_classical_file(c, secs, target, **opts))
+        keep_going = flags.keep_going and len(jobs) > 1
+        each_file(jobs, lambda j: report(hide_classical_file(*j, **opts)), keep_going, job_files)
         return
     conv = flags.load("hiding", secrets=len(secrets))
     with progress_bar(conv, len(jobs)) as advance:
@@ -243,9 +243,12 @@ def reveal(
     if method != Method.win:
         check_classical_options(method, "auto", 1, flags.robust)
         key = get_passphrase(passphrase, ask_passphrase)
-        for f in files:
+
+        def classical(f: Path) -> None:
             dest = output / f.stem if (output is not None and per_file) else output
             report(reveal_classical_file(f, dest, passphrase=key, method=method.value))
+
+        each_file(files, classical, flags.keep_going and per_file)
         return
     conv = flags.load("hiding", secrets=secrets)
 
