@@ -27,7 +27,7 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "eval" / "Kodak24"))
     ap.add_argument("--crop", type=int, default=512)
-    ap.add_argument("--payload", type=float, nargs="+", default=[0.05, 0.1, 0.2])
+    ap.add_argument("--payload", type=float, nargs="+", default=[0.03, 0.05, 0.1, 0.2])
     args = ap.parse_args(argv)
 
     from wincli.classical import hide_lsb, reveal_coded

@@ -12,7 +12,7 @@ Schemes, each against the same covers:
 - WIN: the shipped hiding-1..4 models (8-bit stego; ``--weights`` replaces hiding-1's);
 - codec-in-LSB: the secret as WebP in 1 LSB per channel (``win hide --method lsb``), by
   matching (as shipped) and by replacement;
-- ``win hide --method jpeg`` (the JPEG lattice) and ``--method stealth`` at 0.025 / 0.05 / 0.1 / 0.2
+- ``win hide --method jpeg`` (the JPEG lattice) and ``--method stealth`` at 0.025-0.2
   bits per channel value.
 The detector is trained on half the source photos and tested on the other half (all crops of a
 photo on one side), ``--splits`` times. Prints a table (stego PSNR, P_E mean +- std over the
@@ -71,7 +71,7 @@ SCHEMES = (
     "WebP-in-LSB 1-bit (matching)",
     "WebP-in-LSB 1-bit (replacement)",
     "--method jpeg (lattice)",
-    *(f"--method stealth {p}" for p in (0.025, 0.05, 0.1, 0.2)),
+    *(f"--method stealth {p}" for p in (0.025, 0.03, 0.04, 0.05, 0.1, 0.2)),
 )
 
 

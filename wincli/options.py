@@ -49,8 +49,8 @@ class InferenceOptions:
 
 
 # --method stealth: bits per cover channel value (wincli/stealth.py; at the default the color
-# rich-model detector of docs/evaluation.md, "Detectability", errs at least 35% of the time)
-STEALTH_PAYLOAD = 0.05
+# rich-model detector of docs/evaluation.md, "Detectability", errs about 40% of the time)
+STEALTH_PAYLOAD = 0.03
 STEALTH_MAX_PAYLOAD = 0.5
 
 
