@@ -81,3 +81,24 @@ def test_hide_and_reveal_both_ways_on_an_odd_cover_a_non_srgb_and_a_mismatched_s
     assert cli("hide", cover, other, "-o", cropped, "--fit", "crop", "--weights", w).exit_code == 0
     api = wincli.hide(Image.open(cover), [Image.open(other)], fit="crop", weights=w)
     assert np.array_equal(np.asarray(api), np.asarray(Image.open(cropped)))
+
+
+def test_decolorize_and_colorize_both_ways_on_an_odd_non_srgb_photo(tmp_path, checkpoints):
+    from tests.test_metadata import wide_gamut_profile
+
+    w = str(checkpoints["decolorization"])
+    src, gray, colour = tmp_path / "p3.png", tmp_path / "g.png", tmp_path / "c.png"
+    Image.fromarray(smooth_image(37, 53, 4)).save(src, icc_profile=wide_gamut_profile())
+    runner = CliRunner()
+    assert (
+        runner.invoke(app, ["decolorize", str(src), "-o", str(gray), "--weights", w]).exit_code == 0
+    )
+    assert (
+        runner.invoke(app, ["colorize", str(gray), "-o", str(colour), "--weights", w]).exit_code
+        == 0
+    )
+    api_gray = wincli.decolorize(Image.open(src), weights=w)
+    assert np.array_equal(np.asarray(api_gray), np.asarray(Image.open(gray)))
+    for stored in (api_gray, Image.open(gray)):  # the API's result and the CLI's file
+        back = wincli.colorize(stored, weights=w)
+        assert np.array_equal(np.asarray(back), np.asarray(Image.open(colour)))
