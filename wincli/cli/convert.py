@@ -228,8 +228,8 @@ def reveal(
 
     A WIN stego carries nothing that gives it away, so reveal cannot tell what was hidden: -n
     and --weights must be those of the hide, and an image with nothing hidden (or the wrong -n)
-    gives noise-like secrets without an error. --method lsb and jpeg know what they hid (the
-    payload is authenticated) and say so when nothing is there.
+    gives noise-like secrets without an error. --method lsb, jpeg and stealth know what they
+    hid (the payload is authenticated) and say so when nothing is there.
     """
     from wincli.errors import InputError
     from wincli.verbs import reveal_classical_file, reveal_file
