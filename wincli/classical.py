@@ -304,6 +304,16 @@ def _alpha_stream(alpha: np.ndarray | None) -> bytes | None:
     return buf.getvalue()
 
 
+def share(room: int, n: int, extra: int, too_small: str) -> int:
+    """Bytes each of ``n`` secrets may use of a payload of ``room`` plaintext bytes when
+    ``extra`` bytes (colour profiles, alpha planes) travel beside them; InputError
+    ``too_small`` when that is under 64."""
+    each = (room - 1 - n * SECRET.size - extra) // n
+    if each < 64:
+        raise InputError(too_small)
+    return each
+
+
 def plan(shape: tuple[int, ...], n: int, bits: int, extra: int = 0) -> int:
     """Bytes each of ``n`` secrets may use in an (H, W, 3) cover at ``bits`` per slot, when
     ``extra`` bytes (colour profiles, alpha planes) travel beside them."""

@@ -32,7 +32,6 @@ import numpy as np
 from wincli.classical import (
     HEADER,
     NOTHING,
-    SECRET,
     TAG,
     VERSION,
     Coded,
@@ -41,6 +40,7 @@ from wincli.classical import (
     decrypt,
     pack_payload,
     seal,
+    share,
     unpack_payload,
 )
 from wincli.errors import InputError
@@ -259,14 +259,11 @@ def hide_jpeg(
     room = capacity(cover.shape)
 
     def budget(n: int, extra: int) -> int:
-        each = (room - TAG - 1 - n * SECRET.size - extra) // n
-        if each < 64:
-            raise InputError(
-                f"a {cover.shape[1]}x{cover.shape[0]} cover holds {room:,} bytes with --method "
-                f"jpeg: too small for {n} secret(s); use a larger cover (about 1 byte per 45 "
-                "pixels)"
-            )
-        return each
+        return share(
+            room - TAG, n, extra,
+            f"a {cover.shape[1]}x{cover.shape[0]} cover holds {room:,} bytes with --method jpeg: "
+            f"too small for {n} secret(s); use a larger cover (about 1 byte per 45 pixels)",
+        )  # fmt: skip
 
     coded = code_secrets(secrets, budget, codec=codec, profiles=profiles, alphas=alphas, avif=True)
     return embed_bytes(cover, pack_payload(coded), passphrase=passphrase), coded

@@ -12,9 +12,9 @@ Arrays are (H, W, 3) uint8; a *slot* is one channel value.
 - **Coding**: syndrome-trellis codes (Filler, Judas, Fridrich 2011), constraint height 7: the
   message is the syndrome H y of the stego's LSBs y, and the Viterbi search picks the LSBs of
   least total cost with that syndrome. Each changed slot moves by +1 or -1 (the direction drawn
-  from the key; 0 and 255 move inward). The slots are split into chunks of about a thousand,
-  each an independent code of the same rate, so memory stays bounded and the search runs over
-  many chunks at once.
+  at random for each hide; 0 and 255 move inward). The slots are split into chunks of about a
+  thousand, each an independent code of the same rate, so memory stays bounded and the search
+  runs over many chunks at once.
 - **Keys**: scrypt(passphrase, "WIN-STEALTH" + the image size) gives the AES-256 key and the
   seed of the slot permutation and of the code. Nothing is public: without the passphrase the
   stego is a photo with noise in its last bits. Without ``--passphrase`` the passphrase is
@@ -26,7 +26,7 @@ Arrays are (H, W, 3) uint8; a *slot* is one channel value.
   fail the authentication: "no hidden data found, or wrong passphrase".
 
 The payload is given in bits per slot (``payload``, default ``STEALTH_PAYLOAD``): the secrets
-are coded (WebP/JPEG/AVIF, as ``--method lsb``) to fit what that payload holds.
+are coded (AVIF/WebP/JPEG, as ``--method jpeg``) to fit what that payload holds.
 """
 
 from __future__ import annotations
@@ -265,9 +265,10 @@ def embed(
     out = np.empty_like(flat)
     stego = np.concatenate([head, rest])
     changed = stego != values
-    if changed.any() and (rho[changed] >= FLAT).mean() > FLAT_SHARE:
+    flat_share = (rho[changed] >= FLAT).mean() if changed.any() else 0.0
+    if flat_share > FLAT_SHARE:
         warnings.warn(
-            f"{100 * (rho[changed] >= FLAT).mean():.0f}% of the changes had to go into flat "
+            f"{100 * flat_share:.0f}% of the changes had to go into flat "
             "regions of the cover, where a detector sees them: use a cover with more texture, a "
             "larger one or a smaller --payload",
             stacklevel=2,
@@ -313,17 +314,16 @@ def hide_stealth(
 ) -> tuple[np.ndarray, list[Coded]]:
     """Hide 1-4 (h, w, 3) uint8 secrets in an (H, W, 3) uint8 cover at ``payload`` bits per
     slot; (stego, the coded secrets), as :func:`wincli.classical.hide_lsb`."""
-    from wincli.classical import SECRET
+    from wincli.classical import share
+
+    room = capacity(cover.shape, payload)
 
     def budget(n: int, extra: int) -> int:
-        room = (capacity(cover.shape, payload) - 1 - n * SECRET.size - extra) // n
-        if room < 64:
-            raise InputError(
-                f"a {cover.shape[1]}x{cover.shape[0]} cover holds "
-                f"{capacity(cover.shape, payload):,} bytes at --payload {payload}: too small for "
-                f"{n} secret(s); use a larger cover or a larger --payload"
-            )
-        return room
+        return share(
+            room, n, extra,
+            f"a {cover.shape[1]}x{cover.shape[0]} cover holds {room:,} bytes at --payload "
+            f"{payload}: too small for {n} secret(s); use a larger cover or a larger --payload",
+        )  # fmt: skip
 
     coded = code_secrets(secrets, budget, codec=codec, profiles=profiles, alphas=alphas, avif=True)
     return embed(cover, pack_payload(coded), passphrase=passphrase, payload=payload), coded
