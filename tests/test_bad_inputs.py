@@ -52,6 +52,7 @@ def corpus(tmp_path_factory, checkpoints):
 BAD = ["missing.png", "text.png", "empty.png", "trunc.png", "tiny.png", "bomb.png", "emptydir"]
 
 CASES = []
+STEALTH_HIDE = ("hide", "{good.png}", "{good.png}", "-o", "{out}/s.png", "--method", "stealth")
 for name in BAD:
     bad = "{" + name + "}"
     CASES += [
@@ -112,28 +113,7 @@ CASES += [
     ("hide", "{tiny16.png}", "{good.png}", "-o", "{out}/s.png", "--method", "stealth"),
     ("hide", "{good.png}", "{good.png}", "-o", "{out}/s.png", "--method", "stealth", "--bits", "2"),
     ("hide", "{good.png}", "{good.png}", "-o", "{out}/s.png", "--method", "stealth", "--robust"),
-    (
-        "hide",
-        "{good.png}",
-        "{good.png}",
-        "-o",
-        "{out}/s.png",
-        "--method",
-        "stealth",
-        "--payload",
-        "0.9",
-    ),
-    (
-        "hide",
-        "{good.png}",
-        "{good.png}",
-        "-o",
-        "{out}/s.png",
-        "--method",
-        "stealth",
-        "--payload",
-        "nan",
-    ),
+    *[(*STEALTH_HIDE, "--payload", bad) for bad in ("0.9", "nan")],
     ("hide", "{good.png}", "{good.png}", "-o", "{out}/s.png", "--payload", "0.1"),
     ("reveal", "{good.png}", "--method", "stealth", "-o", "{out}/r"),
     ("reveal", "{cropped-stealth-stego.png}", "--method", "stealth", "-o", "{out}/r"),
