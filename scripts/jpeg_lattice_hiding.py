@@ -10,6 +10,12 @@ center crops of ``--crop``). Each stego is saved as a Pillow JPEG at every ``--j
 after each JPEG) and the revealed secret's PSNR, mean over the pairs that are revealed, and how
 many are lost (reveal finds nothing authentic). Each pair is hidden ``--repeats`` times: every
 hide draws a fresh salt and nonce, so other bits go on the lattice and losses vary.
+
+    python scripts/jpeg_lattice_hiding.py --crops 15 --repeats 1
+
+``--crops N`` measures crops instead: each PNG stego loses 1..N px on one side (top, bottom,
+left, right) or on every side, and is revealed from the cropped pixels; also after a JPEG at q90
+of the cropped stego. Prints, per side, how many payloads came back.
 """
 
 from __future__ import annotations
@@ -49,6 +55,38 @@ def one_pair(cover: np.ndarray, secret: np.ndarray, qualities: list[int]) -> dic
     return row
 
 
+SIDES = ("top", "bottom", "left", "right", "every side")
+
+
+def cropped(stego: np.ndarray, side: str, px: int) -> np.ndarray:
+    """``stego`` without ``px`` pixels on ``side`` (or on every side)."""
+    h, w = stego.shape[:2]
+    top = px if side in ("top", "every side") else 0
+    left = px if side in ("left", "every side") else 0
+    bottom = h - px if side in ("bottom", "every side") else h
+    right = w - px if side in ("right", "every side") else w
+    return np.ascontiguousarray(stego[top:bottom, left:right])
+
+
+def crop_pair(cover: np.ndarray, secret: np.ndarray, most: int) -> dict[tuple[str, str], int]:
+    """{(side, "png" or "q90"): payloads revealed intact} over crops of 1..``most`` px."""
+    from wincli.errors import InputError
+    from wincli.lattice import hide_jpeg, reveal_jpeg, shared_copy
+
+    stego, coded = hide_jpeg(cover, [secret])
+    back: dict[tuple[str, str], int] = {}
+    for side in SIDES:
+        for px in range(1, most + 1):
+            pixels = cropped(stego, side, px)
+            for kind, (got, table) in (("png", (pixels, None)), ("q90", shared_copy(pixels, 90))):
+                try:
+                    ok = reveal_jpeg(got, shared=table)[0].stream == coded[0].stream
+                except InputError:
+                    ok = False
+                back[side, kind] = back.get((side, kind), 0) + ok
+    return back
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "eval" / "Kodak24"))
@@ -58,6 +96,7 @@ def main(argv=None) -> None:
         "--repeats", type=int, default=3,
         help="hides per pair (each draws a fresh salt and nonce, so other bits: losses vary)",
     )  # fmt: skip
+    ap.add_argument("--crops", type=int, default=0, help="measure crops of 1..N px instead")
     args = ap.parse_args(argv)
 
     from wincli.evaluate import hiding_groups, load_rgb
@@ -69,7 +108,17 @@ def main(argv=None) -> None:
         cover, secret = (to_uint8(load_rgb(p, args.crop)) for p in (cover_path, secret_path))
         h, w = min(cover.shape[0], secret.shape[0]), min(cover.shape[1], secret.shape[1])
         for _ in range(args.repeats):
-            rows.append(one_pair(cover[:h, :w], secret[:h, :w], qualities))
+            pair = (cover[:h, :w], secret[:h, :w])
+            rows.append(crop_pair(*pair, args.crops) if args.crops else one_pair(*pair, qualities))
+    if args.crops:
+        total = len(rows) * args.crops
+        print(f"{len(rows)} hides from {args.data}, crop {args.crop}; crops of 1-{args.crops} px:")
+        print("| cropped on | PNG: payloads back | after a JPEG at q90 |")
+        print("| --- | --- | --- |")
+        for side in SIDES:
+            png, q90 = (sum(r[side, k] for r in rows) for k in ("png", "q90"))
+            print(f"| {side} | {png} / {total} | {q90} / {total} |")
+        return
     print(
         f"{len(rows) // args.repeats} pairs x {args.repeats} hides from {args.data}, crop "
         f"{args.crop}: mean PSNR over the revealed"

@@ -37,7 +37,7 @@ def corpus(tmp_path_factory, checkpoints):
 
     cover = smooth_image(192, 256, seed=4)
     stego, _ = hide_jpeg(cover, [smooth_image(48, 64, seed=5)])
-    Image.fromarray(stego[:, 8:]).save(d / "cropped-jpeg-stego.png")  # one block column off
+    Image.fromarray(stego[:, 24:]).save(d / "cropped-jpeg-stego.png")  # into the payload
     from wincli.stealth import hide_stealth
 
     stego, _ = hide_stealth(cover, [smooth_image(24, 24, seed=5)], payload=0.2)

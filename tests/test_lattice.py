@@ -57,24 +57,64 @@ def test_lower_quality_wrong_key_and_plain_images_say_nothing_is_there(tmp_path)
         reveal_jpeg(COVER)
 
 
-@pytest.mark.parametrize("crop", [(0, 1), (0, 8), (8, 0), (1, 0)])
-def test_a_cropped_stego_is_refused_in_one_line_not_misread(crop):
-    """Any crop moves every slot (the order is drawn for the stego's own block grid): reveal
-    must say the payload is lost, never return other bytes."""
+@pytest.mark.parametrize(
+    "crop",
+    [(1, 0, 0, 0), (0, 7, 0, 0), (0, 0, 8, 0), (0, 0, 0, 9), (15, 15, 15, 15), (16, 3, 16, 5)],
+)
+def test_a_stego_cropped_by_up_to_16_px_on_any_side_gives_back_the_very_bytes(crop):
+    """The payload sits two blocks in from every side and reveal finds its corner: a crop that
+    keeps its blocks (top, bottom, left, right in px) loses nothing."""
+    stego, coded = hide_jpeg(COVER, [SECRET], passphrase="k")
+    top, bottom, left, right = crop
+    h, w = stego.shape[:2]
+    cropped = np.ascontiguousarray(stego[top : h - bottom, left : w - right])
+    assert reveal_jpeg(cropped, passphrase="k")[0].stream == coded[0].stream
+
+
+@pytest.mark.parametrize("crop", [(17, 0), (0, 17), (40, 40)])
+def test_a_crop_into_the_payload_is_refused_in_one_line_not_misread(crop):
     stego, _ = hide_jpeg(COVER, [SECRET], passphrase="k")
     top, right = crop
     cropped = np.ascontiguousarray(stego[top:, : stego.shape[1] - right])
-    with pytest.raises(InputError, match="cropping lost it"):
+    with pytest.raises(InputError, match="cropping by more than 16 px lost it"):
         reveal_jpeg(cropped, passphrase="k")
+
+
+def test_a_crop_by_whole_blocks_survives_a_jpeg_of_the_cropped_stego(tmp_path):
+    stego, coded = hide_jpeg(COVER, [SECRET], passphrase="k")
+    path = tmp_path / "shared.jpg"
+    pixels = _jpeg(np.ascontiguousarray(stego[8:, 16:-3]), 85, path)
+    found = reveal_jpeg(pixels, passphrase="k", shared=read_shared(path))
+    assert found[0].stream == coded[0].stream
+
+
+def test_stegos_of_the_earlier_layout_are_still_revealed():
+    """Earlier versions wrote the frame (no block counts) over every whole block from the
+    image's corner, in one public order."""
+    from reedsolo import RSCodec
+
+    from wincli.classical import pack_payload, seal
+    from wincli.lattice import DATA, PARITY, QUALITY
+
+    _, coded = hide_jpeg(COVER, [SECRET])
+    header, cipher, _ = seal(pack_payload(coded), QUALITY, "k")
+    plain = header + cipher
+    plain += bytes(-len(plain) % DATA)
+    bits = np.unpackbits(np.frombuffer(bytes(RSCodec(PARITY).encode(plain)), dtype=np.uint8))
+    old = Lattice(COVER.shape, legacy=True).write(COVER, bits)
+    assert reveal_jpeg(old, passphrase="k")[0].stream == coded[0].stream
 
 
 def test_only_the_payload_blocks_change_and_the_slots_are_public():
     small = smooth_image(32, 32, seed=6)
     stego, _ = hide_jpeg(COVER, [small])
     lattice = Lattice(COVER.shape)
-    assert lattice.n_slots == (192 // 8) * (256 // 8) * 14
-    changed = np.abs(stego.astype(int) - COVER.astype(int)).max()
-    assert 0 < changed < 40
+    assert lattice.n_slots == (192 // 8 - 4) * (256 // 8 - 4) * 14
+    diff = np.abs(stego.astype(int) - COVER.astype(int))
+    assert 0 < diff.max() < 40
+    inner = diff[16:-16, 16:-16].copy()
+    diff[16:-16, 16:-16] = 0
+    assert diff.max() == 0 and inner.max() > 0  # the two-block margin is left as it was
     assert not np.array_equal(hide_jpeg(COVER, [small])[0], stego)  # fresh salt and nonce
     assert capacity((16, 16, 3)) == 0
 
@@ -162,8 +202,9 @@ def test_api_win_reveal_of_a_classical_stego_raises(tmp_path):
 @pytest.mark.data
 @pytest.mark.slow
 def test_kodak_pairs_meet_the_shared_hiding_floors(tmp_path):
-    """Kodak24 pairs (512 px): stego >= 35 dB and secret >= 28 dB after JPEG q90 of the stego,
-    secret >= 25 after q75, through the files the CLI writes and reads."""
+    """Kodak24 pairs (512 px): stego >= 35 dB and secret >= 27.5 dB after JPEG q90 of the stego,
+    secret >= 25 after q75, through the files the CLI writes and reads (the two-block margin
+    that lets a crop keep the payload costs a tenth of the room, about 0.5 dB of secret)."""
     from wincli.evaluate import hiding_groups, load_rgb
     from wincli.io import list_images, to_uint8, write_image
 
@@ -187,5 +228,5 @@ def test_kodak_pairs_meet_the_shared_hiding_floors(tmp_path):
             scores.setdefault(f"stego q{q}", []).append(_psnr(seen, to_uint8(cover)))
     means = {k: float(np.mean(v)) for k, v in scores.items()}
     assert means["stego q90"] >= 35.0, means
-    assert means["secret q90"] >= 28.0, means
+    assert means["secret q90"] >= 27.5, means
     assert means["secret q75"] >= 25.0, means

@@ -15,16 +15,22 @@ they are. After the 8-bit rounding and clipping, a few passes put back the coeff
 moved (the others absorb the change).
 
 Layout: the frame (the ``wincli.classical`` header with the lattice quality in its ``bits`` byte,
-then the ciphertext, zero-padded to whole codewords) fills the first slots of a fixed public
-permutation of all (block, coefficient) slots; reveal decodes the first codeword for the header,
-then the rest. What does not survive: a JPEG below quality 75 or with other tables, resizing,
-any crop (the permutation is drawn for the stego's own block grid, so a crop of even one pixel
-moves every slot), and heavy filtering; the codes either correct the damage or reveal says that
-nothing authentic was found.
+the payload area's size in blocks, then the ciphertext, zero-padded to whole codewords) fills
+the slots of a payload area two blocks in from every side of the cover, in a fixed public
+order: the first codeword in the area's 13 x 13 block corner, in an order of its own, the rest
+over all the other slots. Reveal looks for the area's corner at the 289 places a crop of up to
+16 px on the top and left can have moved it (the nearest to the lattice first), decodes the
+first codeword there for the header and the area's size, then the rest; a crop of up to 16 px
+on any side keeps every payload block. What does not survive: a JPEG below quality 75 or with
+other tables, resizing, a crop of more than 16 px on a side, a crop of the stego that is then
+saved as a JPEG unless it removed whole 8x8 blocks from the top and left, and heavy filtering;
+the codes either correct the damage or reveal says that nothing authentic was found. Stegos of
+earlier versions (no margin, one order over the whole grid) are still read.
 """
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,13 +58,32 @@ PARITY = 48  # Reed-Solomon parity bytes per 255-byte codeword
 DATA = 255 - PARITY
 ROUNDS = 8  # correcting passes after the 8-bit rounding and clipping
 PUBLIC_SEED = 0x57494E2D4A504547  # "WIN-JPEG": the slot order, known to everyone
+MARGIN = 2  # 8x8 blocks left as they are on every side: a crop of up to 16 px keeps the payload
+HEAD = 13  # the first codeword lies in the HEAD x HEAD blocks at the payload area's corner
+HEAD_SLOTS = HEAD * HEAD * POSITIONS
+DIMS = struct.Struct(">HH")  # the payload area's size in blocks, after the header in the frame
 LUMA = np.array([0.299, 0.587, 0.114])
 
 
 class Lattice:
-    """The slots of one cover size: ``positions`` coefficients of every whole 8x8 block."""
+    """The slots of one layout: ``POSITIONS`` coefficients of each 8x8 block of a payload area
+    of ``dims`` blocks whose corner is the pixel ``origin``, in the frame's order.
 
-    def __init__(self, shape: tuple[int, ...], quality: int = QUALITY) -> None:
+    By default the layout ``shape`` is written with: the area ``MARGIN`` blocks in from every
+    side. The frame's first ``HEAD_SLOTS`` bits go to the area's HEAD x HEAD corner in an order
+    that does not depend on ``dims``, so a reader finds the header (which holds ``dims``) without
+    knowing the image's size before a crop. ``legacy``: the layout of earlier versions (every
+    whole block from the image's corner, one order over all)."""
+
+    def __init__(
+        self,
+        shape: tuple[int, ...],
+        quality: int = QUALITY,
+        *,
+        dims: tuple[int, int] | None = None,
+        origin: tuple[int, int] = (8 * MARGIN, 8 * MARGIN),
+        legacy: bool = False,
+    ) -> None:
         from wincli.jpeg import dct_matrix, quant_table
 
         self.m = dct_matrix().numpy()
@@ -67,60 +92,83 @@ class Lattice:
         ac = sorted((p for p in ac if steps[p] >= MIN_STEP), key=lambda p: (steps[p], sum(p)))
         self.rows, self.cols = (np.array(t) for t in zip(*ac[:POSITIONS], strict=True))
         self.steps = steps[self.rows, self.cols]  # (POSITIONS,)
-        self.blocks = (shape[0] // 8, shape[1] // 8)
-        self.n_slots = _n_slots(shape)
-        rng = np.random.Generator(np.random.PCG64(PUBLIC_SEED))
-        keys = rng.bit_generator.random_raw(self.n_slots)
-        self.order = np.argsort(keys, kind="stable")  # frame bit k -> slot order[k]
+        if legacy:
+            origin, dims = (0, 0), (shape[0] // 8, shape[1] // 8)
+        elif dims is None:
+            dims = (shape[0] // 8 - 2 * MARGIN, shape[1] // 8 - 2 * MARGIN)
+        self.origin = origin
+        self.dims = (max(0, dims[0]), max(0, dims[1]))
+        usable = legacy or min(self.dims) >= HEAD
+        self.n_slots = self.dims[0] * self.dims[1] * POSITIONS if usable else 0
+        # frame bit k -> block (bi[k], bj[k]) of the area, coefficient pos[k]
+        order = _legacy_order if legacy else _order
+        self.bi, self.bj, self.pos = order(self.dims) if self.n_slots else (np.zeros(0, int),) * 3
 
-    def _coefs(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """(blocks, 8, 8) DCT of the level-shifted luma of the blocked area, and each channel's
-        offset from the luma there (rgb = luma + offsets); a 2-D ``rgb`` is the luma itself (and
-        has no offsets)."""
-        h, w = self.blocks[0] * 8, self.blocks[1] * 8
-        f = rgb[:h, :w].astype(np.float64)
-        y = f @ LUMA if f.ndim == 3 else f
-        b = (y - 128).reshape(h // 8, 8, w // 8, 8).transpose(0, 2, 1, 3).reshape(-1, 8, 8)
-        return self.m @ b @ self.m.T, (f - y[..., None] if f.ndim == 3 else None)
+    def fits(self, shape: tuple[int, ...]) -> bool:
+        """Whether an (H, W, ...) image holds the whole payload area."""
+        (top, left), (n, k) = self.origin, self.dims
+        return top + 8 * n <= shape[0] and left + 8 * k <= shape[1]
+
+    def _area(self) -> tuple[slice, slice]:
+        (top, left), (n, k) = self.origin, self.dims
+        return slice(top, top + 8 * n), slice(left, left + 8 * k)
+
+    def _coefs(self, area: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(blocks, 8, 8) DCT of the level-shifted luma of the (8n, 8k, 3) payload ``area``
+        (block ``bi * dims[1] + bj``), and each channel's offset from the luma there (rgb =
+        luma + offsets)."""
+        f = area.astype(np.float64)
+        y = f @ LUMA
+        n, k = self.dims
+        b = (y - 128).reshape(n, 8, k, 8).transpose(0, 2, 1, 3).reshape(-1, 8, 8)
+        return self.m @ b @ self.m.T, f - y[..., None]
 
     def _pixels(self, coefs: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-        n, k = self.blocks
+        n, k = self.dims
         y = (self.m.T @ coefs @ self.m).reshape(n, k, 8, 8).transpose(0, 2, 1, 3)
         out = y.reshape(n * 8, k * 8)[..., None] + 128 + offsets
         return np.clip(np.round(out), 0, 255).astype(np.uint8)
 
-    def read(self, rgb: np.ndarray, count: int, shared: np.ndarray | None = None) -> np.ndarray:
-        """The first ``count`` frame bits that ``rgb`` (H, W, 3), or a luma plane (H, W),
-        carries. ``shared``: the (8, 8) luma table of the JPEG it was decoded from; its coefficients
-        are first put back on that JPEG's own lattice (the decoding's 8-bit rounding moved
-        them), which leaves this lattice's whole half step as margin."""
-        block, pos = np.divmod(self.order[:count], POSITIONS)
-        needed, which = np.unique(block, return_inverse=True)
-        c = self._block_coefs(rgb, needed)[which, self.rows[pos], self.cols[pos]]
+    def coefficients(self, plane: np.ndarray, count: int) -> np.ndarray:
+        """The DCT coefficients of the first ``count`` frame slots of ``plane``, an (H, W) luma
+        plane."""
+        bi, bj, pos = self.bi[:count], self.bj[:count], self.pos[:count]
+        needed, which = np.unique(bi * self.dims[1] + bj, return_inverse=True)
+        ni, nj = np.divmod(needed, self.dims[1])
+        r = (self.origin[0] + ni[:, None] * 8 + np.arange(8))[:, :, None]
+        c = (self.origin[1] + nj[:, None] * 8 + np.arange(8))[:, None, :]
+        blocks = self.m @ (plane[r, c].astype(np.float64) - 128) @ self.m.T
+        return blocks[which, self.rows[pos], self.cols[pos]]
+
+    def read(self, plane: np.ndarray, count: int, shared: np.ndarray | None = None) -> np.ndarray:
+        """The first ``count`` frame bits that ``plane`` (an (H, W) luma plane) carries.
+        ``shared``: the (8, 8) luma table of the JPEG it was decoded from, whose blocks are the
+        payload's; its coefficients are first put back on that JPEG's own lattice (the
+        decoding's 8-bit rounding moved them), which leaves this lattice's whole half step as
+        margin."""
+        c = self.coefficients(plane, count)
+        pos = self.pos[:count]
         if shared is not None:
             own = shared[self.rows[pos], self.cols[pos]]
             c = np.round(c / own) * own
         q = np.round(c / self.steps[pos])
         return (np.abs(q) % 2).astype(np.uint8)
 
-    def _block_coefs(self, rgb: np.ndarray, blocks: np.ndarray) -> np.ndarray:
-        """(len(blocks), 8, 8) DCT of the level-shifted luma of the numbered 8x8 blocks (row
-        by row), as :meth:`_coefs` computes it for all of them."""
-        bi, bj = np.divmod(blocks, self.blocks[1])
-        r = (bi[:, None] * 8 + np.arange(8))[:, :, None]
-        c = (bj[:, None] * 8 + np.arange(8))[:, None, :]
-        f = rgb[r, c].astype(np.float64)
-        y = f @ LUMA if f.ndim == 4 else f
-        return self.m @ (y - 128) @ self.m.T
+    def distance(self, plane: np.ndarray, count: int) -> float:
+        """Mean distance, in steps, of the first ``count`` frame slots' coefficients from this
+        lattice's points: near 0 where a payload is, about 0.25 anywhere else."""
+        v = self.coefficients(plane, count) / self.steps[self.pos[:count]]
+        return float(np.abs(v - np.round(v)).mean())
 
     def write(self, cover: np.ndarray, bits: np.ndarray) -> np.ndarray:
         """``cover`` (H, W, 3) uint8 with ``bits`` in the first frame slots: each coefficient
         moved to the nearest lattice point with its bit's parity; then passes that put back
         what the 8-bit rounding and clipping moved, retargeting a coefficient that clipping
         keeps off its point to the point of the right parity nearest to where it can go."""
-        coefs, offsets = self._coefs(cover)
-        slots = self.order[: len(bits)]
-        block, pos = np.divmod(slots, POSITIONS)
+        where = self._area()
+        coefs, offsets = self._coefs(cover[where])
+        n = len(bits)
+        block, pos = self.bi[:n] * self.dims[1] + self.bj[:n], self.pos[:n]
         r, c, step = self.rows[pos], self.cols[pos], self.steps[pos]
         target = _nearest(coefs[block, r, c] / step, bits) * step
         for _ in range(ROUNDS + 1):
@@ -134,8 +182,34 @@ class Lattice:
             stuck = off >= 0.25
             target[stuck] = _nearest(got[stuck], bits[stuck]) * step[stuck]
         out = cover.copy()
-        out[: area.shape[0], : area.shape[1]] = area
+        out[where] = area
         return out
+
+
+def _order(dims: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(bi, bj, pos) of each frame bit in the layout: the HEAD x HEAD corner's slots first, in
+    a public order of their own, then every other slot of the area in one drawn for ``dims``."""
+    n, k = dims
+    head = np.random.Generator(np.random.PCG64(PUBLIC_SEED)).permutation(HEAD_SLOTS)
+    hb, hpos = np.divmod(head, POSITIONS)
+    hi, hj = np.divmod(hb, HEAD)
+    b, pos = np.divmod(np.arange(n * k * POSITIONS), POSITIONS)
+    bi, bj = np.divmod(b, k)
+    rest = np.flatnonzero((bi >= HEAD) | (bj >= HEAD))
+    rest = rest[np.random.Generator(np.random.PCG64([PUBLIC_SEED, n, k])).permutation(rest.size)]
+    return (np.concatenate([hi, bi[rest]]), np.concatenate([hj, bj[rest]]),
+            np.concatenate([hpos, pos[rest]]))  # fmt: skip
+
+
+def _legacy_order(dims: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(bi, bj, pos) of each frame bit in the layout of earlier versions: one public
+    permutation of all slots of the whole block grid."""
+    n_slots = dims[0] * dims[1] * POSITIONS
+    rng = np.random.Generator(np.random.PCG64(PUBLIC_SEED))
+    order = np.argsort(rng.bit_generator.random_raw(n_slots), kind="stable")
+    b, pos = np.divmod(order, POSITIONS)
+    bi, bj = np.divmod(b, dims[1])
+    return bi, bj, pos
 
 
 def _nearest(v: np.ndarray, bits: np.ndarray) -> np.ndarray:
@@ -145,9 +219,10 @@ def _nearest(v: np.ndarray, bits: np.ndarray) -> np.ndarray:
     return np.where(wrong, q + np.where(v > q, 1.0, -1.0), q)
 
 
-def _frame_bytes(length: int) -> int:
-    """Coded bytes of a frame whose ciphertext is ``length`` bytes."""
-    return -(-(HEADER.size + length) // DATA) * 255
+def _frame_bytes(length: int, extra: int = DIMS.size) -> int:
+    """Coded bytes of a frame whose ciphertext is ``length`` bytes (``extra``: the bytes between
+    header and ciphertext; none in the legacy layout)."""
+    return -(-(HEADER.size + extra + length) // DATA) * 255
 
 
 def _correct(rs, readings, start: int) -> bytes | None:
@@ -164,15 +239,10 @@ def _correct(rs, readings, start: int) -> bytes | None:
     return None
 
 
-def _n_slots(shape: tuple[int, ...]) -> int:
-    """Slots of an (H, W, ...) cover: ``POSITIONS`` per whole 8x8 block."""
-    return (shape[0] // 8) * (shape[1] // 8) * POSITIONS
-
-
 def capacity(shape: tuple[int, ...]) -> int:
     """Ciphertext bytes an (H, W, 3) cover holds."""
-    codewords = _n_slots(shape) // (8 * 255)
-    return max(0, codewords * DATA - HEADER.size)
+    codewords = Lattice(shape).n_slots // (8 * 255)
+    return max(0, codewords * DATA - HEADER.size - DIMS.size)
 
 
 def embed_bytes(cover: np.ndarray, data: bytes, *, passphrase: str | None = None) -> np.ndarray:
@@ -182,44 +252,98 @@ def embed_bytes(cover: np.ndarray, data: bytes, *, passphrase: str | None = None
     room = capacity(cover.shape)
     if len(data) + TAG > room:
         raise InputError(f"{len(data):,} bytes do not fit in a cover of {room:,} bytes")
+    lattice = Lattice(cover.shape)
     header, cipher, _ = seal(data, QUALITY, passphrase)
-    plain = header + cipher
+    plain = header + DIMS.pack(*lattice.dims) + cipher
     plain += bytes(-len(plain) % DATA)
     coded = bytes(RSCodec(PARITY).encode(plain))
-    bits = np.unpackbits(np.frombuffer(coded, dtype=np.uint8))
-    return Lattice(cover.shape).write(cover, bits)
+    return lattice.write(cover, np.unpackbits(np.frombuffer(coded, dtype=np.uint8)))
+
+
+SEARCH = 16  # payload corners tried, the nearest to the lattice first (a JPEG puts every
+# block-aligned corner near it: nine of them)
+
+
+def _luma(rgb: np.ndarray) -> np.ndarray:
+    return rgb.astype(np.float64) @ LUMA
+
+
+def _corners(plane: np.ndarray) -> list[tuple[int, int]]:
+    """The pixels where the payload area's corner may be after a crop of up to ``8 * MARGIN``
+    px on the top and left: the ``SEARCH`` whose header slots lie nearest to the lattice."""
+    h, w = plane.shape
+    head = Lattice((0, 0), dims=(HEAD, HEAD))
+    scored = []
+    for top in range(min(8 * MARGIN, h - 8 * HEAD) + 1):
+        for left in range(min(8 * MARGIN, w - 8 * HEAD) + 1):
+            head.origin = (top, left)
+            scored.append((head.distance(plane, 8 * 255), (top, left)))
+    return [corner for _, corner in sorted(scored)[:SEARCH]]
 
 
 def _open(stego: np.ndarray, shared: Shared | None):
-    """(decode, the first codeword, the header's fields) of the frame ``stego`` carries;
-    InputError (one line) when there is none or the codes cannot correct it."""
+    """(decode, the first codeword, the header's fields, the bytes between header and
+    ciphertext) of the frame ``stego`` carries, wherever a crop of up to ``8 * MARGIN`` px on
+    any side left it; InputError (one line) when there is none or the codes cannot correct it."""
     from reedsolo import RSCodec
 
-    lattice, rs = Lattice(stego.shape), RSCodec(PARITY)
-    lost = InputError(f"{NOTHING} (or a JPEG below q{QUALITY}, resizing or cropping lost it)")
+    rs = RSCodec(PARITY)
+    lost = InputError(
+        f"{NOTHING} (or a JPEG below q{QUALITY}, resizing or cropping by more than "
+        f"{8 * MARGIN} px lost it)"
+    )
+    plane = _luma(stego)
 
-    def decode(n_bytes: int) -> bytes:
-        """The first ``n_bytes`` coded bytes, corrected codeword by codeword; a codeword that
-        the codes cannot correct as read is read again without the JPEG's table."""
-        if 8 * n_bytes > lattice.n_slots:
-            raise lost
-        readings = [lattice.read(stego, 8 * n_bytes)]
-        if shared is not None:  # the JPEG's own luma and table first
-            readings.insert(0, lattice.read(shared.luma, 8 * n_bytes, shared.table))
-        out = bytearray()
-        for start in range(0, n_bytes, 255):
-            word = _correct(rs, readings, start)
-            if word is None:
+    def reader(lattice: Lattice):
+        """The first ``n_bytes`` coded bytes of ``lattice``, corrected codeword by codeword; a
+        codeword that the codes cannot correct as read is read again without the JPEG's
+        table (which only helps where the JPEG's blocks are the payload's)."""
+
+        def decode(n_bytes: int) -> bytes:
+            if 8 * n_bytes > lattice.n_slots:
                 raise lost
-            out += word
-        return bytes(out)
+            readings = [lattice.read(plane, 8 * n_bytes)]
+            if shared is not None and shared.luma.shape == plane.shape and not (
+                lattice.origin[0] % 8 or lattice.origin[1] % 8
+            ):
+                readings.insert(0, lattice.read(shared.luma, 8 * n_bytes, shared.table))
+            out = bytearray()
+            for start in range(0, n_bytes, 255):
+                word = _correct(rs, readings, start)
+                if word is None:
+                    raise lost
+                out += word
+            return bytes(out)
 
-    first = decode(255)
-    fields = HEADER.unpack(first[: HEADER.size])
-    version, quality, _, _, length = fields
-    if version != VERSION or quality != QUALITY or not TAG < length <= capacity(stego.shape):
-        raise lost
-    return decode, first, fields
+        return decode
+
+    def valid(first: bytes) -> tuple | None:
+        fields = HEADER.unpack(first[: HEADER.size])
+        version, quality, _, _, length = fields
+        return fields if version == VERSION and quality == QUALITY and TAG < length else None
+
+    for corner in _corners(plane):
+        head = Lattice(stego.shape, dims=(HEAD, HEAD), origin=corner)
+        try:
+            first = reader(head)(255)
+        except InputError:
+            continue
+        fields = valid(first)
+        if fields is None:
+            continue
+        lattice = Lattice(stego.shape, dims=DIMS.unpack(first[HEADER.size : HEADER.size + 4]),
+                          origin=corner)  # fmt: skip
+        if not lattice.fits(stego.shape) or 8 * _frame_bytes(fields[4]) > lattice.n_slots:
+            raise lost
+        return reader(lattice), first, fields, DIMS.size
+    legacy = Lattice(stego.shape, legacy=True)
+    if legacy.n_slots >= 8 * 255:
+        decode = reader(legacy)
+        first = decode(255)
+        fields = valid(first)
+        if fields is not None and 8 * _frame_bytes(fields[4], 0) <= legacy.n_slots:
+            return decode, first, fields, 0
+    raise lost
 
 
 def carries(stego: np.ndarray, shared: Shared | None = None) -> bool:
@@ -236,12 +360,14 @@ def extract_bytes(
     stego: np.ndarray, *, passphrase: str | None = None, shared: Shared | None = None
 ) -> bytes:
     """The bytes :func:`embed_bytes` hid; InputError (one line) when nothing authentic is
-    found or the codes cannot correct what a re-encoding did to it. ``shared``: what the JPEG
-    file ``stego`` was decoded from holds (:func:`read_shared`), if it was one."""
-    decode, first, (_, _, salt, _, length) = _open(stego, shared)
-    plain = first if _frame_bytes(length) == 255 else decode(_frame_bytes(length))
+    found or the codes cannot correct what a re-encoding or crop did to it. ``shared``: what
+    the JPEG file ``stego`` was decoded from holds (:func:`read_shared`), if it was one."""
+    decode, first, (_, _, salt, _, length), extra = _open(stego, shared)
+    n = _frame_bytes(length, extra)
+    plain = first if n == 255 else decode(n)
     key, _ = _kdf(passphrase, salt)
-    return decrypt(first[: HEADER.size], plain[HEADER.size : HEADER.size + length], key)
+    start = HEADER.size + extra
+    return decrypt(first[: HEADER.size], plain[start : start + length], key)
 
 
 def hide_jpeg(
@@ -262,7 +388,8 @@ def hide_jpeg(
         return share(
             room - TAG, n, extra,
             f"a {cover.shape[1]}x{cover.shape[0]} cover holds {room:,} bytes with --method jpeg: "
-            f"too small for {n} secret(s); use a larger cover (about 1 byte per 45 pixels)",
+            f"too small for {n} secret(s); use a larger cover (about 1 byte per 50 pixels, "
+            "at least 136 x 136)",
         )  # fmt: skip
 
     coded = code_secrets(secrets, budget, codec=codec, profiles=profiles, alphas=alphas, avif=True)
