@@ -303,8 +303,10 @@ def _open(stego: np.ndarray, shared: Shared | None):
             if 8 * n_bytes > lattice.n_slots:
                 raise lost
             readings = [lattice.read(plane, 8 * n_bytes)]
-            if shared is not None and shared.luma.shape == plane.shape and not (
-                lattice.origin[0] % 8 or lattice.origin[1] % 8
+            if (
+                shared is not None
+                and shared.luma.shape == plane.shape
+                and not (lattice.origin[0] % 8 or lattice.origin[1] % 8)
             ):
                 readings.insert(0, lattice.read(shared.luma, 8 * n_bytes, shared.table))
             out = bytearray()
