@@ -245,3 +245,28 @@ def test_stealth_hiding_measures_each_payload_beside_lsb(tmp_path):
     ]  # fmt: skip
     bpp = [float(row[3]) for row in rows]
     assert bpp[0] < bpp[1] < bpp[2]  # more payload, a larger secret stream
+
+
+@pytest.mark.slow
+def test_reveal_nothing_measures_every_statistic_against_genuine_reveals(tmp_path):
+    d = tmp_path / "photos"
+    d.mkdir()
+    for i in range(5):
+        Image.fromarray(smooth_image(96, 96, 60 + i)).save(d / f"im{i}.png")
+    feats = tmp_path / "feats.json"
+    r = subprocess.run(
+        [sys.executable, REPO / "scripts/reveal_nothing.py", "--data", d, "--groups", "2",
+         "--side", "64", "--out", feats],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("16 genuine reveals, 16 photos, 96 wrong -n")
+    rows = [ln.split("|")[1:-1] for ln in r.stdout.splitlines() if ln.startswith("| ")]
+    names = [row[0].strip() for row in rows]
+    assert "ghost (high)" in names and "logistic regression, all" in names
+    assert "hiding-4-win-paper" in names
+    again = subprocess.run(
+        [sys.executable, REPO / "scripts/reveal_nothing.py", "--load", feats],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert again.stdout == r.stdout  # the table comes from the statistics alone
