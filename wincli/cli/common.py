@@ -186,7 +186,8 @@ MethodOpt = Annotated[
     typer.Option(
         "--method",
         help="win (the network), lsb (secrets as WebP/JPEG, encrypted, in the cover's low bits), "
-        "jpeg (the same payload on a JPEG's lattice: survives sharing as JPEG q75 or better) or "
+        "jpeg (the same payload on a JPEG's lattice: survives sharing as JPEG q75 or better "
+        "and crops of up to 16 px) or "
         "stealth (the same payload in few +-1 changes where a detector least expects them).",
     ),
 ]
