@@ -308,17 +308,21 @@ def share(room: int, n: int, extra: int, too_small: str) -> int:
     """Bytes each of ``n`` secrets may use of a payload of ``room`` plaintext bytes when
     ``extra`` bytes (colour profiles, alpha planes) travel beside them; InputError
     ``too_small`` when that is under 64."""
-    each = (room - 1 - n * SECRET.size - extra) // n
+    each = _each(room, n, extra)
     if each < 64:
         raise InputError(too_small)
     return each
 
 
+def _each(room: int, n: int, extra: int) -> int:
+    return (room - 1 - n * SECRET.size - extra) // n
+
+
 def plan(shape: tuple[int, ...], n: int, bits: int, extra: int = 0) -> int:
     """Bytes each of ``n`` secrets may use in an (H, W, 3) cover at ``bits`` per slot, when
-    ``extra`` bytes (colour profiles, alpha planes) travel beside them."""
-    room = capacity(shape, bits) - TAG - 1 - n * SECRET.size - extra
-    return room // n
+    ``extra`` bytes (colour profiles, alpha planes) travel beside them (:func:`share` without
+    its refusal)."""
+    return _each(capacity(shape, bits) - TAG, n, extra)
 
 
 def embed_bytes(
@@ -445,14 +449,12 @@ def hide_lsb(
         raise InputError(f"--bits must be 1 to 4 (the cover keeps at least 4 bits), not {bits}")
 
     def budget(n: int, extra: int) -> int:
-        room = plan(cover.shape, n, bits, extra)
-        if room < 64:
-            raise InputError(
-                f"a {cover.shape[1]}x{cover.shape[0]} cover holds {capacity(cover.shape, bits)} "
-                f"bytes at --bits {bits}: too small for {n} secret(s); use a larger cover or "
-                "more --bits"
-            )
-        return room
+        return share(
+            capacity(cover.shape, bits) - TAG, n, extra,
+            f"a {cover.shape[1]}x{cover.shape[0]} cover holds {capacity(cover.shape, bits)} "
+            f"bytes at --bits {bits}: too small for {n} secret(s); use a larger cover or more "
+            "--bits",
+        )  # fmt: skip
 
     coded = code_secrets(secrets, budget, codec=codec, profiles=profiles, alphas=alphas)
     return embed_bytes(cover, pack_payload(coded), bits=bits, passphrase=passphrase), coded

@@ -281,68 +281,68 @@ def _corners(plane: np.ndarray) -> list[tuple[int, int]]:
     return [corner for _, corner in sorted(scored)[:SEARCH]]
 
 
+def _reader(lattice: Lattice, plane: np.ndarray, shared: Shared | None, lost: InputError):
+    """A function: the first ``n_bytes`` coded bytes of ``lattice`` in ``plane``, corrected
+    codeword by codeword (InputError ``lost`` when one cannot be); the luma and table of the
+    JPEG ``shared`` are read first where its blocks are the payload's."""
+    from reedsolo import RSCodec
+
+    rs = RSCodec(PARITY)
+    aligned = not (lattice.origin[0] % 8 or lattice.origin[1] % 8)
+    own = shared if shared is not None and shared.luma.shape == plane.shape and aligned else None
+
+    def decode(n_bytes: int) -> bytes:
+        if 8 * n_bytes > lattice.n_slots:
+            raise lost
+        readings = [lattice.read(plane, 8 * n_bytes)]
+        if own is not None:
+            readings.insert(0, lattice.read(own.luma, 8 * n_bytes, own.table))
+        out = bytearray()
+        for start in range(0, n_bytes, 255):
+            word = _correct(rs, readings, start)
+            if word is None:
+                raise lost
+            out += word
+        return bytes(out)
+
+    return decode
+
+
+def _fields(first: bytes) -> tuple | None:
+    """The header's fields at the start of a first codeword; None when it is not one of ours."""
+    fields = HEADER.unpack(first[: HEADER.size])
+    version, quality, _, _, length = fields
+    return fields if version == VERSION and quality == QUALITY and TAG < length else None
+
+
 def _open(stego: np.ndarray, shared: Shared | None):
     """(decode, the first codeword, the header's fields, the bytes between header and
     ciphertext) of the frame ``stego`` carries, wherever a crop of up to ``8 * MARGIN`` px on
     any side left it; InputError (one line) when there is none or the codes cannot correct it."""
-    from reedsolo import RSCodec
-
-    rs = RSCodec(PARITY)
     lost = InputError(
         f"{NOTHING} (or a JPEG below q{QUALITY}, resizing or cropping by more than "
         f"{8 * MARGIN} px lost it)"
     )
     plane = _luma(stego)
-
-    def reader(lattice: Lattice):
-        """The first ``n_bytes`` coded bytes of ``lattice``, corrected codeword by codeword; a
-        codeword that the codes cannot correct as read is read again without the JPEG's
-        table (which only helps where the JPEG's blocks are the payload's)."""
-
-        def decode(n_bytes: int) -> bytes:
-            if 8 * n_bytes > lattice.n_slots:
-                raise lost
-            readings = [lattice.read(plane, 8 * n_bytes)]
-            if (
-                shared is not None
-                and shared.luma.shape == plane.shape
-                and not (lattice.origin[0] % 8 or lattice.origin[1] % 8)
-            ):
-                readings.insert(0, lattice.read(shared.luma, 8 * n_bytes, shared.table))
-            out = bytearray()
-            for start in range(0, n_bytes, 255):
-                word = _correct(rs, readings, start)
-                if word is None:
-                    raise lost
-                out += word
-            return bytes(out)
-
-        return decode
-
-    def valid(first: bytes) -> tuple | None:
-        fields = HEADER.unpack(first[: HEADER.size])
-        version, quality, _, _, length = fields
-        return fields if version == VERSION and quality == QUALITY and TAG < length else None
-
     for corner in _corners(plane):
         head = Lattice(stego.shape, dims=(HEAD, HEAD), origin=corner)
         try:
-            first = reader(head)(255)
+            first = _reader(head, plane, shared, lost)(255)
         except InputError:
             continue
-        fields = valid(first)
+        fields = _fields(first)
         if fields is None:
             continue
-        lattice = Lattice(stego.shape, dims=DIMS.unpack(first[HEADER.size : HEADER.size + 4]),
-                          origin=corner)  # fmt: skip
+        dims = DIMS.unpack(first[HEADER.size : HEADER.size + DIMS.size])
+        lattice = Lattice(stego.shape, dims=dims, origin=corner)
         if not lattice.fits(stego.shape) or 8 * _frame_bytes(fields[4]) > lattice.n_slots:
             raise lost
-        return reader(lattice), first, fields, DIMS.size
+        return _reader(lattice, plane, shared, lost), first, fields, DIMS.size
     legacy = Lattice(stego.shape, legacy=True)
     if legacy.n_slots >= 8 * 255:
-        decode = reader(legacy)
+        decode = _reader(legacy, plane, shared, lost)
         first = decode(255)
-        fields = valid(first)
+        fields = _fields(first)
         if fields is not None and 8 * _frame_bytes(fields[4], 0) <= legacy.n_slots:
             return decode, first, fields, 0
     raise lost
