@@ -134,6 +134,13 @@ def test_cli_hide_reveal_jpeg_through_a_shared_file(tmp_path, image_file):
     got = np.asarray(Image.open(tmp_path / "out" / "secret1.png").convert("RGB"))
     assert got.shape == (48, 64, 3) and _psnr(got, np.asarray(Image.open(secret))) > 30
 
+    cropped = tmp_path / "cropped.png"
+    Image.open(stego).crop((5, 11, 256 - 2, 192 - 13)).save(cropped)  # left, top, right, bottom
+    r = _run("reveal", cropped, "--method", "jpeg", "--passphrase", "k", "-o", tmp_path / "oc")
+    assert r.exit_code == 0, r.output
+    again = np.asarray(Image.open(tmp_path / "oc" / "secret1.png").convert("RGB"))
+    assert np.array_equal(again, np.asarray(Image.open(tmp_path / "out" / "secret1.png")))
+
     before = sorted(p.name for p in tmp_path.iterdir())
     Image.open(stego).save(tmp_path / "q40.jpg", quality=40)
     r = _run("reveal", tmp_path / "q40.jpg", "--method", "jpeg", "-o", tmp_path / "o2")
