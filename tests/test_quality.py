@@ -36,7 +36,7 @@ FLOORS = {  # task name -> {set/section/metric: minimum dB}
 # grew from where its record says it does.
 BESIDE_FLOORS = {
     "hiding-1-win-paper": {"Kodak24/8bit/stego_psnr": 40.2, "Kodak24/8bit/secret_psnr": 39.15},
-    "hiding-2-win-paper": {"Kodak24/8bit/stego_psnr": 41.8, "Kodak24/8bit/secret_psnr": 35.0},
+    "hiding-2-win-paper": {"Kodak24/8bit/stego_psnr": 42.2, "Kodak24/8bit/secret_psnr": 35.2},
     "hiding-3-win-paper": {"Kodak24/8bit/stego_psnr": 40.1, "Kodak24/8bit/secret_psnr": 31.6},
     "hiding-4-win-paper": {"Kodak24/8bit/stego_psnr": 38.9, "Kodak24/8bit/secret_psnr": 27.45},
 }
