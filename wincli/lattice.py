@@ -129,24 +129,27 @@ class Lattice:
         out = y.reshape(n * 8, k * 8)[..., None] + 128 + offsets
         return np.clip(np.round(out), 0, 255).astype(np.uint8)
 
-    def coefficients(self, plane: np.ndarray, count: int) -> np.ndarray:
-        """The DCT coefficients of the first ``count`` frame slots of ``plane``, an (H, W) luma
-        plane."""
+    def coefficients(self, image: np.ndarray, count: int) -> np.ndarray:
+        """The DCT coefficients of the first ``count`` frame slots of ``image``, (H, W, 3) RGB
+        or an (H, W) luma plane; only the blocks they lie in are read."""
         bi, bj, pos = self.bi[:count], self.bj[:count], self.pos[:count]
         needed, which = np.unique(bi * self.dims[1] + bj, return_inverse=True)
         ni, nj = np.divmod(needed, self.dims[1])
         r = (self.origin[0] + ni[:, None] * 8 + np.arange(8))[:, :, None]
         c = (self.origin[1] + nj[:, None] * 8 + np.arange(8))[:, None, :]
-        blocks = self.m @ (plane[r, c].astype(np.float64) - 128) @ self.m.T
+        f = image[r, c].astype(np.float64)
+        y = f @ LUMA if f.ndim == 4 else f
+        blocks = self.m @ (y - 128) @ self.m.T
         return blocks[which, self.rows[pos], self.cols[pos]]
 
-    def read(self, plane: np.ndarray, count: int, shared: np.ndarray | None = None) -> np.ndarray:
-        """The first ``count`` frame bits that ``plane`` (an (H, W) luma plane) carries.
+    def read(self, image: np.ndarray, count: int, shared: np.ndarray | None = None) -> np.ndarray:
+        """The first ``count`` frame bits that ``image`` (as :meth:`coefficients` takes it)
+        carries.
         ``shared``: the (8, 8) luma table of the JPEG it was decoded from, whose blocks are the
         payload's; its coefficients are first put back on that JPEG's own lattice (the
         decoding's 8-bit rounding moved them), which leaves this lattice's whole half step as
         margin."""
-        c = self.coefficients(plane, count)
+        c = self.coefficients(image, count)
         pos = self.pos[:count]
         if shared is not None:
             own = shared[self.rows[pos], self.cols[pos]]
@@ -154,10 +157,10 @@ class Lattice:
         q = np.round(c / self.steps[pos])
         return (np.abs(q) % 2).astype(np.uint8)
 
-    def distance(self, plane: np.ndarray, count: int) -> float:
+    def distance(self, image: np.ndarray, count: int) -> float:
         """Mean distance, in steps, of the first ``count`` frame slots' coefficients from this
         lattice's points: near 0 where a payload is, about 0.25 anywhere else."""
-        v = self.coefficients(plane, count) / self.steps[self.pos[:count]]
+        v = self.coefficients(image, count) / self.steps[self.pos[:count]]
         return float(np.abs(v - np.round(v)).mean())
 
     def write(self, cover: np.ndarray, bits: np.ndarray) -> np.ndarray:
@@ -264,37 +267,34 @@ SEARCH = 16  # payload corners tried, the nearest to the lattice first (a JPEG p
 # block-aligned corner near it: nine of them)
 
 
-def _luma(rgb: np.ndarray) -> np.ndarray:
-    return rgb.astype(np.float64) @ LUMA
-
-
-def _corners(plane: np.ndarray) -> list[tuple[int, int]]:
+def _corners(head: Lattice, image: np.ndarray) -> list[tuple[int, int]]:
     """The pixels where the payload area's corner may be after a crop of up to ``8 * MARGIN``
-    px on the top and left: the ``SEARCH`` whose header slots lie nearest to the lattice."""
-    h, w = plane.shape
-    head = Lattice((0, 0), dims=(HEAD, HEAD))
+    px on the top and left: the ``SEARCH`` where the slots of the ``head`` lattice (the first
+    codeword's) lie nearest to it."""
+    h, w = image.shape[:2]
     scored = []
     for top in range(min(8 * MARGIN, h - 8 * HEAD) + 1):
         for left in range(min(8 * MARGIN, w - 8 * HEAD) + 1):
             head.origin = (top, left)
-            scored.append((head.distance(plane, 8 * 255), (top, left)))
+            scored.append((head.distance(image, 8 * 255), (top, left)))
     return [corner for _, corner in sorted(scored)[:SEARCH]]
 
 
-def _reader(lattice: Lattice, plane: np.ndarray, shared: Shared | None, lost: InputError):
-    """A function: the first ``n_bytes`` coded bytes of ``lattice`` in ``plane``, corrected
+def _reader(lattice: Lattice, image: np.ndarray, shared: Shared | None, lost: InputError):
+    """A function: the first ``n_bytes`` coded bytes of ``lattice`` in ``image``, corrected
     codeword by codeword (InputError ``lost`` when one cannot be); the luma and table of the
     JPEG ``shared`` are read first where its blocks are the payload's."""
     from reedsolo import RSCodec
 
     rs = RSCodec(PARITY)
     aligned = not (lattice.origin[0] % 8 or lattice.origin[1] % 8)
-    own = shared if shared is not None and shared.luma.shape == plane.shape and aligned else None
+    same = shared is not None and shared.luma.shape == image.shape[:2]
+    own = shared if same and aligned else None
 
     def decode(n_bytes: int) -> bytes:
         if 8 * n_bytes > lattice.n_slots:
             raise lost
-        readings = [lattice.read(plane, 8 * n_bytes)]
+        readings = [lattice.read(image, 8 * n_bytes)]
         if own is not None:
             readings.insert(0, lattice.read(own.luma, 8 * n_bytes, own.table))
         out = bytearray()
@@ -323,11 +323,11 @@ def _open(stego: np.ndarray, shared: Shared | None):
         f"{NOTHING} (or a JPEG below q{QUALITY}, resizing or cropping by more than "
         f"{8 * MARGIN} px lost it)"
     )
-    plane = _luma(stego)
-    for corner in _corners(plane):
-        head = Lattice(stego.shape, dims=(HEAD, HEAD), origin=corner)
+    head = Lattice(stego.shape, dims=(HEAD, HEAD))
+    for corner in _corners(head, stego):
+        head.origin = corner
         try:
-            first = _reader(head, plane, shared, lost)(255)
+            first = _reader(head, stego, shared, lost)(255)
         except InputError:
             continue
         fields = _fields(first)
@@ -337,10 +337,10 @@ def _open(stego: np.ndarray, shared: Shared | None):
         lattice = Lattice(stego.shape, dims=dims, origin=corner)
         if not lattice.fits(stego.shape) or 8 * _frame_bytes(fields[4]) > lattice.n_slots:
             raise lost
-        return _reader(lattice, plane, shared, lost), first, fields, DIMS.size
+        return _reader(lattice, stego, shared, lost), first, fields, DIMS.size
     legacy = Lattice(stego.shape, legacy=True)
     if legacy.n_slots >= 8 * 255:
-        decode = _reader(legacy, plane, shared, lost)
+        decode = _reader(legacy, stego, shared, lost)
         first = decode(255)
         fields = _fields(first)
         if fields is not None and 8 * _frame_bytes(fields[4], 0) <= legacy.n_slots:
