@@ -46,6 +46,8 @@ def corpus(tmp_path_factory, checkpoints):
     data.mkdir()
     for i in range(3):
         Image.fromarray(smooth_image(72, 72, i)).save(data / f"im{i}.png")
+    hidden = ["hide", str(data / "im0.png"), str(data / "im1.png"), "-o", str(d / "win-stego.png")]
+    assert runner.invoke(app, [*hidden, "--weights", str(checkpoints["hiding-1"])]).exit_code == 0
     return d, checkpoints
 
 
@@ -99,6 +101,9 @@ CASES += [
     ("hide", "{data}", "{data}", "-o", "{out}/f", "--method", "lsb", "--codec", "gif"),
     ("hide", "{data}", "{data}", "-o", "{out}/f", "--method", "lsb", "--bits", "9"),
     ("reveal", "{good.png}", "-n", "5"),
+    ("reveal", "{data/im0.png}", "-o", "{out}/r", "--weights", "[hiding-1]"),  # nothing hidden
+    ("reveal", "{win-stego.png}", "-n", "2", "-o", "{out}/r", "--weights", "[hiding-2]"),
+    ("reveal", "{win-stego.png}", "-o", "{out}/r", "--weights", "[rescaling-x2]"),
     ("hide", "{good.png}", *["{good.png}"] * 5, "-o", "{out}/s.png"),
     ("hide", "{good.png}", "{good.png}", "-o", "{out}/s.png", "--method", "lsb", "--bits", "7"),
     ("hide", "{good.png}", "{good.png}", "-o", "{out}/s.png", "--method", "lsb", "--codec", "gif"),

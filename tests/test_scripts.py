@@ -270,3 +270,17 @@ def test_reveal_nothing_measures_every_statistic_against_genuine_reveals(tmp_pat
         capture_output=True, text=True,
     )  # fmt: skip
     assert again.stdout == r.stdout  # the table comes from the statistics alone
+
+
+@pytest.mark.slow
+def test_seal_check_gets_every_case_right(tmp_path):
+    d = tmp_path / "photos"
+    d.mkdir()
+    for i in range(3):
+        Image.fromarray(smooth_image(400, 400, 70 + i)).save(d / f"im{i}.png")
+    r = subprocess.run(
+        [sys.executable, REPO / "scripts/seal_check.py", "--data", d, "--groups", "1"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "| genuine | accepted | 8 |" in r.stdout and "wrong outcomes: 0 of" in r.stdout

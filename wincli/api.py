@@ -17,6 +17,7 @@ it, or from the text chunks of a PNG opened with ``Image.open``, as the commands
 
 from __future__ import annotations
 
+import warnings
 from types import SimpleNamespace
 from typing import Any
 
@@ -26,7 +27,7 @@ from PIL import Image
 
 from wincli.converter import Converter, fit_secret
 from wincli.errors import InputError
-from wincli.io import from_uint8, rgb8
+from wincli.io import LOSSY_FORMATS, from_uint8, rgb8
 
 ImageLike = Any  # PIL.Image.Image | np.ndarray
 
@@ -106,7 +107,7 @@ def hide(
     colour profile is converted to sRGB, one of another aspect ratio is refused unless ``fit``
     ("stretch", "crop" or "pad") says how.
     """
-    from wincli.verbs import CLASSICAL, classical_method, method_options
+    from wincli.verbs import CLASSICAL, classical_method, method_options, sealed
 
     if method in CLASSICAL:
         hide_fn, _ = classical_method(method)
@@ -119,7 +120,7 @@ def hide(
     c = _rgb(cover)
     secs = [fit_secret(_srgb(s), tuple(c.shape[-2:]), fit) for s in secrets]
     conv = _conv(model, "hiding", secrets=len(secs), **load)
-    return _pil(conv.forward(conv.config.spec.pack([c, *secs])))
+    return _pil(sealed(conv, conv.forward(conv.config.spec.pack([c, *secs]))))
 
 
 def reveal(
@@ -129,6 +130,7 @@ def reveal(
     model: Converter | None = None,
     method: str = "win",
     passphrase: str | None = None,
+    force: bool = False,
     **load,
 ) -> tuple[Image.Image, list[Image.Image]]:
     """(recovered cover, [secret_1 ... secret_n]) from a stego image.
@@ -138,8 +140,10 @@ def reveal(
     payload). Raises
     ``InputError`` when nothing is hidden or the passphrase is wrong. A JPEG opened from a file
     (``Image.open``) is read through its file, as ``win reveal`` reads it.
+    WIN: ``InputError`` when the stego's seal is missing or names another ``secrets`` or other
+    weights, as ``win reveal`` (``force``: reveal anyway).
     """
-    from wincli.verbs import CLASSICAL, classical_method, classical_payload
+    from wincli.verbs import CLASSICAL, check_seal, classical_method, classical_payload
 
     if method not in CLASSICAL:
         _method(method)
@@ -157,7 +161,12 @@ def reveal(
     if classical:
         raise InputError(f"this stego was hidden with method={classical!r}; reveal it with that")
     conv = _conv(model, "hiding", secrets=secrets, **load)
-    cover, *found = conv.config.spec.unpack(conv.inverse(_rgb(stego)))
+    x = _rgb(stego)
+    if not force:
+        lossy = isinstance(stego, Image.Image) and stego.format in LOSSY_FORMATS
+        for note in check_seal(conv, x, path or "stego", lossy):
+            warnings.warn(note, stacklevel=2)
+    cover, *found = conv.config.spec.unpack(conv.inverse(x))
     return _pil(cover), [_pil(s) for s in found]
 
 

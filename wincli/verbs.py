@@ -8,6 +8,7 @@ write the outputs atomically, and say what the receiver will get.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -77,7 +78,7 @@ def hide_file(
     task = conv.config.spec
     x = task.pack([cover, *secrets])
     del secrets  # x holds them (a 12 MP secret is 144 MB of float32)
-    stego = conv.forward(x)
+    stego = sealed(conv, conv.forward(x))
     write_image(out, stego, meta, strip_metadata=strip_metadata)
     fidelity = psnr(stego, cover)
     del stego  # --check reads the written file back
@@ -221,14 +222,17 @@ def reveal_file(
     with_cover=False,
     force_lossy=False,
     strip_metadata=False,
+    force=False,
 ) -> Result:
-    """stego -> secret1..N PNGs (and the recovered cover with ``with_cover``)."""
+    """stego -> secret1..N PNGs (and the recovered cover with ``with_cover``); refused when the
+    stego's seal says nothing is hidden for this model (``force``: revealed anyway)."""
     from wincli.io import read_image, write_image
 
     stego, meta = read_image(stego_path)
     classical = classical_payload(stego_path, to_uint8(stego))
     if classical:
         raise hidden_with(stego_path, classical)
+    notes = [] if force else check_seal(conv, stego, stego_path, meta.lossy)
     n = conv.config.secrets
     names = [f"secret{i}.png" for i in range(1, n + 1)] + (["cover.png"] if with_cover else [])
     targets = _reveal_targets(stego_path, out_dir, names, force_lossy)
@@ -237,8 +241,76 @@ def reveal_file(
         write_image(t, secret)  # hidden as sRGB, with nothing of the cover's metadata
     if with_cover:
         write_image(targets[-1], cover, meta, strip_metadata=strip_metadata)
-    notes = lossy_input_notes(stego_path, meta, "secrets", conv)
+    notes += lossy_input_notes(stego_path, meta, "secrets", conv)
     return Result([str(t) for t in targets], notes)
+
+
+def sealed(conv: Converter, stego):
+    """The stego about to be stored, with its seal (``wincli.seal``): the hide's -n and weights."""
+    from wincli.seal import seal
+
+    return seal(stego.float(), conv.config.secrets, conv.weights_id)
+
+
+def check_seal(conv: Converter, stego, path, lossy: bool) -> list[str]:
+    """Refuse (one line) to reveal what ``stego`` cannot hold for ``conv``: nothing sealed, or
+    sealed by a hide with another -n or other weights; the notes when it cannot be checked."""
+    from wincli.seal import read_seal, sealable
+
+    if not sealable(stego):
+        return [f"{path}: too small to carry a seal: reveal cannot check that something is hidden"]
+    found = read_seal(stego)
+    if found is None and lossy and conv.robust:
+        return [f"{path}: a lossy copy keeps no seal: reveal cannot check that something is hidden"]
+    if found is None:
+        why = (
+            "a JPEG copy of a stego loses it" if lossy else "a plain image, or a stego edited since"
+        )
+        raise InputError(
+            f"{path}: nothing hidden here by win hide (no seal: {why}); --force reveals anyway"
+        )
+    n, ours = conv.config.secrets, conv.weights_id[:8]
+    if found.secrets == n and found.weights == ours:
+        return []
+    rec = sealed_by(found) if found.weights != ours else None
+    flags = [f"-n {found.secrets}"] if found.secrets != n else []
+    if rec is not None and not rec.default:
+        flags.append(f"--weights {rec.name}")
+    how = (" with " + " ".join(flags) if flags else "") + (
+        " without --weights" if rec is not None and rec.default and found.secrets == n else ""
+    )
+    if found.weights != ours and rec is None:
+        n_flag = f"-n {found.secrets} and " if found.secrets != n else ""
+        raise InputError(
+            f"{path}: hidden with other weights (identity {found.weights}...): reveal with "
+            f"{n_flag}the hide's --weights"
+        )
+    what = rec.name if rec is not None else f"{found.secrets} secret(s)"
+    raise InputError(f"{path}: hidden with {what}: reveal{how}")
+
+
+def sealed_by(found):
+    """The registry record of the hiding weights a seal names (None: none that loads here)."""
+    return _hiding_ids(found.secrets).get(found.weights)
+
+
+@functools.cache
+def _hiding_ids(secrets: int) -> dict:
+    """{weights identity (8 hex digits): record} of the registry's hiding models that load here."""
+    from wincli.encoder import inverse_id
+    from wincli.errors import WincliError
+    from wincli.weights import load_record, load_registry
+
+    ids = {}
+    for rec in load_registry():
+        if rec.task != "hiding" or rec.secrets != secrets:
+            continue
+        try:
+            net, _, _ = load_record(rec, allow_download=False)
+        except WincliError:
+            continue
+        ids[inverse_id(net)[:8]] = rec
+    return ids
 
 
 def hide_classical_file(

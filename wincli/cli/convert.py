@@ -74,6 +74,13 @@ RevealOutOpt = Annotated[
     Path | None, typer.Option("-o", "--output", help="Folder for secret1.png ...")
 ]
 CoverOpt = Annotated[bool, typer.Option("--cover", help="Also write the recovered cover.png.")]
+UnsealedOpt = Annotated[
+    bool,
+    typer.Option(
+        "--force", help="win: reveal even an image whose seal is missing or names another -n "
+        "or other weights (a stego written before seals; an edited one likely reveals noise)."
+    ),
+]  # fmt: skip
 
 
 def folder_jobs(covers: Path, secrets: list[Path], output: Path | None, pair: str):
@@ -219,6 +226,7 @@ def reveal(
     output: RevealOutOpt = None,
     with_cover: CoverOpt = False,
     strip_metadata: StripOpt = False,
+    force: UnsealedOpt = False,
     method: MethodOpt = Method.win,
     passphrase: PassOpt = None,
     ask_passphrase: AskPassOpt = False,
@@ -226,10 +234,11 @@ def reveal(
 ) -> None:
     """Recover the secret images from STEGO (secret1.png ... secretN.png).
 
-    A WIN stego carries nothing that gives it away, so reveal cannot tell what was hidden: -n
-    and --weights must be those of the hide, and an image with nothing hidden (or the wrong -n)
-    gives noise-like secrets without an error. --method lsb, jpeg and stealth know what they
-    hid (the payload is authenticated) and say so when nothing is there.
+    A WIN stego carries a seal in its last bits (public, like the secrets: anyone with win
+    can reveal them): reveal refuses an image with nothing hidden, and names the -n and
+    --weights of the hide when they differ (--force reveals anyway). A JPEG copy loses the
+    seal; with --robust, reveal of a lossy file goes on without the check. --method lsb, jpeg
+    and stealth know what they hid (the payload is authenticated) and say so too.
     """
     from wincli.errors import InputError
     from wincli.verbs import reveal_classical_file, reveal_file
@@ -256,7 +265,7 @@ def reveal(
         dest = output / f.stem if (output is not None and per_file) else output
         with progress_bar(conv):
             result = reveal_file(
-                conv, f, dest, with_cover=with_cover, strip_metadata=strip_metadata
+                conv, f, dest, with_cover=with_cover, strip_metadata=strip_metadata, force=force
             )
         report(result)
 
