@@ -59,8 +59,8 @@ def test_hide_reveal_round_trip(tmp_path, image_file, checkpoints):
 
 
 def test_reveal_default_names_next_to_input(tmp_path, image_file, checkpoints):
-    stego = image_file("photo.png", 32, 32)
-    res = run("reveal", stego, "--weights", checkpoints["hiding-1"])
+    stego = image_file("photo.png", 32, 32)  # nothing hidden: revealed with --force
+    res = run("reveal", stego, "--weights", checkpoints["hiding-1"], "--force")
     assert res.exit_code == 0, res.output
     assert (tmp_path / "photo_secret1.png").exists()
 
