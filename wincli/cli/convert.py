@@ -135,7 +135,7 @@ def hide(
 
     Which --method (512 px cover and secret; P_E = a color rich-model detector's error, 0.5 =
     cannot tell): win, the network: stego 40.5 dB, secret 39.0, P_E 0.01, no JPEG survives;
-    lsb: 51.3 / 41.2, P_E 0.11; jpeg: 40.4 / 27.9, P_E 0.17, survives JPEG q75 or better and
+    lsb: 51.3 / 41.2, P_E 0.11; jpeg: 40.4 / 27.9, P_E 0.21, survives JPEG q75 or better and
     crops of up to 16 px; stealth: 70.1 / 26.4, P_E 0.39-0.43 at the default --payload.
 
     With folders (win hide COVERS/ SECRETS/ [SECRETS2/ ...] -o OUT/) every cover gets one
