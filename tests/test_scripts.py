@@ -22,10 +22,10 @@ def env(checkpoints, tmp_path):
     return {**os.environ, "WIN": str(shim), "PYTHONPATH": str(REPO)}
 
 
-def _folder(path: Path, n: int, seed: int) -> Path:
+def _folder(path: Path, n: int, seed: int, size: tuple[int, int] = (32, 40)) -> Path:
     path.mkdir()
     for i in range(n):
-        Image.fromarray(smooth_image(32, 40, seed + i)).save(path / f"img{i}.png")
+        Image.fromarray(smooth_image(*size, seed + i)).save(path / f"img{i}.png")
     return path
 
 
@@ -229,10 +229,7 @@ def test_cli_roundtrip_measures_what_the_cli_writes(tmp_path, env):
 
 
 def test_stealth_hiding_measures_each_payload_beside_lsb(tmp_path):
-    d = tmp_path / "pairs"
-    d.mkdir()
-    for i in range(4):
-        Image.fromarray(smooth_image(160, 160, 50 + i)).save(d / f"im{i}.png")
+    d = _folder(tmp_path / "pairs", 4, 50, (160, 160))
     r = subprocess.run(
         [sys.executable, REPO / "scripts/stealth_hiding.py", "--data", d, "--crop", "128",
          "--payload", "0.1", "0.3"],
@@ -249,10 +246,7 @@ def test_stealth_hiding_measures_each_payload_beside_lsb(tmp_path):
 
 @pytest.mark.slow
 def test_reveal_nothing_measures_every_statistic_against_genuine_reveals(tmp_path):
-    d = tmp_path / "photos"
-    d.mkdir()
-    for i in range(5):
-        Image.fromarray(smooth_image(96, 96, 60 + i)).save(d / f"im{i}.png")
+    d = _folder(tmp_path / "photos", 5, 60, (96, 96))
     feats = tmp_path / "feats.json"
     r = subprocess.run(
         [sys.executable, REPO / "scripts/reveal_nothing.py", "--data", d, "--groups", "2",
@@ -274,10 +268,7 @@ def test_reveal_nothing_measures_every_statistic_against_genuine_reveals(tmp_pat
 
 @pytest.mark.slow
 def test_seal_check_gets_every_case_right(tmp_path):
-    d = tmp_path / "photos"
-    d.mkdir()
-    for i in range(3):
-        Image.fromarray(smooth_image(400, 400, 70 + i)).save(d / f"im{i}.png")
+    d = _folder(tmp_path / "photos", 3, 70, (400, 400))
     r = subprocess.run(
         [sys.executable, REPO / "scripts/seal_check.py", "--data", d, "--groups", "1"],
         capture_output=True, text=True,

@@ -48,20 +48,20 @@ def sealable(x: torch.Tensor) -> bool:
     return x[0].numel() >= MIN_VALUES
 
 
-def _layout(shape) -> tuple[tuple[np.ndarray, ...], np.ndarray, bytes, bytes]:
+def _layout(shape) -> tuple[tuple[torch.Tensor, ...], np.ndarray, bytes, bytes]:
     """(slot indices per axis, +-1 steps, mark, mask) for a (C, H, W) image."""
     c, h, w = (int(s) for s in shape)
     digest = hashlib.sha256(b"WIN-SEAL\0%d\0%d\0%d" % (c, h, w)).digest()
     rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
     slots = rng.choice(c * h * w, SLOTS, replace=False)
     steps = rng.choice(np.array([-1, 1]), SLOTS)
-    return np.unravel_index(slots, (c, h, w)), steps, digest[8:16], digest[16:21]
+    where = tuple(torch.from_numpy(i) for i in np.unravel_index(slots, (c, h, w)))
+    return where, steps, digest[8:16], digest[16:21]
 
 
 def _levels(x: torch.Tensor, where) -> np.ndarray:
     """The 8-bit levels of ``x`` (1, C, H, W) in [0, 1] at ``where`` (as ``to_uint8`` rounds)."""
-    idx = tuple(torch.from_numpy(np.ascontiguousarray(i)) for i in where)
-    vals = x.detach()[0][idx].float().clamp(0.0, 1.0).mul(255.0).round()
+    vals = x.detach()[0][where].float().clamp(0.0, 1.0).mul(255.0).round()
     return vals.to(torch.int64).cpu().numpy()
 
 
@@ -78,8 +78,7 @@ def seal(x: torch.Tensor, secrets: int, weights_id: str) -> torch.Tensor:
     change = (vals & 1) != bits
     step = np.where(vals + steps > 255, -1, np.where(vals + steps < 0, 1, steps))
     vals = np.where(change, vals + step, vals)
-    idx = tuple(torch.from_numpy(np.ascontiguousarray(i)) for i in where)
-    x[0][idx] = torch.from_numpy(vals.astype(np.float32) / 255.0).to(x.dtype)
+    x[0][where] = torch.from_numpy(vals.astype(np.float32) / 255.0).to(x.dtype)
     return x
 
 
