@@ -186,3 +186,46 @@ def test_win_train_encoder_for_trains_and_resumes_an_encoder(tmp_path, checkpoin
     assert res.exit_code == 0, res.output
     res = CliRunner().invoke(app, [*args, "--jpeg", "70-95"])
     assert res.exit_code == 2 and "--jpeg: not an option of an encoder run" in res.output
+
+
+def test_an_encoder_run_starts_from_another_networks_encoder_of_the_same_task(
+    tmp_path, checkpoints
+):
+    """A grown network computes what its source did, so the source's encoder is where its own
+    encoder run starts (in bf16 too); an encoder of another task is refused in one line."""
+    from wincli.checkpoint import load_state, save_model
+    from wincli.errors import InputError
+    from wincli.train.encoder import EncoderOptions, train_encoder
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for i in range(3):
+        Image.fromarray(smooth_image(80, 80, i)).save(data / f"im{i}.png")
+    x2 = load_model(checkpoints["rescaling-x2"])
+    other = load_model(checkpoints["rescaling-x2"])
+    with torch.no_grad():
+        next(other.parameters()).add_(1e-3)
+    other_path = tmp_path / "other.safetensors"
+    save_model(other, other_path)
+    src = build_encoder(x2, width=16, blocks=1, bound=0.1)
+    with torch.no_grad():
+        src.tail.weight.normal_(0, 1e-3)
+    src_path = tmp_path / "x2-encoder.safetensors"
+    save_encoder(src, src_path, inverse_id(x2), {"serves_name": "x2 test"})
+
+    def opts(out, init):
+        return EncoderOptions(
+            model=str(other_path), data=[str(data)], out=str(tmp_path / out), steps=2, batch=2,
+            patch=32, lr=0.0, warmup=1, holdout=1, val_crop=64, val_every=2, threads=1,
+            init_from=str(init), precision="bf16",
+        )  # fmt: skip
+
+    train_encoder(opts("run", src_path))
+    got = load_state(tmp_path / "run" / "last.safetensors")
+    assert all(torch.equal(got[k], v) for k, v in src.state_dict().items())  # lr 0: kept as is
+    assert load_encoder(tmp_path / "run" / "last.safetensors", other) is not None
+    dc = load_model(checkpoints["decolorization"])
+    dc_path = tmp_path / "dc-encoder.safetensors"
+    save_encoder(build_encoder(dc), dc_path, inverse_id(dc), {"serves_name": "dc test"})
+    with pytest.raises(InputError, match="an encoder of another task"):
+        train_encoder(opts("run2", dc_path))

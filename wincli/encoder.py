@@ -120,23 +120,31 @@ def save_encoder(enc: OnePassEncoder, path: str | Path, serves: str, meta: dict)
     save_tensors({k: v.float() for k, v in enc.state_dict().items()}, path, info)
 
 
-def load_encoder(path: str | Path, net, trusted: bool = False) -> OnePassEncoder:
-    """The encoder in ``path``, checked to serve exactly ``net``'s inverse."""
+def read_encoder(path: str | Path, trusted: bool = False) -> OnePassEncoder:
+    """The encoder in ``path`` as it is, whatever inverse it was trained for (a starting point
+    for training another network's encoder; to run one, use :func:`load_encoder`)."""
     from wincli.checkpoint import load_state, read_metadata
 
     meta = read_metadata(path)
     if meta.get("format") != FORMAT:
         raise WeightsError(f"{path}: not a one-pass encoder file")
-    serves = meta.get("serves", "")
-    if serves != inverse_id(net):
-        raise WeightsError(
-            f"{path}: this encoder was trained for another network's inverse "
-            f"({meta.get('serves_name', 'unknown')}), not for {net.config.name}; "
-            "pass the encoder that belongs to these weights, or --encoder none"
-        )
     enc = OnePassEncoder(EncoderConfig(**json.loads(meta["config"])))
     try:
         enc.load_state_dict(load_state(path, trusted), strict=True)
     except RuntimeError as exc:
         raise WeightsError(f"{path}: weights do not fit its config ({exc})") from None
     return enc.eval()
+
+
+def load_encoder(path: str | Path, net, trusted: bool = False) -> OnePassEncoder:
+    """The encoder in ``path``, checked to serve exactly ``net``'s inverse."""
+    from wincli.checkpoint import read_metadata
+
+    meta = read_metadata(path)
+    if meta.get("format") == FORMAT and meta.get("serves", "") != inverse_id(net):
+        raise WeightsError(
+            f"{path}: this encoder was trained for another network's inverse "
+            f"({meta.get('serves_name', 'unknown')}), not for {net.config.name}; "
+            "pass the encoder that belongs to these weights, or --encoder none"
+        )
+    return read_encoder(path, trusted)

@@ -23,9 +23,11 @@ from pathlib import Path
 import torch
 
 from wincli.checkpoint import load_optimizer, load_state, optimizer_tensors, save_tensors
-from wincli.encoder import build_encoder, inverse_id, load_encoder, save_encoder
+from wincli.encoder import build_encoder, inverse_id, read_encoder, save_encoder
+from wincli.errors import InputError
 from wincli.fs import atomic_write
 from wincli.imaging import quantize_8bit, round8
+from wincli.precision import autocast, training_precision
 from wincli.refine import stored_objective
 
 
@@ -50,7 +52,8 @@ class EncoderOptions:
     stored_slack: float = 0.5  # best: stored PSNR at most this far below the forward output's
     seed: int = 0
     threads: int | None = None  # None: all cores (or $OMP_NUM_THREADS), as everywhere in win
-    init_from: str | None = None  # an encoder file to continue from
+    init_from: str | None = None  # an encoder file to continue from (or to start from)
+    precision: str = "auto"  # of the frozen network's passes (win train --precision)
 
 
 @torch.no_grad()
@@ -102,10 +105,37 @@ def _setup(o: EncoderOptions):
     val = validation_batch(load_images(val_paths), net.config, o.val_crop)
     if not o.init_from:
         return net, task, data, val, build_encoder(net, o.width, o.blocks, o.bound)
-    src = load_encoder(o.init_from, net)  # its weights, in this run's shape (a bound may be added)
+    # Its weights, in this run's shape (a bound may be added). An encoder of another network of
+    # the same task is a starting point too: a grown network computes what its source did.
+    src = read_encoder(o.init_from)
     enc = build_encoder(net, src.config.width, src.config.blocks, o.bound or src.config.bound)
+    fits = (src.config.c_in, src.config.c_out, src.config.down) == (
+        enc.config.c_in,
+        enc.config.c_out,
+        enc.config.down,
+    )
+    if not fits:
+        raise InputError(f"--init-from {o.init_from}: an encoder of another task than {o.model}'s")
     enc.load_state_dict(src.state_dict())
     return net, task, data, val, enc
+
+
+def _step(net, enc, opt, x: torch.Tensor, o: EncoderOptions, precision) -> torch.Tensor:
+    """One optimizer step of the encoder on the batch ``x``; the loss before it."""
+    task, cpu = net.config.spec, torch.device("cpu")
+    with torch.no_grad(), autocast(cpu, precision):
+        y0 = task.to_image(net(x)).float()
+        target = task.target(x)
+        wanted = task.restored(x)
+    stored = quantize_8bit(enc(x, y0))  # the encoder and the 8-bit grid stay float32
+    with autocast(cpu, precision):
+        loss, _ = stored_objective(net, stored, wanted, target, o.stored_weight)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if o.clip > 0:
+        torch.nn.utils.clip_grad_norm_(enc.parameters(), o.clip)
+    opt.step()
+    return loss
 
 
 def train_encoder(o: EncoderOptions, resume: bool = False) -> dict[str, float]:
@@ -122,6 +152,7 @@ def train_encoder(o: EncoderOptions, resume: bool = False) -> dict[str, float]:
         o = EncoderOptions(**state["options"])
         o.init_from = str(out / "last.safetensors")
     net, task, data, val, enc = _setup(o)
+    precision = training_precision(o.precision, torch.device("cpu"))
     serves = inverse_id(net)
     meta = {"serves_name": net.config.name, "model": o.model}
     opt = torch.optim.Adam(enc.parameters(), lr=o.lr)
@@ -136,20 +167,9 @@ def train_encoder(o: EncoderOptions, resume: bool = False) -> dict[str, float]:
     t0 = time.time()
     for step in range(start, o.steps):
         idx = range(step * o.batch, (step + 1) * o.batch)
-        x = torch.stack([data[i] for i in idx])
-        with torch.no_grad():
-            y0 = task.to_image(net(x))
-            target = task.target(x)
-            wanted = task.restored(x)
-        stored = quantize_8bit(enc(x, y0))
-        loss, _ = stored_objective(net, stored, wanted, target, o.stored_weight)
         for g in opt.param_groups:
             g["lr"] = _lr(step, o)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if o.clip > 0:
-            torch.nn.utils.clip_grad_norm_(enc.parameters(), o.clip)
-        opt.step()
+        loss = _step(net, enc, opt, torch.stack([data[i] for i in idx]), o, precision)
         done = step + 1
         if done % o.val_every == 0 or done == o.steps:
             enc.eval()
@@ -192,14 +212,13 @@ FROM_TRAIN = {
     "encoder_bound": "bound",
     "stored_weight": "stored_weight",
     "stored_slack": "stored_slack",
+    "precision": "precision",
 }
 
 
 def encoder_options(given: dict) -> EncoderOptions:
     """The :class:`EncoderOptions` of ``win train --encoder-for`` from the options given on its
     command line (name -> value, None = not given); InputError for one that does not apply."""
-    from wincli.errors import InputError
-
     stray = sorted(k for k, v in given.items() if v not in (None, []) and k not in FROM_TRAIN)
     stray = [k for k in stray if k != "resume"]
     if stray:

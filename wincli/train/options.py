@@ -150,8 +150,9 @@ class TrainOptions:
     encoder_for: str | None = _opt(
         "Train the one-pass encoder of this network (a registry name or .safetensors) instead of "
         "a network; the network stays frozen. Takes --data, --out, --resume, --init-from (an "
-        "encoder file), --steps, --batch, --patch, --lr, --warmup, --clip, --holdout, "
-        "--val-every, --val-size, --seed, --threads and the --encoder-* / --stored-* options; "
+        "encoder file: its own, or another network's of the same task), --steps, --batch, "
+        "--patch, --lr, --warmup, --clip, --holdout, --val-every, --val-size, --seed, --threads, "
+        "--precision and the --encoder-* / --stored-* options; "
         "their defaults are the encoder's (docs/training.md). An encoder run resumes with its "
         "saved options."
     )
