@@ -275,3 +275,24 @@ def test_seal_check_gets_every_case_right(tmp_path):
     )  # fmt: skip
     assert r.returncode == 0, r.stdout + r.stderr
     assert "| genuine | accepted | 8 |" in r.stdout and "wrong outcomes: 0 of" in r.stdout
+
+
+@pytest.mark.slow
+def test_time_12mp_runs_both_commands_of_a_model_on_12_megapixels(tmp_path):
+    photo = tmp_path / "p.png"
+    Image.fromarray(smooth_image(60, 80, 5)).save(photo)
+    r = subprocess.run(
+        [sys.executable, REPO / "scripts/time_12mp.py", "--photo", photo, "--models",
+         "decolorization-win-cpu", "--work", tmp_path / "w"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stdout + r.stderr
+    row = [ln.split("|")[1:-1] for ln in r.stdout.splitlines() if "decolorization-win" in ln][0]
+    assert all(float(v) > 0 for v in row[1:])
+    with Image.open(tmp_path / "w" / "decolorization-win-cpu-color.png") as im:
+        assert im.size == (4000, 3000)  # the colour came back at 12 MP
+    r = subprocess.run(
+        [sys.executable, REPO / "scripts/time_12mp.py", "--photo", photo, "--models", "nope"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert r.returncode != 0 and "not in the registry: nope" in r.stderr

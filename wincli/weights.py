@@ -78,6 +78,10 @@ class WeightsRecord:
     # dB}, "command": how it was measured); ``--precision auto`` uses bf16 only when every
     # change is within ``wincli.precision.AUTO_MAX_LOSS_DB``. Empty: never measured (fp32).
     bf16: dict[str, Any] = field(default_factory=dict)
+    # Seconds of the store and restore commands on a 12 MP photo with default options, end to
+    # end on the reference machine ("store", "restore", "cores", "measured", "command":
+    # scripts/time_12mp.py). Empty: not measured.
+    seconds_12mp: dict[str, Any] = field(default_factory=dict)
 
     @property
     def bf16_ok(self) -> bool | None:

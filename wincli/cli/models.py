@@ -33,13 +33,16 @@ def models_list(
     from wincli.weights import default_metrics, load_registry, where_from
 
     table = Table(
-        "name", "default", "encoder", "params", "PSNR by default (8-bit files)", "loads from",
+        "name", "default", "encoder", "params", "PSNR by default (8-bit files)",
+        "12 MP s (store / restore)", "loads from",
         caption="default: the checkpoint each command uses unless given --weights (--robust: "
         "the one it uses with --robust, for images that will be shared as JPEG). encoder: a "
         "one-pass encoder chooses what downscale / decolorize store. PSNR: what the command "
         "stores and restores on the paper's sets (rescaling shaves the scale in pixels off the "
         "border), for a robust model also after a JPEG q90 of the stored file; `win eval` "
-        "recomputes it; docs/models.md has every number.",
+        "recomputes it; docs/models.md has every number. 12 MP s: seconds of the store and "
+        "restore commands on a 12 MP photo, end to end on 2 cores (scripts/time_12mp.py); a "
+        "task's default is the best model within 60 s.",
     )  # fmt: skip
     auto = _precision_column(table) if verbose else None
     table.columns[0].no_wrap = True  # a name is what one copies into --weights
@@ -63,10 +66,16 @@ def models_list(
             "yes" if rec.encoder else "",
             f"{rec.params:,}",
             metrics or "-",
+            _seconds(rec),
             where_from(rec).split(" (")[0],
             *([auto(rec)] if auto else []),
         )
     Console().print(table)
+
+
+def _seconds(rec) -> str:
+    t = rec.seconds_12mp
+    return f"{t['store']:.0f} / {t['restore']:.0f}" if t else "-"
 
 
 def _listing_order(rec) -> tuple:
