@@ -117,5 +117,11 @@ def _cards(records, title: str, source: str) -> str:
                     f"forward output {fo['stored_psnr']:.2f} / {fo['restored_psnr']:.2f}, "
                     f"one-pass {op['stored_psnr']:.2f} / {op['restored_psnr']:.2f}"
                 )
+        if rec.seconds_12mp:
+            t = rec.seconds_12mp
+            out.append(
+                f"- a 12 MP photo, end to end on {t.get('cores', 2)} cores: store {t['store']} s, "
+                f"restore {t['restore']} s (`{t['command']}`)"
+            )
         out += ["", *_metrics_table(rec.metrics), ""]
     return "\n".join(out).rstrip() + "\n"
