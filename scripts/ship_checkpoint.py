@@ -50,6 +50,7 @@ def main(argv=None) -> None:
 
     from wincli.checkpoint import load_model, read_metadata
     from wincli.models import count_params, preset_config
+    from wincli.train.data import describe_data
     from wincli.weights import sha256_file
 
     src = args.run / f"{args.file}.safetensors"
@@ -76,7 +77,7 @@ def main(argv=None) -> None:
         "default": not robust and not args.beside,
         "recipe": {
             "command": args.command,
-            "data": "../shared/data/train (190 photos; 6 held out for validation by name hash)",
+            "data": describe_data(opts["data"], opts["holdout"]),
             "steps": step,
             "schedule_steps": opts["steps"],
             "batch": opts["batch"],

@@ -33,12 +33,11 @@ def main(argv=None) -> None:
     ap.add_argument("--notes", default="")
     args = ap.parse_args(argv)
 
-    import torch
-
     from wincli.checkpoint import read_metadata
     from wincli.encoder import load_encoder
     from wincli.evaluate import measure_network
     from wincli.registry import set_fields
+    from wincli.train.data import describe_data
     from wincli.weights import load_record, load_registry, sha256_file
 
     rec = {r.name: r for r in load_registry()}[args.model]
@@ -47,7 +46,7 @@ def main(argv=None) -> None:
     enc = load_encoder(src, net)  # refuses an encoder of another inverse
     dest = REPO / "weights" / f"{args.model}-encoder.safetensors"
     shutil.copy(src, dest)
-    state = torch.load(args.run / "state.pt", weights_only=False)
+    state = json.loads((args.run / "state.json").read_text())
     log = [json.loads(ln) for ln in (args.run / "log.jsonl").read_text().splitlines()]
     meta = read_metadata(dest)
     steps = int(meta.get("steps", state["step"]))
@@ -61,7 +60,7 @@ def main(argv=None) -> None:
         "config": json.loads(meta["config"]),
         "recipe": {
             "command": args.command,
-            "data": "../shared/data/train (190 photos; 6 held out for validation by name hash)",
+            "data": describe_data(opts["data"], opts["holdout"]),
             "steps": steps,
             "schedule_steps": opts["steps"],
             "batch": opts["batch"],

@@ -31,6 +31,13 @@ def find_images(dirs: list[str | Path]) -> list[Path]:
     return sorted(set(list_images(dirs, recursive=True)))
 
 
+def describe_data(dirs: list[str | Path], holdout: int) -> str:
+    """What a run trained on, for a registry record: its folders and how many images they hold."""
+    n = len(find_images(dirs))
+    names = ", ".join(str(d) for d in dirs)
+    return f"{names} ({n} images; {holdout} held out for validation by name hash)"
+
+
 def split_holdout(paths: list[Path], holdout: int) -> tuple[list[Path], list[Path]]:
     """Hold ``holdout`` images out for validation, chosen by a hash of the file name so the
     choice is spread over sub-folders and stable across machines."""
