@@ -162,7 +162,9 @@ RECORD_KEYS = {  # the registry schema: every key a record may have, and its typ
     "config": dict, "file": str, "sha256": str, "params": int, "default": bool,
     "repo_id": str, "revision": str, "recipe": dict, "metrics": dict, "status": str,
     "bytes_per_pixel": (int, float), "encoder": dict, "robust": dict, "bf16": dict,
+    "seconds_12mp": dict,
 }  # fmt: skip
+SECONDS_KEYS = {"store", "restore", "cores", "load_at_start", "measured", "command"}
 ROBUST_KEYS = {"jpeg", "share"}
 ENCODER_KEYS = {"file", "sha256", "params", "config", "recipe", "heldout"}
 ENCODER_RECIPE_KEYS = {
@@ -209,6 +211,11 @@ def test_registry_records_follow_the_schema():
                 assert set(stage) == ROBUST_KEYS | {"steps"}, rec["name"]
             for entry in rec["metrics"].values():
                 assert {"jpeg_q95", "jpeg_q90", "jpeg_q75", "jpeg_q50"} <= set(entry), rec["name"]
+        if "seconds_12mp" in rec:  # what `win models list` shows: scripts/time_12mp.py's record
+            assert set(rec["seconds_12mp"]) == SECONDS_KEYS, rec["name"]
+            assert "time_12mp.py" in rec["seconds_12mp"]["command"], rec["name"]
+        else:  # a task's default is chosen by its 12 MP time, so every default has one
+            assert not rec["default"], f"{rec['name']}: no 12 MP time (scripts/time_12mp.py)"
         if "bf16" in rec:  # bf16 minus fp32, per set and image, and the command that measured it
             assert set(rec["bf16"]) == {"delta_db", "command"}, rec["name"]
             sets = {*rec["metrics"], "held-out"}
