@@ -39,6 +39,12 @@ BESIDE_FLOORS = {
     "hiding-2-win-paper": {"Kodak24/8bit/stego_psnr": 42.2, "Kodak24/8bit/secret_psnr": 35.2},
     "hiding-3-win-paper": {"Kodak24/8bit/stego_psnr": 40.1, "Kodak24/8bit/secret_psnr": 31.6},
     "hiding-4-win-paper": {"Kodak24/8bit/stego_psnr": 38.9, "Kodak24/8bit/secret_psnr": 27.45},
+    "rescaling-x2-win-paper": {
+        "Set5/one_pass/hr_psnr": 38.25,
+        "Set14/one_pass/hr_psnr": 35.43,
+        "Set5/one_pass/lr_psnr": 38.75,
+        "Set14/one_pass/lr_psnr": 36.03,
+    },
 }
 
 SHIPPED = list(load_registry())
