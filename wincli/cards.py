@@ -120,7 +120,7 @@ def _cards(records, title: str, source: str) -> str:
         if rec.seconds_12mp:
             t = rec.seconds_12mp
             out.append(
-                f"- a 12 MP photo, end to end on {t.get('cores', 2)} cores: store {t['store']} s, "
+                f"- a 12 MP photo, end to end on {t['cores']} cores: store {t['store']} s, "
                 f"restore {t['restore']} s (`{t['command']}`)"
             )
         out += ["", *_metrics_table(rec.metrics), ""]

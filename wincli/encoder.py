@@ -123,6 +123,22 @@ def save_encoder(enc: OnePassEncoder, path: str | Path, serves: str, meta: dict)
 def read_encoder(path: str | Path, trusted: bool = False) -> OnePassEncoder:
     """The encoder in ``path`` as it is, whatever inverse it was trained for (a starting point
     for training another network's encoder; to run one, use :func:`load_encoder`)."""
+    return _read(path, trusted)[0]
+
+
+def load_encoder(path: str | Path, net, trusted: bool = False) -> OnePassEncoder:
+    """The encoder in ``path``, checked to serve exactly ``net``'s inverse."""
+    enc, meta = _read(path, trusted)
+    if meta.get("serves", "") != inverse_id(net):
+        raise WeightsError(
+            f"{path}: this encoder was trained for another network's inverse "
+            f"({meta.get('serves_name', 'unknown')}), not for {net.config.name}; "
+            "pass the encoder that belongs to these weights, or --encoder none"
+        )
+    return enc
+
+
+def _read(path: str | Path, trusted: bool) -> tuple[OnePassEncoder, dict]:
     from wincli.checkpoint import load_state, read_metadata
 
     meta = read_metadata(path)
@@ -133,18 +149,4 @@ def read_encoder(path: str | Path, trusted: bool = False) -> OnePassEncoder:
         enc.load_state_dict(load_state(path, trusted), strict=True)
     except RuntimeError as exc:
         raise WeightsError(f"{path}: weights do not fit its config ({exc})") from None
-    return enc.eval()
-
-
-def load_encoder(path: str | Path, net, trusted: bool = False) -> OnePassEncoder:
-    """The encoder in ``path``, checked to serve exactly ``net``'s inverse."""
-    from wincli.checkpoint import read_metadata
-
-    meta = read_metadata(path)
-    if meta.get("format") == FORMAT and meta.get("serves", "") != inverse_id(net):
-        raise WeightsError(
-            f"{path}: this encoder was trained for another network's inverse "
-            f"({meta.get('serves_name', 'unknown')}), not for {net.config.name}; "
-            "pass the encoder that belongs to these weights, or --encoder none"
-        )
-    return read_encoder(path, trusted)
+    return enc.eval(), meta
