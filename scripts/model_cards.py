@@ -14,10 +14,11 @@ sys.path.insert(0, str(REPO))
 
 
 def main() -> None:
-    from wincli.cards import render_model_cards
+    from wincli.cards import figures_in, render_model_cards
     from wincli.weights import load_registry
 
-    (REPO / "docs" / "models.md").write_text(render_model_cards(load_registry()))
+    figures = figures_in(REPO / "docs" / "figures")
+    (REPO / "docs" / "models.md").write_text(render_model_cards(load_registry(), figures))
     print(REPO / "docs" / "models.md")
 
 

@@ -309,12 +309,26 @@ def test_missing_weights_dir_is_named_not_ignored(monkeypatch, tmp_path):
 def test_model_cards_are_up_to_date():
     """docs/models.md is generated from the registry (python scripts/model_cards.py)."""
     from tests.conftest import REPO
-    from wincli.cards import render_model_cards
+    from wincli.cards import figures_in, render_model_cards
     from wincli.weights import load_registry
 
-    assert (REPO / "docs" / "models.md").read_text() == render_model_cards(load_registry()), (
-        "docs/models.md is stale: run python scripts/model_cards.py"
-    )
+    figures = figures_in(REPO / "docs" / "figures")
+    assert (REPO / "docs" / "models.md").read_text() == render_model_cards(
+        load_registry(), figures
+    ), "docs/models.md is stale: run python scripts/model_cards.py"
+
+
+def test_every_shipped_model_has_its_measurements_and_figure():
+    """Each card states its peak memory and bf16 decision and links a figure of the model."""
+    from tests.conftest import REPO
+    from wincli.cards import figures_in, render_model_cards
+    from wincli.weights import load_registry
+
+    figures = figures_in(REPO / "docs" / "figures")
+    for rec in load_registry():
+        card = render_model_cards([rec], figures)
+        for fact in ("- peak memory:", "- bf16 against fp32", "- figure: "):
+            assert fact in card, f"{rec.name}: its card lacks '{fact}'"
 
 
 def test_registry_changes_are_checked_and_keep_one_default(tmp_path):

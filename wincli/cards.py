@@ -61,16 +61,64 @@ def hub_card(records, repo_id: str) -> str:
     )
 
 
-def render_model_cards(records) -> str:
-    """docs/models.md: one card per checkpoint, in registry order."""
+def render_model_cards(records, figures=frozenset()) -> str:
+    """docs/models.md: one card per checkpoint, in registry order; ``figures``: the names with
+    a figure in docs/figures (linked from their cards)."""
     return _cards(
         records,
         title="# Model cards",
         source="weights/registry.json` by `python scripts/model_cards.py",
+        figures=figures,
     )
 
 
-def _cards(records, title: str, source: str) -> str:
+def figures_in(folder) -> frozenset[str]:
+    """The figures (file stems) in ``folder``, as ``scripts/make_figures.py`` names them:
+    ``NAME`` for a model, ``NAME-jpeg-q90`` for the plain and robust models after a JPEG."""
+    from pathlib import Path
+
+    return frozenset(p.stem for p in Path(folder).glob("*.png"))
+
+
+def _figure(rec, figures) -> str | None:
+    """The stem of ``rec``'s figure among ``figures``; a robust model's is its JPEG figure."""
+    plain = rec.name.removesuffix("-robust")
+    for stem in (rec.name, f"{plain}-jpeg-q90") if rec.robust else (rec.name,):
+        if stem in figures:
+            return stem
+    return None
+
+
+def _measured(rec, figures) -> list[str]:
+    """A card's measured facts: 12 MP seconds, the bf16 decision, peak memory, its figure."""
+    from wincli.precision import AUTO_MAX_LOSS_DB
+
+    out = []
+    if rec.seconds_12mp:
+        t = rec.seconds_12mp
+        out.append(
+            f"- a 12 MP photo, end to end on {t['cores']} cores: store {t['store']} s, "
+            f"restore {t['restore']} s (`{t['command']}`)"
+        )
+    if rec.bf16.get("delta_db"):
+        worst = min(rec.bf16["delta_db"].values())
+        pick = "bf16" if rec.bf16_ok else f"fp32 (over {AUTO_MAX_LOSS_DB} dB)"
+        out.append(
+            f"- bf16 against fp32 through 8-bit files: worst change {worst:+.3f} dB, so "
+            f"`--precision auto` uses {pick} (`{rec.bf16['command']}`)"
+        )
+    if rec.bytes_per_pixel:
+        out.append(
+            f"- peak memory: {rec.bytes_per_pixel} bytes per pixel of the larger image, which "
+            "sizes the tiles (`python scripts/bench_memory.py --per-model --write`)"
+        )
+    stem = _figure(rec, figures)
+    if stem:
+        out.append(f"- figure: [{stem}.png](figures/{stem}.png)")
+    return out
+
+
+def _cards(records, title: str, source: str, figures=frozenset()) -> str:
     sub = "#" * (title.count("#") + 1)
     out = [
         title,
@@ -117,11 +165,6 @@ def _cards(records, title: str, source: str) -> str:
                     f"forward output {fo['stored_psnr']:.2f} / {fo['restored_psnr']:.2f}, "
                     f"one-pass {op['stored_psnr']:.2f} / {op['restored_psnr']:.2f}"
                 )
-        if rec.seconds_12mp:
-            t = rec.seconds_12mp
-            out.append(
-                f"- a 12 MP photo, end to end on {t['cores']} cores: store {t['store']} s, "
-                f"restore {t['restore']} s (`{t['command']}`)"
-            )
+        out += _measured(rec, figures)
         out += ["", *_metrics_table(rec.metrics), ""]
     return "\n".join(out).rstrip() + "\n"
