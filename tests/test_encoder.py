@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -155,6 +156,14 @@ def test_an_interrupted_encoder_run_resumes_to_the_same_weights(tmp_path, checkp
     E.train_encoder(opts(tmp_path / "b"), resume=True)
     a, b = (load_state(tmp_path / r / "last.safetensors") for r in "ab")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+    # --time-limit: checkpoint at whatever step the time runs out (here the first), resume exact
+    stopped = replace(opts(tmp_path / "c"), time_limit=0.0)
+    E.train_encoder(stopped)
+    assert json.loads((tmp_path / "c" / "state.json").read_text())["step"] == 1
+    E.train_encoder(opts(tmp_path / "c"), resume=True)
+    c = load_state(tmp_path / "c" / "last.safetensors")
+    assert all(torch.equal(a[k], c[k]) for k in a)
 
 
 def test_win_train_encoder_for_trains_and_resumes_an_encoder(tmp_path, checkpoints):

@@ -19,7 +19,8 @@ def train(opts) -> dict[str, float]:
     from wincli.train.loop import train as train_network
 
     if opts.resume and is_encoder_run(Path(opts.resume)):
-        return train_encoder(encoder_options({"encoder_for": "", "out": opts.resume}), resume=True)
+        given = {"encoder_for": "", "out": opts.resume, "time_limit": opts.time_limit}
+        return train_encoder(encoder_options(given), resume=True)
     if opts.encoder_for:
         return train_encoder(encoder_options(dataclasses.asdict(opts)))
     return train_network(opts)

@@ -9,7 +9,8 @@ loss is the refinement's objective (``wincli.refine.stored_objective``). Every `
 the held-out photos (center crops, 8-bit, whole images) are scored; ``best.safetensors`` keeps
 the best restored PSNR whose stored image is no worse than ``stored_floor`` dB below the forward
 output's. ``state.json`` (options, step) and ``optimizer.safetensors`` let ``resume`` go on
-exactly. The command line is ``win train --encoder-for NAME`` (:func:`encoder_options`).
+exactly; ``time_limit`` checkpoints and stops a run early, at any step. The command line is
+``win train --encoder-for NAME`` (:func:`encoder_options`).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class EncoderOptions:
     threads: int | None = None  # None: all cores (or $OMP_NUM_THREADS), as everywhere in win
     init_from: str | None = None  # an encoder file to continue from (or to start from)
     precision: str = "auto"  # of the frozen network's passes (win train --precision)
+    time_limit: float | None = None  # seconds: checkpoint and stop (this invocation only)
 
 
 @torch.no_grad()
@@ -138,7 +140,31 @@ def _step(net, enc, opt, x: torch.Tensor, o: EncoderOptions, precision) -> torch
     return loss
 
 
+def _checkpoint(net, enc, opt, val, base, o: EncoderOptions, run: dict) -> dict:
+    """Score the encoder on ``val`` and write last / best / optimizer / state.json for step
+    ``run["step"]``; the log record."""
+    out, done = Path(o.out), run["step"]
+    enc.eval()
+    s = score(net, enc, val)
+    enc.train()
+    ok = s["stored_psnr"] >= base["stored_psnr"] - o.stored_slack
+    rec = {"step": done, "loss": run["loss"], **s, "s": run["s"]}
+    meta = {"serves_name": net.config.name, "model": o.model, "steps": done}
+    save_encoder(enc, out / "last.safetensors", run["serves"], meta)
+    best = run["best"]
+    if ok and (best is None or s["restored_psnr"] > best["restored_psnr"]):
+        run["best"] = rec
+        save_encoder(enc, out / "best.safetensors", run["serves"], meta)
+    save_tensors(optimizer_tensors(opt), out / "optimizer.safetensors", {"step": str(done)})
+    text = json.dumps({"options": {**asdict(o), "time_limit": None}, "step": done,
+                       "best": run["best"]})  # fmt: skip
+    atomic_write(out / "state.json", lambda tmp, text=text: Path(tmp).write_text(text))
+    return rec
+
+
 def train_encoder(o: EncoderOptions, resume: bool = False) -> dict[str, float]:
+    """Train (or with ``resume`` go on with the run in ``o.out``, under this call's
+    ``o.time_limit``) the encoder; the best validation record."""
     if o.threads is not None:
         if o.threads < 1:
             raise ValueError(f"--threads must be at least 1, not {o.threads}")
@@ -146,48 +172,37 @@ def train_encoder(o: EncoderOptions, resume: bool = False) -> dict[str, float]:
     torch.manual_seed(o.seed)
     out = Path(o.out)
     out.mkdir(parents=True, exist_ok=True)
-    state_path = out / "state.json"
     if resume:
-        state = json.loads(state_path.read_text())
-        o = EncoderOptions(**state["options"])
+        state = json.loads((out / "state.json").read_text())
+        o = EncoderOptions(**{**state["options"], "time_limit": o.time_limit})
         o.init_from = str(out / "last.safetensors")
     net, task, data, val, enc = _setup(o)
     precision = training_precision(o.precision, torch.device("cpu"))
-    serves = inverse_id(net)
-    meta = {"serves_name": net.config.name, "model": o.model}
     opt = torch.optim.Adam(enc.parameters(), lr=o.lr)
     base = score(net, None, val)
-    start, best = 0, None
+    run = {"step": 0, "best": None, "serves": inverse_id(net)}
     if resume:
         load_optimizer(opt, load_state(out / "optimizer.safetensors"))
-        start, best = state["step"], state["best"]
+        run.update(step=state["step"], best=state["best"])
     log = (out / "log.jsonl").open("a")
     log.write(json.dumps({"forward_output": base, "options": asdict(o)}) + "\n")
     log.flush()
     t0 = time.time()
-    for step in range(start, o.steps):
+    for step in range(run["step"], o.steps):
         idx = range(step * o.batch, (step + 1) * o.batch)
         for g in opt.param_groups:
             g["lr"] = _lr(step, o)
         loss = _step(net, enc, opt, torch.stack([data[i] for i in idx]), o, precision)
-        done = step + 1
-        if done % o.val_every == 0 or done == o.steps:
-            enc.eval()
-            s = score(net, enc, val)
-            enc.train()
-            ok = s["stored_psnr"] >= base["stored_psnr"] - o.stored_slack
-            rec = {"step": done, "loss": loss.item(), **s, "s": round(time.time() - t0, 1)}
-            save_encoder(enc, out / "last.safetensors", serves, {**meta, "steps": done})
-            if ok and (best is None or s["restored_psnr"] > best["restored_psnr"]):
-                best = rec
-                save_encoder(enc, out / "best.safetensors", serves, {**meta, "steps": done})
-            save_tensors(optimizer_tensors(opt), out / "optimizer.safetensors", {"step": str(done)})
-            text = json.dumps({"options": asdict(o), "step": done, "best": best})
-            atomic_write(state_path, lambda tmp, text=text: Path(tmp).write_text(text))
-            log.write(json.dumps(rec) + "\n")
+        late = o.time_limit is not None and time.time() - t0 > o.time_limit
+        run.update(step=step + 1, loss=loss.item(), s=round(time.time() - t0, 1))
+        if run["step"] % o.val_every == 0 or run["step"] == o.steps or late:
+            log.write(json.dumps(_checkpoint(net, enc, opt, val, base, o, run)) + "\n")
             log.flush()
+        if late:
+            print(f"time limit reached: stopped at step {run['step']}")
+            break
     log.close()
-    return best or {}
+    return run["best"] or {}
 
 
 # win train's options -> EncoderOptions' fields (the others do not apply to an encoder run)
@@ -213,6 +228,7 @@ FROM_TRAIN = {
     "stored_weight": "stored_weight",
     "stored_slack": "stored_slack",
     "precision": "precision",
+    "time_limit": "time_limit",
 }
 
 
