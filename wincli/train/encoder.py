@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -148,7 +149,7 @@ def _checkpoint(net, enc, opt, val, base, o: EncoderOptions, run: dict) -> dict:
     s = score(net, enc, val)
     enc.train()
     ok = s["stored_psnr"] >= base["stored_psnr"] - o.stored_slack
-    rec = {"step": done, "loss": run["loss"], **s, "s": run["s"]}
+    rec = {"step": done, "loss": run["loss"].item(), **s, "s": run["s"]}
     meta = {"serves_name": net.config.name, "model": o.model, "steps": done}
     save_encoder(enc, out / "last.safetensors", run["serves"], meta)
     best = run["best"]
@@ -193,13 +194,14 @@ def train_encoder(o: EncoderOptions, resume: bool = False) -> dict[str, float]:
         for g in opt.param_groups:
             g["lr"] = _lr(step, o)
         loss = _step(net, enc, opt, torch.stack([data[i] for i in idx]), o, precision)
-        late = o.time_limit is not None and time.time() - t0 > o.time_limit
-        run.update(step=step + 1, loss=loss.item(), s=round(time.time() - t0, 1))
+        elapsed = time.time() - t0
+        late = o.time_limit is not None and elapsed > o.time_limit
+        run.update(step=step + 1, loss=loss, s=round(elapsed, 1))
         if run["step"] % o.val_every == 0 or run["step"] == o.steps or late:
             log.write(json.dumps(_checkpoint(net, enc, opt, val, base, o, run)) + "\n")
             log.flush()
         if late:
-            print(f"time limit reached: stopped at step {run['step']}")
+            print(f"time limit reached: stopped at step {run['step']}", file=sys.stderr)
             break
     log.close()
     return run["best"] or {}
